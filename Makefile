@@ -1,0 +1,122 @@
+# nailtrt — every set-up step a fresh Debian 12 machine needs is a target here.
+#   make run     build everything and serve the bundled model on the CPU (:8080)
+#   make test    native tests (ctest) + Go tests with the race detector
+# See DEVELOPERS.md for the rest (ORT_ROOT, TensorRT, training, benchmarks).
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := build
+
+ROOT        := $(CURDIR)
+BUILD       := $(ROOT)/build
+NATIVE      := $(BUILD)/native
+THIRD_PARTY := $(ROOT)/third_party
+PYTHON      := /usr/bin/python3
+GO          ?= go
+JOBS        ?= $(shell nproc)
+
+# ONNX Runtime: by default the Linux x64 library shipped in the npm package
+# onnxruntime-node and the C API header shipped in the Go module onnxruntime_go (both
+# reachable through this project's registries). Point ORT_ROOT at an official release
+# (include/ + lib/) to use that instead.
+ORT_NPM_VERSION    := 1.30.0
+ORT_HEADER_MODULE  := github.com/yalue/onnxruntime_go@v1.27.0
+ORT_DEFAULT_ROOT   := $(THIRD_PARTY)/onnxruntime
+ORT_ROOT           ?= $(ORT_DEFAULT_ROOT)
+
+# Debian packages the build and tests need; installed when missing (needs root or sudo).
+APT_PACKAGES := cmake g++ libgtest-dev
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+NAILTRT_LIB := $(NATIVE)/lib/libnailtrt.so
+BIN         := $(ROOT)/bin/nailtrt
+
+.PHONY: build native deps ort test test-native test-go bench run dev fixtures clean check-tensorrt \
+        train eval gallery fuzz lint
+
+# ---------------------------------------------------------------- set-up
+
+deps:
+	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	fi
+
+ort: $(ORT_ROOT)/lib/libonnxruntime.so.1 $(ORT_ROOT)/include/onnxruntime_c_api.h
+
+$(ORT_DEFAULT_ROOT)/lib/libonnxruntime.so.1:
+	@echo "fetching ONNX Runtime $(ORT_NPM_VERSION) (npm onnxruntime-node) into $(ORT_DEFAULT_ROOT)"
+	@rm -rf $(BUILD)/ort-download && mkdir -p $(BUILD)/ort-download $(ORT_DEFAULT_ROOT)/lib
+	cd $(BUILD)/ort-download && npm pack --silent onnxruntime-node@$(ORT_NPM_VERSION) >/dev/null && \
+	  tar xzf onnxruntime-node-$(ORT_NPM_VERSION).tgz package/bin/napi-v6/linux/x64/libonnxruntime.so.1
+	cp $(BUILD)/ort-download/package/bin/napi-v6/linux/x64/libonnxruntime.so.1 $@.tmp && mv $@.tmp $@
+	ln -sf libonnxruntime.so.1 $(ORT_DEFAULT_ROOT)/lib/libonnxruntime.so
+	rm -rf $(BUILD)/ort-download
+
+$(ORT_DEFAULT_ROOT)/include/onnxruntime_c_api.h:
+	@mkdir -p $(dir $@)
+	dir=$$(cd $(ROOT) && GOFLAGS=-mod=mod $(GO) mod download -json $(ORT_HEADER_MODULE) | sed -n 's/.*"Dir": "\(.*\)".*/\1/p'); \
+	  test -n "$$dir" && cp $$dir/onnxruntime_c_api.h $$dir/onnxruntime_ep_c_api.h $(dir $@) && \
+	  chmod 644 $(dir $@)*.h
+
+# ---------------------------------------------------------------- native runner
+
+native: deps ort
+	cmake -S $(ROOT) -B $(NATIVE) -DORT_ROOT=$(ORT_ROOT) $(CMAKE_ARGS) >/dev/null
+	cmake --build $(NATIVE) -j $(JOBS)
+
+test-native: native
+	cd $(NATIVE) && ctest --output-on-failure -j $(JOBS)
+
+# Compile-checks the TensorRT plugin and the CUDA sources against headers only (no GPU, no
+# TensorRT libraries): TENSORRT_INCLUDE is the include/ of the public NVIDIA/TensorRT
+# repository, CUDA_INCLUDE the CUDA toolkit headers (Debian's nvidia-cuda-dev unpacked).
+check-tensorrt: ort
+	@test -n "$(TENSORRT_INCLUDE)" -a -n "$(CUDA_INCLUDE)" || \
+	  { echo "usage: make check-tensorrt TENSORRT_INCLUDE=/path/TensorRT/include CUDA_INCLUDE=/path/cuda/include"; exit 2; }
+	@grep -h "define TRT_\(MAJOR\|MINOR\|PATCH\)_ENTERPRISE\|define NV_TENSORRT_\(MAJOR\|MINOR\|PATCH\) " \
+	  $(TENSORRT_INCLUDE)/NvInferVersion.h | tr '\n' ' '; echo
+	set -e; for f in native/src/tensorrt/*.cpp native/src/cuda_runtime.cpp; do \
+	  echo "  CXX $$f"; \
+	  g++ -std=c++17 -Wall -Wextra -Werror -Wno-unused-parameter -fsyntax-only \
+	    -DNT_WITH_CUDA=1 -DNT_WITH_TENSORRT=1 -Inative/include -Inative/src \
+	    -I$(TENSORRT_INCLUDE) -I$(CUDA_INCLUDE) $$f; \
+	done
+	g++ -std=c++17 -Wall -Wextra -Werror -Wno-unused-parameter -fsyntax-only \
+	    -DNT_WITH_CUDA=1 -DNT_WITH_TENSORRT=1 -Inative/include -Inative/src native/src/trt_loader.cpp
+	@echo "check-tensorrt: ok"
+
+# ---------------------------------------------------------------- Go
+
+build: native
+	$(GO) build -o $(BIN) ./cmd/nailtrt
+
+test-go: native
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+test: test-native test-go fuzz
+
+# Short fuzzing runs of every parser; longer ones: make fuzz FUZZTIME=5m
+FUZZTIME ?= 10s
+fuzz: native
+	@for t in $$(grep -rhoE '^func (Fuzz[A-Za-z0-9_]+)' --include='*_test.go' . | awk '{print $$2}' | sort -u); do \
+	  pkg=$$(grep -rlE "^func $$t\(" --include='*_test.go' . | head -1 | xargs dirname); \
+	  echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
+	  $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
+	done
+
+bench: native
+	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./trt/... ./nails/...
+
+run: build
+	$(BIN) serve --backend onnxruntime
+
+dev: build
+	$(BIN) serve --backend onnxruntime --log-level debug
+
+fixtures:
+	$(PYTHON) tools/fixtures/make_fixtures.py
+
+clean:
+	rm -rf $(BUILD) $(ROOT)/bin

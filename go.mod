@@ -1,0 +1,3 @@
+module github.com/nailtrt/nailtrt
+
+go 1.26

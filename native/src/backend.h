@@ -1,0 +1,93 @@
+// The backend interface: what the C ABI (abi.cpp) needs from ONNX Runtime and TensorRT.
+// Each backend implements Engine and Context; the shared bookkeeping (descriptors,
+// bindings, shapes, validation) lives here so the backends only do their own work.
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "memory.h"
+#include "nailtrt.h"
+#include "tensor.h"
+
+namespace nt {
+
+struct EngineOptions {
+  nt_backend backend = NT_BACKEND_AUTO;
+  int intra_op_threads = 0;
+  int graph_optimization = 99;
+  int device_id = 0;
+  bool fp16 = true;
+  int max_batch = 8;
+  int opt_batch = 1;
+  std::string cache_dir;
+};
+
+class Context;
+
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  Engine() = default;
+  Engine(const Engine&) = delete;
+  Engine& operator=(const Engine&) = delete;
+
+  virtual nt_backend backend() const = 0;
+  virtual std::unique_ptr<Context> create_context(Stream& stream) = 0;
+
+  const std::vector<TensorDesc>& tensors() const { return tensors_; }
+  const TensorDesc& tensor(size_t index) const;
+
+ protected:
+  std::vector<TensorDesc> tensors_;  // inputs first, then outputs
+};
+
+// A binding: where a tensor's data lives in a caller's buffer.
+struct Binding {
+  void* data = nullptr;
+  size_t size = 0;
+};
+
+class Context {
+ public:
+  explicit Context(const Engine& engine);
+  virtual ~Context() = default;
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  void set_input_shape(size_t index, const Dims& dims);
+  const Dims& tensor_shape(size_t index) const;
+  void bind(size_t index, void* data, size_t size);
+  void enqueue();
+  void cancel() { cancelled_.store(true); on_cancel(); }
+
+ protected:
+  // Called after validation: every input bound with a resolved shape, the inputs' bound
+  // ranges large enough for their shapes.
+  virtual void run() = 0;
+  // Backends may react at once (ONNX Runtime's terminate flag); the flag is always set.
+  virtual void on_cancel() {}
+  // Called when an input shape changes, so a backend can re-resolve outputs.
+  virtual void on_input_shape(size_t) {}
+
+  const Engine& engine_;
+  std::vector<Dims> shapes_;      // current shape per tensor (outputs: last produced)
+  std::vector<Binding> bindings_;
+  std::vector<bool> shape_set_;   // inputs: set or fully static
+  std::atomic<bool> cancelled_{false};
+};
+
+// Factories. Each throws nt::Error with NT_UNAVAILABLE when its backend cannot be used.
+std::unique_ptr<Engine> load_onnxruntime(const void* data, size_t len, const std::string& origin,
+                                         const EngineOptions& options);
+std::unique_ptr<Engine> load_tensorrt(const void* data, size_t len, const std::string& origin,
+                                      const EngineOptions& options);
+// NT_OK when usable; otherwise why.
+bool onnxruntime_usable(std::string* why);
+bool tensorrt_usable(int device, std::string* why);
+std::string onnxruntime_version();
+std::string tensorrt_version();
+
+}  // namespace nt

@@ -1,0 +1,277 @@
+"""Training-sample synthesis: moves the close-up crops toward what users send.
+
+What a first trial showed (issue 5): the model missed polished nails (the training nails
+are bare), missed small nails on hands photographed from afar, and took glare on fingertip
+skin for nail. Each step below answers one of those, plus the usual photometric jitter:
+
+- scale: every photo is first scaled as inference will letterbox it (long side to the
+  model's input size), then by a log-uniform factor, so nails appear at the sizes the model
+  will see, including much smaller than in the close-ups;
+- placement: the photo is rotated and pasted at a random place on a varied background
+  (gradients, noise, skin-coloured blobs as distractors, or another labelled photo); with
+  some probability extra photos are pasted small (a mosaic), which gives far-away nails;
+- polish: nails are recoloured with random polish colours and finishes (cream, glossy,
+  metallic, glitter, dark, nude), keeping the photo's own shading;
+- glare: bright soft spots are painted on the skin ring around nails, labelled background;
+- photometric: brightness, contrast, saturation, white balance, gamma, blur, noise, JPEG
+  artefacts, occasional greyscale.
+"""
+import io
+import math
+
+import numpy as np
+from PIL import Image, ImageFilter
+from scipy import ndimage
+
+MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
+STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+PAD_RGB = tuple(int(round(v * 255)) for v in MEAN)  # letterbox fill: 0 after normalisation
+
+SOURCE_WEIGHTS = {"hands": 0.5, "fingers": 0.25, "fingertips": 0.25}
+
+SKIN_TONES = np.array([[233, 196, 170], [224, 172, 138], [198, 134, 100], [160, 102, 70],
+                       [110, 70, 50], [250, 215, 195], [210, 160, 140]], dtype=np.float32)
+
+
+def normalise(img_u8):
+    """HxWx3 uint8 -> 3xHxW float32, the manifest's scale/mean/std."""
+    x = img_u8.astype(np.float32) / 255.0
+    x = (x - MEAN) / STD
+    return np.ascontiguousarray(x.transpose(2, 0, 1))
+
+
+def letterbox(img_u8, size):
+    """Scale the long side to size, centre on a PAD_RGB canvas. Returns canvas, scale, (dx, dy)."""
+    h, w = img_u8.shape[:2]
+    s = size / max(h, w)
+    nw, nh = max(1, round(w * s)), max(1, round(h * s))
+    im = Image.fromarray(img_u8).resize((nw, nh), Image.BILINEAR)
+    canvas = Image.new("RGB", (size, size), PAD_RGB)
+    dx, dy = (size - nw) // 2, (size - nh) // 2
+    canvas.paste(im, (dx, dy))
+    return np.asarray(canvas), s, (dx, dy, nw, nh)
+
+
+# ---------------------------------------------------------------- backgrounds
+
+def _gradient(rng, n):
+    c0, c1 = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
+    a = rng.uniform(0, 2 * math.pi)
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float32) / n
+    t = (np.cos(a) * xx + np.sin(a) * yy)
+    t = (t - t.min()) / max(1e-6, t.max() - t.min())
+    return c0 * (1 - t[..., None]) + c1 * t[..., None]
+
+
+def _blobs(rng, n):
+    img = _gradient(rng, n)
+    yy, xx = np.mgrid[0:n, 0:n].astype(np.float32)
+    for _ in range(rng.integers(3, 12)):
+        cx, cy = rng.uniform(0, n, 2)
+        rx, ry = rng.uniform(n * 0.03, n * 0.3, 2)
+        ang = rng.uniform(0, math.pi)
+        ca, sa = math.cos(ang), math.sin(ang)
+        u = ((xx - cx) * ca + (yy - cy) * sa) / rx
+        v = (-(xx - cx) * sa + (yy - cy) * ca) / ry
+        inside = (u * u + v * v) < 1
+        col = SKIN_TONES[rng.integers(len(SKIN_TONES))] if rng.random() < 0.5 else rng.uniform(0, 255, 3)
+        img[inside] = col * rng.uniform(0.8, 1.1)
+    return img
+
+
+def background(rng, n, pool):
+    kind = rng.random()
+    if kind < 0.3:
+        img = _gradient(rng, n)
+    elif kind < 0.6:
+        img = _blobs(rng, n)
+    else:
+        # Another labelled photo, scaled to cover the canvas: its nails stay labelled.
+        s = pool[rng.integers(len(pool))]
+        img, lab, _ = transform(rng, s, n / min(s.image.shape[:2]) * rng.uniform(1.0, 1.6), small_ok=False)
+        y0 = rng.integers(0, max(1, img.shape[0] - n + 1))
+        x0 = rng.integers(0, max(1, img.shape[1] - n + 1))
+        img, lab = img[y0:y0 + n, x0:x0 + n], lab[y0:y0 + n, x0:x0 + n]
+        out = np.empty((n, n, 3), np.float32)
+        out[:] = PAD_RGB
+        outl = np.zeros((n, n), np.float32)
+        out[:img.shape[0], :img.shape[1]] = img
+        outl[:lab.shape[0], :lab.shape[1]] = lab
+        return out, outl
+    img = img + rng.normal(0, rng.uniform(0, 12), img.shape)
+    return img.astype(np.float32), np.zeros((n, n), np.float32)
+
+
+# ---------------------------------------------------------------- nail appearance
+
+def _luma(img):
+    return img[..., 0] * 0.299 + img[..., 1] * 0.587 + img[..., 2] * 0.114
+
+
+def polish(rng, img, mask):
+    """Recolour the nails like a polish would, keeping the photo's own shading."""
+    if not mask.any():
+        return img
+    L = _luma(img)
+    mean = max(8.0, float(L[mask].mean()))
+    r = rng.random()
+    if r < 0.15:
+        color = rng.uniform(0, 40, 3)                      # black / very dark
+    elif r < 0.3:
+        color = SKIN_TONES[rng.integers(len(SKIN_TONES))] * rng.uniform(0.9, 1.15)  # nude
+    elif r < 0.4:
+        color = rng.uniform(215, 255, 3)                   # white
+    else:
+        h = rng.uniform(0, 1)
+        s = rng.uniform(0.35, 1.0)
+        v = rng.uniform(0.25, 1.0)
+        color = np.array(_hsv_to_rgb(h, s, v)) * 255
+    finish = rng.random()
+    contrast = 1.6 if finish < 0.2 else 0.8              # metallic shades harder
+    shade = np.clip((L / mean), 0.3, 2.0) ** contrast
+    new = color[None, None, :] * shade[..., None]
+    if finish > 0.4:                                      # glossy: keep highlights white
+        hi = np.clip(L - np.percentile(L[mask], 90), 0, None)[..., None] * rng.uniform(0.8, 2.0)
+        new = new + hi
+    if 0.2 <= finish < 0.3:                               # glitter speckles
+        speck = (rng.random(L.shape) < 0.05)[..., None] * rng.uniform(60, 160)
+        new = new + speck
+    soft = ndimage.gaussian_filter(mask.astype(np.float32), 0.6) * mask
+    alpha = (soft * rng.uniform(0.75, 1.0))[..., None]
+    return img * (1 - alpha) + np.clip(new, 0, 255) * alpha
+
+
+def _hsv_to_rgb(h, s, v):
+    i = int(h * 6) % 6
+    f = h * 6 - int(h * 6)
+    p, q, t = v * (1 - s), v * (1 - f * s), v * (1 - (1 - f) * s)
+    return [(v, t, p), (q, v, p), (p, v, t), (p, q, v), (t, p, v), (v, p, q)][i]
+
+
+def glare(rng, img, mask):
+    """Bright soft spots on the skin right around the nails, which stay background."""
+    if not mask.any():
+        return img
+    scale = max(img.shape[:2]) / 384
+    ring = ndimage.binary_dilation(mask, iterations=max(2, int(rng.uniform(3, 14) * scale))) & ~mask
+    ys, xs = np.nonzero(ring)
+    if len(ys) == 0:
+        return img
+    yy, xx = np.mgrid[0:img.shape[0], 0:img.shape[1]].astype(np.float32)
+    for _ in range(rng.integers(1, 5)):
+        k = rng.integers(len(ys))
+        rad = rng.uniform(1.5, 6.0) * scale
+        spot = np.exp(-(((yy - ys[k]) ** 2 + (xx - xs[k]) ** 2) / (2 * rad * rad)))
+        spot[mask] = 0
+        amp = rng.uniform(0.4, 0.9)
+        img = img + (255 - img) * (spot * amp)[..., None]
+    return img
+
+
+# ---------------------------------------------------------------- geometry
+
+def transform(rng, s, scale, small_ok=True):
+    """Scale, flip and rotate one sample. Returns float image, float label and alpha."""
+    h, w = s.image.shape[:2]
+    nw, nh = max(8, round(w * scale)), max(8, round(h * scale))
+    im = Image.fromarray(s.image).resize((nw, nh), Image.BILINEAR)
+    lab = Image.fromarray((s.mask * 255).astype(np.uint8)).resize((nw, nh), Image.BILINEAR)
+    if rng.random() < 0.5:
+        im, lab = im.transpose(Image.FLIP_LEFT_RIGHT), lab.transpose(Image.FLIP_LEFT_RIGHT)
+    if rng.random() < 0.2:
+        im, lab = im.transpose(Image.FLIP_TOP_BOTTOM), lab.transpose(Image.FLIP_TOP_BOTTOM)
+    alpha = Image.new("L", im.size, 255)
+    if rng.random() < 0.7:
+        ang = rng.uniform(-180, 180) if rng.random() < 0.4 else rng.uniform(-30, 30)
+        im = im.rotate(ang, Image.BILINEAR, expand=True)
+        lab = lab.rotate(ang, Image.BILINEAR, expand=True)
+        alpha = alpha.rotate(ang, Image.BILINEAR, expand=True)
+    img = np.asarray(im, dtype=np.float32)
+    m = np.asarray(lab) > 127
+    if rng.random() < 0.5:
+        img = polish(rng, img, m)
+    if rng.random() < 0.35:
+        img = glare(rng, img, m)
+    return img, m.astype(np.float32), np.asarray(alpha, dtype=np.float32) / 255.0
+
+
+def paste(canvas, label, img, lab, alpha, x0, y0):
+    n = canvas.shape[0]
+    h, w = img.shape[:2]
+    cx0, cy0 = max(0, x0), max(0, y0)
+    cx1, cy1 = min(n, x0 + w), min(n, y0 + h)
+    if cx1 <= cx0 or cy1 <= cy0:
+        return
+    sx0, sy0 = cx0 - x0, cy0 - y0
+    sl = (slice(sy0, sy0 + cy1 - cy0), slice(sx0, sx0 + cx1 - cx0))
+    a = alpha[sl][..., None]
+    canvas[cy0:cy1, cx0:cx1] = canvas[cy0:cy1, cx0:cx1] * (1 - a) + img[sl] * a
+    hard = alpha[sl] > 0.5
+    label[cy0:cy1, cx0:cx1][hard] = lab[sl][hard]
+
+
+def _place(rng, n, img, lab):
+    """Pick a top-left so that, most of the time, some nail lands on the canvas."""
+    h, w = img.shape[:2]
+    ys, xs = np.nonzero(lab > 0.5)
+    # Offsets that keep the photo either fully inside the canvas or covering it.
+    lo_x, hi_x = min(0, n - w), max(0, n - w)
+    lo_y, hi_y = min(0, n - h), max(0, n - h)
+    if len(ys) and rng.random() < 0.9:
+        k = rng.integers(len(ys))
+        # Clamp so that nail pixel lands on the canvas.
+        lo_x, hi_x = max(lo_x, -int(xs[k])), min(hi_x, n - 1 - int(xs[k]))
+        lo_y, hi_y = max(lo_y, -int(ys[k])), min(hi_y, n - 1 - int(ys[k]))
+    return int(rng.integers(lo_x, max(lo_x, hi_x) + 1)), int(rng.integers(lo_y, max(lo_y, hi_y) + 1))
+
+
+# ---------------------------------------------------------------- photometric
+
+def photometric(rng, img):
+    img = img * rng.uniform(0.6, 1.35)
+    m = img.mean()
+    img = (img - m) * rng.uniform(0.7, 1.3) + m
+    g = _luma(img)[..., None]
+    img = g + (img - g) * rng.uniform(0.5, 1.4)
+    img = img * rng.uniform(0.88, 1.12, 3)
+    img = np.clip(img, 0, 255)
+    img = 255 * (img / 255) ** rng.uniform(0.7, 1.4)
+    if rng.random() < 0.05:
+        img = np.repeat(_luma(img)[..., None], 3, axis=2)
+    if rng.random() < 0.3:
+        img = img + rng.normal(0, rng.uniform(2, 8), img.shape)
+    out = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8))
+    if rng.random() < 0.3:
+        out = out.filter(ImageFilter.GaussianBlur(rng.uniform(0.3, 1.5)))
+    if rng.random() < 0.5:
+        buf = io.BytesIO()
+        out.save(buf, "JPEG", quality=int(rng.integers(30, 96)))
+        out = Image.open(io.BytesIO(buf.getvalue())).convert("RGB")
+    return np.asarray(out)
+
+
+# ---------------------------------------------------------------- one training sample
+
+def synth(rng, by_source, n=320, infer_size=384):
+    """One (image uint8 HxWx3, label float HxW) training pair of size n x n."""
+    pool = [s for v in by_source.values() for s in v]
+    canvas, label = background(rng, n, pool)
+    names = [k for k in SOURCE_WEIGHTS if by_source.get(k)]
+    p = np.array([SOURCE_WEIGHTS[k] for k in names])
+    src = by_source[names[rng.choice(len(names), p=p / p.sum())]]
+    s = src[rng.integers(len(src))]
+    base = infer_size / max(s.image.shape[:2])
+    factor = math.exp(rng.uniform(math.log(0.55), math.log(1.7)))
+    if s.source != "hands" and rng.random() < 0.35:
+        factor *= rng.uniform(0.25, 0.6)      # a close-up pasted small: far-away nails
+    img, lab, alpha = transform(rng, s, base * factor)
+    x0, y0 = _place(rng, n, img, lab)
+    paste(canvas, label, img, lab, alpha, x0, y0)
+    if rng.random() < 0.35:
+        for _ in range(rng.integers(1, 4)):
+            o = pool[rng.integers(len(pool))]
+            f = infer_size / max(o.image.shape[:2]) * rng.uniform(0.2, 0.6)
+            im2, lab2, al2 = transform(rng, o, f)
+            paste(canvas, label, im2, lab2, al2, int(rng.integers(-im2.shape[1] // 2, n)),
+                  int(rng.integers(-im2.shape[0] // 2, n)))
+    return photometric(rng, canvas), (label > 0.5).astype(np.float32)

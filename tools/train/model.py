@@ -1,0 +1,93 @@
+"""NailNet: a compact encoder-decoder for binary nail segmentation.
+
+Why this shape:
+- Depthwise-separable 3x3 convolutions (MobileNet style) carry most of the work: on a CPU
+  they cost ~1/8 of a dense 3x3 at the same width, which is what keeps a 384x384 inference
+  under the 15 ms budget on two cores.
+- Five encoder stages down to 1/32 give the receptive field needed to tell a nail from a
+  skin highlight (it must see the fingertip around it); two dilated blocks at 1/16 and 1/32
+  widen it further for free.
+- A U-Net style decoder adds projected skips back up to 1/2 resolution: nails on a hand
+  photographed from afar are only a few pixels wide, so the mask must come from high
+  resolution features, not from the coarse context alone.
+- The head predicts one logit map at 1/2 and upsamples it bilinearly to the input size
+  inside the graph, so every runtime gets a [N,1,H,W] map the decoder can read directly.
+- Plain ReLU and BatchNorm: both fold or fuse in ONNX Runtime and TensorRT.
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+def conv_bn(cin, cout, k=3, stride=1, groups=1, dilation=1, act=True):
+    pad = dilation * (k - 1) // 2
+    layers = [nn.Conv2d(cin, cout, k, stride, pad, dilation=dilation, groups=groups, bias=False),
+              nn.BatchNorm2d(cout)]
+    if act:
+        layers.append(nn.ReLU(inplace=True))
+    return nn.Sequential(*layers)
+
+
+class DSBlock(nn.Module):
+    """Depthwise 3x3 + pointwise 1x1, with a residual when the shape is kept."""
+
+    def __init__(self, cin, cout, stride=1, dilation=1):
+        super().__init__()
+        self.dw = conv_bn(cin, cin, 3, stride, groups=cin, dilation=dilation)
+        self.pw = conv_bn(cin, cout, 1, act=False)
+        self.residual = stride == 1 and cin == cout
+        self.act = nn.ReLU(inplace=True)
+
+    def forward(self, x):
+        y = self.pw(self.dw(x))
+        if self.residual:
+            y = y + x
+        return self.act(y)
+
+
+class Up(nn.Module):
+    """Upsample the deeper map x2 and add the projected skip, then refine."""
+
+    def __init__(self, cdeep, cskip, cout):
+        super().__init__()
+        self.proj_deep = conv_bn(cdeep, cout, 1, act=False)
+        self.proj_skip = conv_bn(cskip, cout, 1, act=False)
+        self.refine = DSBlock(cout, cout)
+
+    def forward(self, deep, skip):
+        deep = F.interpolate(self.proj_deep(deep), size=skip.shape[-2:], mode="bilinear",
+                             align_corners=False)
+        return self.refine(F.relu(deep + self.proj_skip(skip)))
+
+
+class NailNet(nn.Module):
+    def __init__(self, widths=(16, 32, 48, 96, 128)):
+        super().__init__()
+        c1, c2, c3, c4, c5 = widths
+        self.stem = nn.Sequential(conv_bn(3, c1, 3, 2), DSBlock(c1, c1))            # 1/2
+        self.s2 = nn.Sequential(DSBlock(c1, c2, 2), DSBlock(c2, c2))                # 1/4
+        self.s3 = nn.Sequential(DSBlock(c2, c3, 2), DSBlock(c3, c3))                # 1/8
+        self.s4 = nn.Sequential(DSBlock(c3, c4, 2), DSBlock(c4, c4), DSBlock(c4, c4, dilation=2))  # 1/16
+        self.s5 = nn.Sequential(DSBlock(c4, c5, 2), DSBlock(c5, c5), DSBlock(c5, c5, dilation=2))  # 1/32
+        self.up4 = Up(c5, c4, c3)
+        self.up3 = Up(c3, c3, c2)
+        self.up2 = Up(c2, c2, c1)
+        self.up1 = Up(c1, c1, c1)
+        self.head = nn.Conv2d(c1, 1, 1)
+
+    def forward(self, x):
+        f1 = self.stem(x)
+        f2 = self.s2(f1)
+        f3 = self.s3(f2)
+        f4 = self.s4(f3)
+        f5 = self.s5(f4)
+        d = self.up4(f5, f4)
+        d = self.up3(d, f3)
+        d = self.up2(d, f2)
+        d = self.up1(d, f1)
+        logits = self.head(d)
+        return F.interpolate(logits, size=x.shape[-2:], mode="bilinear", align_corners=False)
+
+
+def count_params(model):
+    return sum(p.numel() for p in model.parameters())

@@ -1,0 +1,155 @@
+#!/usr/bin/python3
+"""Train NailNet on ../shared/datasets/nails, pick the best checkpoint on val, export ONNX.
+
+    /usr/bin/python3 tools/train/train.py            # what `make train` runs
+    /usr/bin/python3 tools/train/train.py --steps 200 --eval-every 100   # a smoke run
+
+Seeded end to end (Python, NumPy and torch RNGs, one data worker): the same command on the
+same machine gives the same model. See tools/train/README.md for timings.
+"""
+import argparse
+import json
+import os
+import random
+import sys
+import time
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import augment  # noqa: E402
+import dataset  # noqa: E402
+from metrics import Accumulator  # noqa: E402
+from model import NailNet, count_params  # noqa: E402
+
+SELECT_WEIGHTS = {"hands": 0.5, "fingers": 0.25, "fingertips": 0.25}
+
+
+class Synth(torch.utils.data.IterableDataset):
+    def __init__(self, by_source, crop, size, seed):
+        self.by_source, self.crop, self.size, self.seed = by_source, crop, size, seed
+
+    def __iter__(self):
+        info = torch.utils.data.get_worker_info()
+        rng = np.random.default_rng([self.seed, info.id if info else 0])
+        while True:
+            img, lab = augment.synth(rng, self.by_source, self.crop, self.size)
+            yield torch.from_numpy(augment.normalise(img)), torch.from_numpy(lab)[None]
+
+
+def loss_fn(logits, target):
+    bce = F.binary_cross_entropy_with_logits(logits, target)
+    p = torch.sigmoid(logits)
+    inter = (p * target).sum(dim=(1, 2, 3))
+    denom = p.sum(dim=(1, 2, 3)) + target.sum(dim=(1, 2, 3))
+    dice = 1 - (2 * inter + 1) / (denom + 1)
+    return bce + dice.mean()
+
+
+@torch.no_grad()
+def predict(model, img_u8, size):
+    """Probability map at the photo's own resolution, as the Go pipeline computes it."""
+    canvas, _, (dx, dy, nw, nh) = augment.letterbox(img_u8, size)
+    x = torch.from_numpy(augment.normalise(canvas))[None]
+    logits = model(x)[:, :, dy:dy + nh, dx:dx + nw]
+    logits = F.interpolate(logits, size=img_u8.shape[:2], mode="bilinear", align_corners=False)
+    return torch.sigmoid(logits)[0, 0].numpy()
+
+
+def evaluate(model, samples, size, threshold=0.5, min_area=0):
+    model.eval()
+    acc = {}
+    for s in samples:
+        pred = predict(model, s.image, size) > threshold
+        acc.setdefault(s.source, Accumulator()).add(pred, s.mask, min_area)
+    overall = Accumulator()
+    for a in acc.values():
+        for k, v in vars(a).items():
+            setattr(overall, k, getattr(overall, k) + v)
+    out = {k: a.result() for k, a in sorted(acc.items())}
+    out["overall"] = overall.result()
+    return out
+
+
+def selection_score(res):
+    return sum(w * res[k]["iou"] for k, w in SELECT_WEIGHTS.items() if k in res)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--dataset", default=None, help="dataset folder (default ../shared/datasets/nails or $NAILTRT_DATASET)")
+    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--crop", type=int, default=320, help="training crop side")
+    ap.add_argument("--size", type=int, default=384, help="model input side at inference")
+    ap.add_argument("--lr", type=float, default=4e-3)
+    ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--patience", type=int, default=10, help="evaluations without improvement before stopping")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--workdir", default="build/train")
+    ap.add_argument("--resume", action="store_true")
+    args = ap.parse_args()
+
+    torch.set_num_threads(args.threads)
+    random.seed(args.seed)
+    np.random.seed(args.seed)
+    torch.manual_seed(args.seed)
+    os.makedirs(args.workdir, exist_ok=True)
+
+    train = dataset.load(args.dataset, "train")
+    val = dataset.load(args.dataset, "val")
+    by_source = {}
+    for s in train:
+        by_source.setdefault(s.source, []).append(s)
+    print(f"train {len(train)} images {[(k, len(v)) for k, v in by_source.items()]}, val {len(val)}", flush=True)
+
+    model = NailNet()
+    print(f"NailNet: {count_params(model)} parameters", flush=True)
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05)
+    loader = torch.utils.data.DataLoader(Synth(by_source, args.crop, args.size, args.seed),
+                                         batch_size=args.batch, num_workers=1)
+    best, best_step, stale, history = -1.0, 0, 0, []
+    ckpt = os.path.join(args.workdir, "best.pt")
+    t0 = time.time()
+    running = 0.0
+    for step, (x, y) in enumerate(loader, start=1):
+        model.train()
+        loss = loss_fn(model(x), y)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        sched.step()
+        running += loss.item()
+        if step % 50 == 0:
+            print(f"step {step} loss {running / 50:.4f} lr {sched.get_last_lr()[0]:.2e} {time.time() - t0:.0f}s", flush=True)
+            running = 0.0
+        if step % args.eval_every == 0 or step == args.steps:
+            res = evaluate(model, val, args.size)
+            score = selection_score(res)
+            history.append({"step": step, "score": round(score, 4), **{k: v["iou"] for k, v in res.items()}})
+            print(f"eval step {step}: score {score:.4f} " + " ".join(f"{k}={v['iou']:.3f}/{v['f1']:.2f}" for k, v in res.items()), flush=True)
+            if score > best:
+                best, best_step, stale = score, step, 0
+                torch.save(model.state_dict(), ckpt)
+            else:
+                stale += 1
+                if stale >= args.patience:
+                    print(f"early stop at step {step}: no gain since step {best_step}", flush=True)
+                    break
+        if step >= args.steps:
+            break
+    model.load_state_dict(torch.load(ckpt))
+    res = evaluate(model, val, args.size)
+    summary = {"best_step": best_step, "score": round(best, 4), "seconds": round(time.time() - t0),
+               "steps_run": step, "args": vars(args), "val": res, "history": history}
+    with open(os.path.join(args.workdir, "metrics.json"), "w") as f:
+        json.dump(summary, f, indent=2)
+    print(json.dumps(res, indent=2), flush=True)
+
+
+if __name__ == "__main__":
+    main()
