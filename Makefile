@@ -80,7 +80,7 @@ check-tensorrt: ort
 	  echo "  CXX $$f"; \
 	  g++ -std=c++17 -Wall -Wextra -Werror -Wno-unused-parameter -fsyntax-only \
 	    -DNT_WITH_CUDA=1 -DNT_WITH_TENSORRT=1 -Inative/include -Inative/src \
-	    -I$(TENSORRT_INCLUDE) -I$(CUDA_INCLUDE) $$f; \
+	    -isystem $(TENSORRT_INCLUDE) -isystem $(CUDA_INCLUDE) $$f; \
 	done
 	g++ -std=c++17 -Wall -Wextra -Werror -Wno-unused-parameter -fsyntax-only \
 	    -DNT_WITH_CUDA=1 -DNT_WITH_TENSORRT=1 -Inative/include -Inative/src native/src/trt_loader.cpp

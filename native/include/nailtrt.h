@@ -283,10 +283,11 @@ NT_API nt_status nt_context_bind(nt_context* context, size_t index, nt_buffer* b
 NT_API nt_status nt_context_enqueue(nt_context* context);
 
 /**
- * Asks a run in progress on this context to stop as soon as it can (ONNX Runtime:
- * terminate flag; TensorRT: honoured before the next enqueue). The only context function
- * that may be called from another thread while the context runs. The flag clears when the
- * next nt_context_enqueue starts.
+ * Asks a run in progress on this context to stop as soon as it can. ONNX Runtime stops
+ * between kernels (its terminate flag); TensorRT can only skip the enqueue if the cancel
+ * arrives before it: work already queued on the GPU runs to the end. The only context
+ * function that may be called from another thread while the context runs. The flag
+ * clears when the next nt_context_enqueue starts, so a late cancel never fails a later run.
  */
 NT_API nt_status nt_context_cancel(nt_context* context);
 
