@@ -1,0 +1,85 @@
+package nails
+
+import (
+	"image"
+
+	"github.com/nailtrt/nailtrt/trt"
+)
+
+// semantic decodes one logit map [N,1,H,W] (the bundled model): pixels whose
+// probability passes the threshold are nail; 8-connected components are instances,
+// scored by their mean probability.
+type semantic struct {
+	index     int
+	threshold float32 // in logit space
+	minArea   int     // model pixels
+}
+
+func newSemantic(m *Manifest, e *trt.Engine) (*semantic, error) {
+	t, err := outputTensor(e, m.Output.Logits, 4)
+	if err != nil {
+		return nil, err
+	}
+	if t.Shape[1] != 1 && t.Shape[1] != -1 {
+		return nil, wrap(ErrManifest, "semantic output %s has %d channels, expected 1", t.Name, t.Shape[1])
+	}
+	return &semantic{index: t.Index, threshold: logit(m.Threshold), minArea: max(1, m.Output.MinArea)}, nil
+}
+
+func (d *semantic) decode(s *trt.Slot, g Geometry) ([]Nail, error) {
+	data, shape, err := output(s, d.index)
+	if err != nil {
+		return nil, err
+	}
+	h, w := int(shape[2]), int(shape[3])
+	lm := logitMap{data: data[:h*w], w: w, h: h, stride: float64(g.InW) / float64(w)}
+	// Only the photo's part of the letterboxed input can hold nails.
+	roi := image.Rect(int(float64(g.DX)/lm.stride), int(float64(g.DY)/lm.stride),
+		int(float64(g.DX+g.NW)/lm.stride+0.999), int(float64(g.DY+g.NH)/lm.stride+0.999)).
+		Intersect(image.Rect(0, 0, w, h))
+	on := make([]bool, w*h)
+	for y := roi.Min.Y; y < roi.Max.Y; y++ {
+		for x := roi.Min.X; x < roi.Max.X; x++ {
+			on[y*w+x] = lm.data[y*w+x] > d.threshold
+		}
+	}
+	labels, n := components(on, w, h, roi)
+	type comp struct {
+		area           int
+		prob           float64
+		x0, y0, x1, y1 int
+	}
+	comps := make([]comp, n+1)
+	for i := range comps {
+		comps[i].x0, comps[i].y0 = w, h
+	}
+	for y := roi.Min.Y; y < roi.Max.Y; y++ {
+		for x := roi.Min.X; x < roi.Max.X; x++ {
+			l := labels[y*w+x]
+			if l == 0 {
+				continue
+			}
+			c := &comps[l]
+			c.area++
+			c.prob += float64(sigmoid(lm.data[y*w+x]))
+			c.x0, c.y0 = min(c.x0, x), min(c.y0, y)
+			c.x1, c.y1 = max(c.x1, x+1), max(c.y1, y+1)
+		}
+	}
+	var nails []Nail
+	for l := 1; l <= n; l++ {
+		c := comps[l]
+		if c.area*int(lm.stride*lm.stride) < d.minArea {
+			continue
+		}
+		box := g.photoBox(float64(c.x0)*lm.stride, float64(c.y0)*lm.stride,
+			float64(c.x1)*lm.stride, float64(c.y1)*lm.stride, lm.stride)
+		if box.Empty() {
+			continue
+		}
+		label := int32(l)
+		mask := g.softMask(lm, box, func(i int) bool { return labels[i] != 0 && labels[i] != label })
+		nails = append(nails, Nail{Score: c.prob / float64(c.area), Mask: mask})
+	}
+	return nails, nil
+}

@@ -1,0 +1,92 @@
+package nails
+
+import (
+	"context"
+	"image/color"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The fixture models (tools/fixtures/make_fixtures.py) emit fixed tensors for a 64x64
+// input. A 128x96 photo letterboxes to 64x48 at y offset 8, so photo = 2*(model - (0,8)).
+
+func segmentFixture(t *testing.T, name string) *Result {
+	s := openFixture(t, name)
+	res, err := s.SegmentPhoto(context.Background(), NewPhoto(solidPhoto(128, 96, color.RGBA{90, 60, 50, 255})))
+	require.NoError(t, err)
+	assert.Equal(t, 128, res.Width)
+	assert.Equal(t, 96, res.Height)
+	assert.Equal(t, "fixture-"+name+"@0.0.1", res.Model)
+	return res
+}
+
+func TestDecodeSemantic(t *testing.T) {
+	res := segmentFixture(t, "semantic")
+	// The rectangle, the ring; the speck at model y=60 lies in the letterbox padding.
+	require.Len(t, res.Nails, 2)
+	rect, ring := res.Nails[0], res.Nails[1]
+	assert.Equal(t, 1, rect.ID)
+	assert.True(t, rectNear(rect.Box, 20, 0, 40, 44, 1), "rect box %v", rect.Box)
+	assert.InDelta(t, sigmoid(5), rect.Score, 1e-3)
+	assert.InDelta(t, 20*44, rect.Area, 40)
+	assert.Len(t, rect.Contours, 1)
+	assert.Len(t, rect.Polygon(), 8, "a rectangle simplifies to its 4 corners")
+
+	assert.Equal(t, 2, ring.ID)
+	assert.True(t, rectNear(ring.Box, 70, 54, 106, 90, 2), "ring box %v", ring.Box)
+	assert.InDelta(t, sigmoid(4), ring.Score, 1e-3)
+	holes := 0
+	for _, c := range ring.Contours {
+		if c.Hole {
+			holes++
+		}
+	}
+	assert.Equal(t, 1, holes, "the ring's hole is traced")
+	// Area of an annulus of radii 18 and 6 photo pixels.
+	assert.InDelta(t, math.Pi*(18*18-6*6), float64(ring.Area), 60)
+	// The masks do not overlap and each is inside its own box.
+	for _, n := range res.Nails {
+		assert.False(t, n.Mask.Inside(n.Box.Max.X+2, n.Box.Max.Y+2))
+	}
+}
+
+func TestDecodeRFDETR(t *testing.T) {
+	res := segmentFixture(t, "rfdetr")
+	require.Len(t, res.Nails, 2)
+	a, b := res.Nails[0], res.Nails[1]
+	assert.Equal(t, 0, a.Class)
+	assert.InDelta(t, sigmoid(3), a.Score, 1e-4)
+	assert.True(t, rectNear(a.Box, 16, 0, 48, 32, 1), "query 0 box %v", a.Box)
+	assert.Equal(t, 1, b.Class)
+	assert.InDelta(t, sigmoid(2), b.Score, 1e-4)
+	assert.True(t, rectNear(b.Box, 72, 40, 104, 88, 2), "query 1 box %v", b.Box)
+}
+
+func TestDecodeYOLO(t *testing.T) {
+	res := segmentFixture(t, "yolo")
+	// Anchor 1 duplicates anchor 0 and is suppressed; anchor 3 is below threshold.
+	require.Len(t, res.Nails, 2)
+	a, b := res.Nails[0], res.Nails[1]
+	assert.InDelta(t, 0.9, a.Score, 1e-5)
+	assert.True(t, rectNear(a.Box, 20, 4, 44, 28, 1), "anchor 0 box %v (mask cropped to the box)", a.Box)
+	assert.InDelta(t, 0.7, b.Score, 1e-5)
+	assert.True(t, rectNear(b.Box, 86, 48, 106, 80, 1), "anchor 2 box %v", b.Box)
+}
+
+func TestNMS(t *testing.T) {
+	dets := []yoloDet{
+		{0, 0, 10, 10, 0.6, 0, 0},
+		{1, 0, 11, 10, 0.9, 0, 1}, // overlaps the first: keeps the better one
+		{1, 0, 11, 10, 0.5, 1, 2}, // same place, other class: kept
+		{50, 50, 60, 60, 0.4, 0, 3},
+	}
+	got := nms(dets, 0.5, 10)
+	require.Len(t, got, 3)
+	assert.Equal(t, 1, got[0].anchor)
+	assert.Equal(t, 2, got[1].anchor)
+	assert.Equal(t, 3, got[2].anchor)
+	assert.Len(t, nms(dets, 0.5, 1), 1)
+}

@@ -1,0 +1,129 @@
+package nails
+
+import (
+	"bytes"
+	"encoding/binary"
+)
+
+// EXIF orientation: only tag 0x0112 of IFD0 is read. Every offset is bounds-checked,
+// since the bytes come straight from clients (FuzzOrientation covers this file).
+
+const tagOrientation = 0x0112
+
+// jpegOrientation scans a JPEG's APP1 "Exif" segment. 1 (no transform) when absent or
+// malformed: a broken EXIF block should never make a readable photo fail.
+func jpegOrientation(data []byte) int {
+	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
+		return 1
+	}
+	i := 2
+	for i+4 <= len(data) {
+		if data[i] != 0xFF {
+			return 1
+		}
+		marker := data[i+1]
+		if marker == 0xFF { // fill byte
+			i++
+			continue
+		}
+		if marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01 { // standalone markers
+			i += 2
+			continue
+		}
+		if marker == 0xDA || marker == 0xD9 { // start of scan / end: no EXIF before the image data
+			return 1
+		}
+		n := int(binary.BigEndian.Uint16(data[i+2:]))
+		if n < 2 || i+2+n > len(data) {
+			return 1
+		}
+		seg := data[i+4 : i+2+n]
+		if marker == 0xE1 && bytes.HasPrefix(seg, []byte("Exif\x00\x00")) {
+			return tiffOrientation(seg[6:])
+		}
+		i += 2 + n
+	}
+	return 1
+}
+
+// tiffOrientation reads the orientation from a TIFF-structured EXIF block.
+func tiffOrientation(t []byte) int {
+	if len(t) < 8 {
+		return 1
+	}
+	var bo binary.ByteOrder
+	switch string(t[:2]) {
+	case "II":
+		bo = binary.LittleEndian
+	case "MM":
+		bo = binary.BigEndian
+	default:
+		return 1
+	}
+	if bo.Uint16(t[2:]) != 42 {
+		return 1
+	}
+	ifd := int(bo.Uint32(t[4:]))
+	if ifd < 8 || ifd+2 > len(t) {
+		return 1
+	}
+	count := int(bo.Uint16(t[ifd:]))
+	for k := 0; k < count; k++ {
+		e := ifd + 2 + 12*k
+		if e+12 > len(t) {
+			return 1
+		}
+		if bo.Uint16(t[e:]) != tagOrientation {
+			continue
+		}
+		typ, n := bo.Uint16(t[e+2:]), bo.Uint32(t[e+4:])
+		if typ != 3 || n != 1 { // SHORT, one value, stored inline
+			return 1
+		}
+		v := int(bo.Uint16(t[e+8:]))
+		if v < 1 || v > 8 {
+			return 1
+		}
+		return v
+	}
+	return 1
+}
+
+// pngOrientation reads an eXIf chunk, if any.
+func pngOrientation(data []byte) int {
+	const sig = 8
+	i := sig
+	for i+12 <= len(data) {
+		n := int(binary.BigEndian.Uint32(data[i:]))
+		if n < 0 || i+12+n > len(data) {
+			return 1
+		}
+		typ := string(data[i+4 : i+8])
+		if typ == "eXIf" {
+			return tiffOrientation(data[i+8 : i+8+n])
+		}
+		if typ == "IDAT" || typ == "IEND" {
+			return 1
+		}
+		i += 12 + n
+	}
+	return 1
+}
+
+// webpOrientation reads a RIFF "EXIF" chunk, if any.
+func webpOrientation(data []byte) int {
+	i := 12
+	for i+8 <= len(data) {
+		n := int(binary.LittleEndian.Uint32(data[i+4:]))
+		if n < 0 || i+8+n > len(data) {
+			return 1
+		}
+		if string(data[i:i+4]) == "EXIF" {
+			chunk := data[i+8 : i+8+n]
+			chunk = bytes.TrimPrefix(chunk, []byte("Exif\x00\x00"))
+			return tiffOrientation(chunk)
+		}
+		i += 8 + n + n%2
+	}
+	return 1
+}

@@ -1,0 +1,196 @@
+package nails
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+)
+
+// Output formats the decoders understand.
+const (
+	FormatSemantic = "semantic"
+	FormatRFDETR   = "rfdetr-seg"
+	FormatYOLO     = "yolo-seg"
+)
+
+// Manifest describes a bundled model (engines/<name>.json): how to feed it and how to
+// read its outputs.
+type Manifest struct {
+	Name      string                        `json:"name"`
+	Version   string                        `json:"version"`
+	File      string                        `json:"file"`   // ONNX (or plan) path, relative to the manifest
+	SHA256    string                        `json:"sha256"` // of File; checked at load when set
+	Input     InputSpec                     `json:"input"`
+	Output    OutputSpec                    `json:"output"`
+	Threshold float64                       `json:"threshold"` // instance score / pixel probability threshold
+	Classes   []string                      `json:"classes"`
+	Metrics   map[string]map[string]float64 `json:"metrics,omitempty"`
+
+	dir string // folder of the manifest file
+}
+
+// InputSpec says how a photo becomes the input tensor.
+type InputSpec struct {
+	Name   string     `json:"name"`
+	Height int        `json:"height"`
+	Width  int        `json:"width"`
+	Layout string     `json:"layout"` // "NCHW"
+	Color  string     `json:"color"`  // "RGB" or "BGR"
+	Scale  float64    `json:"scale"`  // e.g. 1/255
+	Mean   [3]float64 `json:"mean"`
+	Std    [3]float64 `json:"std"`
+	Resize string     `json:"resize"` // "letterbox" or "stretch"
+	Pad    [3]float64 `json:"pad"`    // letterbox fill colour, 0..255 RGB
+}
+
+// OutputSpec names the output tensors of each format, plus decoding knobs.
+type OutputSpec struct {
+	Format string `json:"format"`
+	// semantic
+	Logits  string `json:"logits,omitempty"`
+	MinArea int    `json:"min_area,omitempty"` // smallest component, in model-input pixels
+	// rfdetr-seg
+	Dets   string `json:"dets,omitempty"`
+	Labels string `json:"labels,omitempty"`
+	Masks  string `json:"masks,omitempty"`
+	TopK   int    `json:"topk,omitempty"`
+	// yolo-seg
+	Boxes  string  `json:"boxes,omitempty"`
+	Protos string  `json:"protos,omitempty"`
+	NMSIoU float64 `json:"nms_iou,omitempty"`
+	// rfdetr-seg and yolo-seg: at most this many instances
+	MaxDetections int `json:"max_detections,omitempty"`
+}
+
+// LoadManifest reads and validates a manifest file.
+func LoadManifest(path string) (*Manifest, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrManifest, err)
+	}
+	var m Manifest
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return nil, wrap(ErrManifest, "%s: %v", path, err)
+	}
+	m.dir = filepath.Dir(path)
+	if err := m.validate(); err != nil {
+		return nil, wrap(ErrManifest, "%s: %v", path, err)
+	}
+	return &m, nil
+}
+
+// ModelPath is the absolute-or-relative path of the model file.
+func (m *Manifest) ModelPath() string {
+	if filepath.IsAbs(m.File) {
+		return m.File
+	}
+	return filepath.Join(m.dir, m.File)
+}
+
+// ID identifies the model in cache keys and responses: "name@version".
+func (m *Manifest) ID() string { return m.Name + "@" + m.Version }
+
+func (m *Manifest) validate() error {
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if m.Name == "" {
+		bad("name is empty")
+	}
+	if m.File == "" {
+		bad("file is empty")
+	}
+	in := &m.Input
+	if in.Height <= 0 || in.Width <= 0 || in.Height > 4096 || in.Width > 4096 {
+		bad("input size %dx%d is outside 1..4096", in.Width, in.Height)
+	}
+	if in.Layout == "" {
+		in.Layout = "NCHW"
+	}
+	if in.Layout != "NCHW" {
+		bad("input layout %q is not supported (NCHW only)", in.Layout)
+	}
+	if in.Color == "" {
+		in.Color = "RGB"
+	}
+	if in.Color != "RGB" && in.Color != "BGR" {
+		bad("input color %q must be RGB or BGR", in.Color)
+	}
+	if in.Scale == 0 {
+		in.Scale = 1.0 / 255
+	}
+	for i := range 3 {
+		if in.Std[i] == 0 {
+			in.Std[i] = 1
+		}
+	}
+	if in.Resize == "" {
+		in.Resize = "letterbox"
+	}
+	if in.Resize != "letterbox" && in.Resize != "stretch" {
+		bad("input resize %q must be letterbox or stretch", in.Resize)
+	}
+	if m.Threshold <= 0 || m.Threshold >= 1 {
+		if m.Threshold == 0 {
+			m.Threshold = 0.5
+		} else {
+			bad("threshold %v must be in (0,1)", m.Threshold)
+		}
+	}
+	o := &m.Output
+	switch o.Format {
+	case FormatSemantic:
+		if o.Logits == "" {
+			bad("output.logits (tensor name) is required for %s", o.Format)
+		}
+	case FormatRFDETR:
+		if o.Dets == "" || o.Labels == "" || o.Masks == "" {
+			bad("output.dets, output.labels and output.masks are required for %s", o.Format)
+		}
+		if o.TopK <= 0 {
+			o.TopK = 100
+		}
+	case FormatYOLO:
+		if o.Boxes == "" || o.Protos == "" {
+			bad("output.boxes and output.protos are required for %s", o.Format)
+		}
+		if o.NMSIoU <= 0 {
+			o.NMSIoU = 0.45
+		}
+	default:
+		bad("output.format %q is not one of %s, %s, %s", o.Format, FormatSemantic, FormatRFDETR, FormatYOLO)
+	}
+	if o.MaxDetections <= 0 {
+		o.MaxDetections = 100
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// VerifyFile checks the model file's sha256 against the manifest (when it has one).
+func (m *Manifest) VerifyFile() error {
+	if m.SHA256 == "" {
+		return nil
+	}
+	f, err := os.Open(m.ModelPath())
+	if err != nil {
+		return wrap(ErrManifest, "model file: %v", err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return wrap(ErrManifest, "read model file: %v", err)
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); !strings.EqualFold(got, m.SHA256) {
+		return wrap(ErrManifest, "%s has sha256 %s, the manifest says %s (stale manifest or corrupt file)", m.ModelPath(), got, m.SHA256)
+	}
+	return nil
+}

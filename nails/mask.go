@@ -1,0 +1,205 @@
+package nails
+
+import (
+	"image"
+	"math"
+)
+
+// Mask is one nail's soft mask over a rectangle of the photo. Alpha is 0..255 (255 =
+// certainly nail), row-major over Rect; a pixel is part of the nail when Alpha >= 128.
+// The soft edge is what Render feathers with.
+type Mask struct {
+	Rect  image.Rectangle
+	Alpha []uint8
+}
+
+// At returns the alpha at photo pixel (x, y), 0 outside Rect.
+func (m *Mask) At(x, y int) uint8 {
+	if !(image.Point{x, y}.In(m.Rect)) {
+		return 0
+	}
+	return m.Alpha[(y-m.Rect.Min.Y)*m.Rect.Dx()+(x-m.Rect.Min.X)]
+}
+
+// Inside reports whether photo pixel (x, y) belongs to the nail.
+func (m *Mask) Inside(x, y int) bool { return m.At(x, y) >= 128 }
+
+// binary returns the hard mask over Rect (1 = nail).
+func (m *Mask) binary() []uint8 {
+	out := make([]uint8, len(m.Alpha))
+	for i, a := range m.Alpha {
+		if a >= 128 {
+			out[i] = 1
+		}
+	}
+	return out
+}
+
+// stats returns the nail's area and tight bounds (empty when no pixel is inside).
+func (m *Mask) stats() (int, image.Rectangle) {
+	w := m.Rect.Dx()
+	area := 0
+	x0, y0, x1, y1 := math.MaxInt, math.MaxInt, -1, -1
+	for i, a := range m.Alpha {
+		if a < 128 {
+			continue
+		}
+		area++
+		x, y := i%w, i/w
+		x0, y0 = min(x0, x), min(y0, y)
+		x1, y1 = max(x1, x), max(y1, y)
+	}
+	if area == 0 {
+		return 0, image.Rectangle{}
+	}
+	return area, image.Rect(x0, y0, x1+1, y1+1).Add(m.Rect.Min)
+}
+
+// Bytes is the memory the mask holds (for cache accounting).
+func (m *Mask) Bytes() int { return len(m.Alpha) + 32 }
+
+// logitMap is a low-resolution logit image in model coordinates scaled by Stride
+// (1 for a full-resolution semantic map, 4 for RF-DETR/YOLO mask heads).
+type logitMap struct {
+	data   []float32
+	w, h   int
+	stride float64 // model pixels per map pixel
+}
+
+// rejectLogit stands in for map pixels that belong to another instance.
+const rejectLogit = -30
+
+// softMask samples lm bilinearly at the centre of every photo pixel in box and turns it
+// into alpha = 255*sigmoid(logit). reject (may be nil) marks map pixels that belong to
+// another instance: they count as confident background, so neighbouring nails never
+// bleed into each other's masks.
+func (g Geometry) softMask(lm logitMap, box image.Rectangle, reject func(i int) bool) *Mask {
+	m := &Mask{Rect: box, Alpha: make([]uint8, box.Dx()*box.Dy())}
+	at := func(x, y int) float32 {
+		x = clampInt(x, 0, lm.w-1)
+		y = clampInt(y, 0, lm.h-1)
+		i := y*lm.w + x
+		if reject != nil && reject(i) {
+			return rejectLogit
+		}
+		return lm.data[i]
+	}
+	// Column sample positions are the same for every row: compute them once.
+	type col struct {
+		x0 int
+		wx float32
+	}
+	cols := make([]col, box.Dx())
+	for i := range cols {
+		fx := g.ModelX(float64(box.Min.X+i)+0.5)/lm.stride - 0.5
+		x0 := math.Floor(fx)
+		cols[i] = col{int(x0), float32(fx - x0)}
+	}
+	k := 0
+	for y := box.Min.Y; y < box.Max.Y; y++ {
+		fy := g.ModelY(float64(y)+0.5)/lm.stride - 0.5
+		y0f := math.Floor(fy)
+		y0, wy := int(y0f), float32(fy-y0f)
+		for _, c := range cols {
+			top := at(c.x0, y0) + (at(c.x0+1, y0)-at(c.x0, y0))*c.wx
+			bot := at(c.x0, y0+1) + (at(c.x0+1, y0+1)-at(c.x0, y0+1))*c.wx
+			m.Alpha[k] = alphaOf(top + (bot-top)*wy)
+			k++
+		}
+	}
+	return m
+}
+
+// alphaOf is 255*sigmoid(v), rounded.
+func alphaOf(v float32) uint8 {
+	if v > 12 {
+		return 255
+	}
+	if v < -12 {
+		return 0
+	}
+	return uint8(255/(1+math.Exp(-float64(v))) + 0.5)
+}
+
+func sigmoid(v float32) float32 { return float32(1 / (1 + math.Exp(-float64(v)))) }
+
+// logit is the inverse of sigmoid, for turning probability thresholds into logit ones.
+func logit(p float64) float32 { return float32(math.Log(p / (1 - p))) }
+
+// photoBox maps a model-space box [x0,x1)x[y0,y1) to the photo, grown by margin model
+// pixels for the soft edge and clipped to the photo.
+func (g Geometry) photoBox(x0, y0, x1, y1, margin float64) image.Rectangle {
+	r := image.Rect(
+		int(math.Floor(g.PhotoX(x0-margin))), int(math.Floor(g.PhotoY(y0-margin))),
+		int(math.Ceil(g.PhotoX(x1+margin))), int(math.Ceil(g.PhotoY(y1+margin))))
+	return r.Intersect(image.Rect(0, 0, g.SrcW, g.SrcH))
+}
+
+// components labels the 8-connected regions of mask (w x h, nonzero = set) restricted to
+// the rectangle roi. Labels start at 1; 0 is background. Two-pass union-find.
+func components(mask []bool, w, h int, roi image.Rectangle) ([]int32, int) {
+	labels := make([]int32, w*h)
+	parent := []int32{0}
+	find := func(a int32) int32 {
+		for parent[a] != a {
+			parent[a] = parent[parent[a]]
+			a = parent[a]
+		}
+		return a
+	}
+	union := func(a, b int32) int32 {
+		ra, rb := find(a), find(b)
+		if ra < rb {
+			parent[rb] = ra
+			return ra
+		}
+		parent[ra] = rb
+		return rb
+	}
+	for y := roi.Min.Y; y < roi.Max.Y; y++ {
+		for x := roi.Min.X; x < roi.Max.X; x++ {
+			i := y*w + x
+			if !mask[i] {
+				continue
+			}
+			var l int32
+			// Already-visited 8-neighbours: W, NW, N, NE.
+			for _, d := range [4][2]int{{-1, 0}, {-1, -1}, {0, -1}, {1, -1}} {
+				nx, ny := x+d[0], y+d[1]
+				if nx < roi.Min.X || nx >= roi.Max.X || ny < roi.Min.Y {
+					continue
+				}
+				if nl := labels[ny*w+nx]; nl != 0 {
+					if l == 0 {
+						l = find(nl)
+					} else {
+						l = union(l, nl)
+					}
+				}
+			}
+			if l == 0 {
+				l = int32(len(parent))
+				parent = append(parent, l)
+			}
+			labels[i] = l
+		}
+	}
+	// Second pass: compact root labels to 1..n.
+	remap := make([]int32, len(parent))
+	n := 0
+	for y := roi.Min.Y; y < roi.Max.Y; y++ {
+		for x := roi.Min.X; x < roi.Max.X; x++ {
+			i := y*w + x
+			if labels[i] == 0 {
+				continue
+			}
+			r := find(labels[i])
+			if remap[r] == 0 {
+				n++
+				remap[r] = int32(n)
+			}
+			labels[i] = remap[r]
+		}
+	}
+	return labels, n
+}

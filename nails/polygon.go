@@ -1,0 +1,210 @@
+package nails
+
+import (
+	"image"
+	"math"
+)
+
+// traceContours returns every boundary ring of a binary mask (w x h, 1 = set) offset by
+// origin: outer rings and holes, for any number of components.
+//
+// Method: each set pixel contributes the edges it shares with unset pixels, directed so
+// the set pixel is on the right (clockwise around regions in image coordinates). Every
+// corner then has as many edges in as out, and following them yields closed rings. At a
+// saddle (two diagonal set pixels) the walk turns left, keeping diagonal pixels in one
+// ring, the 8-connectivity the components use. Outer rings have positive shoelace area,
+// holes negative.
+func traceContours(mask []uint8, w, h int, origin image.Point) []Contour {
+	at := func(x, y int) bool { return x >= 0 && y >= 0 && x < w && y < h && mask[y*w+x] != 0 }
+	vw := w + 1
+	// Up to two outgoing edges per corner; direction codes 0=E 1=S 2=W 3=N, -1 = none.
+	out := make([][2]int8, vw*(h+1))
+	for i := range out {
+		out[i] = [2]int8{-1, -1}
+	}
+	add := func(x, y int, d int8) {
+		o := &out[y*vw+x]
+		if o[0] < 0 {
+			o[0] = d
+		} else {
+			o[1] = d
+		}
+	}
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			if mask[y*w+x] == 0 {
+				continue
+			}
+			if !at(x, y-1) {
+				add(x, y, 0) // top edge, heading east
+			}
+			if !at(x+1, y) {
+				add(x+1, y, 1) // right edge, heading south
+			}
+			if !at(x, y+1) {
+				add(x+1, y+1, 2) // bottom edge, heading west
+			}
+			if !at(x-1, y) {
+				add(x, y+1, 3) // left edge, heading north
+			}
+		}
+	}
+	dx := [4]int{1, 0, -1, 0}
+	dy := [4]int{0, 1, 0, -1}
+	var rings []Contour
+	for start := range out {
+		for out[start][0] >= 0 {
+			sx, sy := start%vw, start/vw
+			x, y := sx, sy
+			d0 := take(&out[start], -1)
+			d := d0
+			var pts []image.Point
+			for {
+				pts = append(pts, image.Point{x + origin.X, y + origin.Y})
+				x, y = x+dx[d], y+dy[d]
+				o := &out[y*vw+x]
+				if x == sx && y == sy {
+					// Back at the start: close unless this is a saddle whose left turn
+					// (the rule every corner follows) is the other edge, not d0.
+					if o[0] < 0 || leftOf(d) == d0 || o[0] != leftOf(d) {
+						break
+					}
+				}
+				nd := take(o, d)
+				if nd < 0 {
+					break // cannot happen for a consistent edge set; never loop forever
+				}
+				d = nd
+			}
+			pts = dropCollinear(pts)
+			if len(pts) >= 3 {
+				rings = append(rings, Contour{Points: pts, Hole: shoelace(pts) < 0})
+			}
+		}
+	}
+	return rings
+}
+
+func leftOf(in int8) int8 { return (in + 3) % 4 }
+
+// take removes and returns an outgoing edge of a corner. With two (a saddle) it prefers
+// a left turn relative to the incoming direction in (-1: first edge).
+func take(o *[2]int8, in int8) int8 {
+	if o[0] < 0 {
+		return -1
+	}
+	pick := 0
+	if o[1] >= 0 && in >= 0 {
+		if o[1] == leftOf(in) {
+			pick = 1
+		}
+	}
+	d := o[pick]
+	if pick == 0 {
+		o[0], o[1] = o[1], -1
+	} else {
+		o[1] = -1
+	}
+	return d
+}
+
+// dropCollinear keeps only the corners where the ring turns.
+func dropCollinear(pts []image.Point) []image.Point {
+	n := len(pts)
+	if n < 3 {
+		return pts
+	}
+	out := pts[:0:0]
+	for i := 0; i < n; i++ {
+		a, b, c := pts[(i+n-1)%n], pts[i], pts[(i+1)%n]
+		if (b.X-a.X)*(c.Y-b.Y)-(b.Y-a.Y)*(c.X-b.X) != 0 {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// shoelace returns twice the signed area of a ring (positive = clockwise in image
+// coordinates, i.e. an outer ring here).
+func shoelace(pts []image.Point) int {
+	s := 0
+	for i := range pts {
+		a, b := pts[i], pts[(i+1)%len(pts)]
+		s += a.X*b.Y - b.X*a.Y
+	}
+	return s
+}
+
+// simplify applies Douglas-Peucker to a closed ring with the given tolerance in pixels,
+// keeping at least 3 points. tolerance <= 0 returns the ring unchanged.
+func simplify(pts []image.Point, tolerance float64) []image.Point {
+	if tolerance <= 0 || len(pts) <= 4 {
+		return pts
+	}
+	// Split the ring at its first point and the point farthest from it, then simplify
+	// the two open chains.
+	far, best := 0, -1.0
+	for i, p := range pts {
+		if d := dist2(p, pts[0]); d > best {
+			far, best = i, d
+		}
+	}
+	keep := make([]bool, len(pts))
+	keep[0], keep[far] = true, true
+	dp(pts, 0, far, tolerance*tolerance, keep)
+	ring := append(append([]image.Point{}, pts[far:]...), pts[0])
+	keepRing := make([]bool, len(ring))
+	keepRing[0], keepRing[len(ring)-1] = true, true
+	dp(ring, 0, len(ring)-1, tolerance*tolerance, keepRing)
+	for i := 1; i < len(ring)-1; i++ {
+		if keepRing[i] {
+			keep[far+i] = true
+		}
+	}
+	out := make([]image.Point, 0, len(pts))
+	for i, p := range pts {
+		if keep[i] {
+			out = append(out, p)
+		}
+	}
+	if len(out) < 3 {
+		return pts
+	}
+	return out
+}
+
+func dp(pts []image.Point, a, b int, tol2 float64, keep []bool) {
+	if b <= a+1 {
+		return
+	}
+	idx, best := -1, tol2
+	for i := a + 1; i < b; i++ {
+		if d := segDist2(pts[i], pts[a], pts[b]); d > best {
+			idx, best = i, d
+		}
+	}
+	if idx < 0 {
+		return
+	}
+	keep[idx] = true
+	dp(pts, a, idx, tol2, keep)
+	dp(pts, idx, b, tol2, keep)
+}
+
+func dist2(a, b image.Point) float64 {
+	dx, dy := float64(a.X-b.X), float64(a.Y-b.Y)
+	return dx*dx + dy*dy
+}
+
+// segDist2 is the squared distance from p to the segment ab.
+func segDist2(p, a, b image.Point) float64 {
+	vx, vy := float64(b.X-a.X), float64(b.Y-a.Y)
+	wx, wy := float64(p.X-a.X), float64(p.Y-a.Y)
+	l2 := vx*vx + vy*vy
+	if l2 == 0 {
+		return wx*wx + wy*wy
+	}
+	t := math.Max(0, math.Min(1, (wx*vx+wy*vy)/l2))
+	dx, dy := wx-t*vx, wy-t*vy
+	return dx*dx + dy*dy
+}

@@ -1,0 +1,286 @@
+package nails
+
+import (
+	"fmt"
+	"image"
+	"math"
+)
+
+// Geometry relates photo pixels to model-input pixels. Coordinates are continuous: pixel
+// i spans [i, i+1), so photo = (model - D) * S and model = photo / S + D, which is the
+// convention PIL (the training pipeline) resizes with.
+type Geometry struct {
+	SrcW, SrcH     int     // displayed photo size
+	InW, InH       int     // model input size
+	DX, DY, NW, NH int     // where the photo lands inside the input
+	SX, SY         float64 // photo pixels per model pixel
+}
+
+// NewGeometry places a srcW x srcH photo into the model input: letterbox keeps the
+// aspect ratio and centres it (the rest is padding), stretch fills the input.
+func NewGeometry(srcW, srcH int, in InputSpec) Geometry {
+	g := Geometry{SrcW: srcW, SrcH: srcH, InW: in.Width, InH: in.Height}
+	if in.Resize == "stretch" {
+		g.NW, g.NH = in.Width, in.Height
+	} else {
+		s := math.Min(float64(in.Width)/float64(srcW), float64(in.Height)/float64(srcH))
+		// Round half to even, as Python's round() does in training.
+		g.NW = max(1, int(math.RoundToEven(float64(srcW)*s)))
+		g.NH = max(1, int(math.RoundToEven(float64(srcH)*s)))
+		g.NW, g.NH = min(g.NW, in.Width), min(g.NH, in.Height)
+		g.DX, g.DY = (in.Width-g.NW)/2, (in.Height-g.NH)/2
+	}
+	g.SX = float64(srcW) / float64(g.NW)
+	g.SY = float64(srcH) / float64(g.NH)
+	return g
+}
+
+// PhotoX and PhotoY map model coordinates to photo coordinates.
+func (g Geometry) PhotoX(mx float64) float64 { return (mx - float64(g.DX)) * g.SX }
+func (g Geometry) PhotoY(my float64) float64 { return (my - float64(g.DY)) * g.SY }
+
+// ModelX and ModelY map photo coordinates to model coordinates.
+func (g Geometry) ModelX(px float64) float64 { return px/g.SX + float64(g.DX) }
+func (g Geometry) ModelY(py float64) float64 { return py/g.SY + float64(g.DY) }
+
+// normaliser turns 0..255 RGB into the model's input values, channel order included.
+type normaliser struct {
+	mul, add [3]float32 // per output channel
+	src      [3]int     // output channel c takes input channel src[c]
+}
+
+func newNormaliser(in InputSpec) normaliser {
+	var n normaliser
+	for c := range 3 {
+		n.mul[c] = float32(in.Scale / in.Std[c])
+		n.add[c] = float32(-in.Mean[c] / in.Std[c])
+		n.src[c] = c
+	}
+	if in.Color == "BGR" {
+		// mean and std are given in the model's channel order, so only the source swaps.
+		n.src = [3]int{2, 1, 0}
+	}
+	return n
+}
+
+// Preprocess writes the photo into dst as the model's NCHW float32 input (one image).
+// dst is typically the runner's pinned input buffer, so nothing is copied afterwards.
+// Downscaling averages each output pixel's footprint (an area filter, close to PIL's
+// antialiased bilinear used in training); upscaling is bilinear.
+func Preprocess(p *Photo, g Geometry, in InputSpec, dst []float32) error {
+	plane := g.InW * g.InH
+	if len(dst) < 3*plane {
+		return fmt.Errorf("nails: preprocess: input buffer holds %d floats, need %d", len(dst), 3*plane)
+	}
+	n := newNormaliser(in)
+	var pad [3]float32
+	for c := range 3 {
+		pad[c] = float32(in.Pad[n.src[c]])*n.mul[c] + n.add[c]
+	}
+	// Padding rows and columns.
+	for c := range 3 {
+		out := dst[c*plane : (c+1)*plane]
+		for y := 0; y < g.InH; y++ {
+			row := out[y*g.InW : (y+1)*g.InW]
+			if y < g.DY || y >= g.DY+g.NH {
+				fill(row, pad[c])
+				continue
+			}
+			fill(row[:g.DX], pad[c])
+			fill(row[g.DX+g.NW:], pad[c])
+		}
+	}
+	if g.SX >= 1 && g.SY >= 1 {
+		boxResample(p, g, n, dst)
+	} else {
+		bilinearResample(p.RGBA(), g, n, dst)
+	}
+	return nil
+}
+
+func fill(s []float32, v float32) {
+	for i := range s {
+		s[i] = v
+	}
+}
+
+// summer adds up the RGB values of a stored-image rectangle.
+type summer interface {
+	sum(r image.Rectangle) (r_, g, b float32, n int)
+}
+
+func newSummer(p *Photo) (summer, *Photo) {
+	switch img := p.Src.(type) {
+	case *image.YCbCr:
+		return ycbcrSummer{img}, p
+	case *image.RGBA:
+		return rgbaSummer{img.Pix, img.Stride, img.Rect.Min}, p
+	case *image.NRGBA:
+		return rgbaSummer{img.Pix, img.Stride, img.Rect.Min}, p
+	case *image.Gray:
+		return graySummer{img}, p
+	}
+	// Anything else (paletted GIF, CMYK JPEG, 16-bit PNG): use the oriented RGBA copy.
+	rgba := p.RGBA()
+	q := &Photo{Src: rgba, Orientation: 1, Width: p.Width, Height: p.Height}
+	return rgbaSummer{rgba.Pix, rgba.Stride, rgba.Rect.Min}, q
+}
+
+func boxResample(p *Photo, g Geometry, n normaliser, dst []float32) {
+	s, p := newSummer(p)
+	plane := g.InW * g.InH
+	// Photo-space spans of every output column and row.
+	xs := spans(g.NW, g.SX, g.SrcW)
+	ys := spans(g.NH, g.SY, g.SrcH)
+	for oy := 0; oy < g.NH; oy++ {
+		base := (oy+g.DY)*g.InW + g.DX
+		for ox := 0; ox < g.NW; ox++ {
+			disp := image.Rect(xs[ox][0], ys[oy][0], xs[ox][1], ys[oy][1])
+			r, gg, b, cnt := s.sum(p.srcRect(disp))
+			inv := 1 / float32(cnt)
+			rgb := [3]float32{r * inv, gg * inv, b * inv}
+			i := base + ox
+			dst[i] = rgb[n.src[0]]*n.mul[0] + n.add[0]
+			dst[plane+i] = rgb[n.src[1]]*n.mul[1] + n.add[1]
+			dst[2*plane+i] = rgb[n.src[2]]*n.mul[2] + n.add[2]
+		}
+	}
+}
+
+// spans returns, for each of n output pixels, the photo pixels [a,b) its footprint covers.
+func spans(n int, scale float64, limit int) [][2]int {
+	out := make([][2]int, n)
+	for i := range out {
+		a := int(float64(i) * scale)
+		b := int(math.Ceil(float64(i+1) * scale))
+		a = min(max(a, 0), limit-1)
+		b = min(max(b, a+1), limit)
+		out[i] = [2]int{a, b}
+	}
+	return out
+}
+
+type ycbcrSummer struct{ img *image.YCbCr }
+
+func (s ycbcrSummer) sum(r image.Rectangle) (float32, float32, float32, int) {
+	img := s.img
+	var ys int
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		row := img.Y[img.YOffset(r.Min.X, y) : img.YOffset(r.Min.X, y)+r.Dx()]
+		for _, v := range row {
+			ys += int(v)
+		}
+	}
+	// Chroma: average over the chroma samples the rectangle touches. YCbCr -> RGB is
+	// affine, so converting the averages equals averaging the converted pixels (up to
+	// clamping): one conversion per output pixel instead of one per input pixel.
+	var cbs, crs, cn int
+	c0 := img.COffset(r.Min.X, r.Min.Y)
+	cx1 := img.COffset(r.Max.X-1, r.Min.Y) - c0 + 1
+	lastRow := -1
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		off := img.COffset(r.Min.X, y)
+		if off == lastRow {
+			continue
+		}
+		lastRow = off
+		for k := 0; k < cx1; k++ {
+			cbs += int(img.Cb[off+k])
+			crs += int(img.Cr[off+k])
+			cn++
+		}
+	}
+	n := r.Dx() * r.Dy()
+	yv := float32(ys) / float32(n)
+	cb := float32(cbs)/float32(cn) - 128
+	cr := float32(crs)/float32(cn) - 128
+	R := clamp255(yv + 1.402*cr)
+	G := clamp255(yv - 0.344136*cb - 0.714136*cr)
+	B := clamp255(yv + 1.772*cb)
+	return R, G, B, 1
+}
+
+func clamp255(v float32) float32 {
+	if v < 0 {
+		return 0
+	}
+	if v > 255 {
+		return 255
+	}
+	return v
+}
+
+type rgbaSummer struct {
+	pix    []uint8
+	stride int
+	min    image.Point
+}
+
+func (s rgbaSummer) sum(r image.Rectangle) (float32, float32, float32, int) {
+	var rs, gs, bs int
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		o := (y-s.min.Y)*s.stride + (r.Min.X-s.min.X)*4
+		row := s.pix[o : o+4*r.Dx()]
+		for i := 0; i+3 < len(row); i += 4 {
+			rs += int(row[i])
+			gs += int(row[i+1])
+			bs += int(row[i+2])
+		}
+	}
+	return float32(rs), float32(gs), float32(bs), r.Dx() * r.Dy()
+}
+
+type graySummer struct{ img *image.Gray }
+
+func (s graySummer) sum(r image.Rectangle) (float32, float32, float32, int) {
+	var t int
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		o := s.img.PixOffset(r.Min.X, y)
+		for _, v := range s.img.Pix[o : o+r.Dx()] {
+			t += int(v)
+		}
+	}
+	return float32(t), float32(t), float32(t), r.Dx() * r.Dy()
+}
+
+// bilinearResample upsamples the oriented RGBA photo (small photos only).
+func bilinearResample(img *image.RGBA, g Geometry, n normaliser, dst []float32) {
+	plane := g.InW * g.InH
+	w, h := img.Rect.Dx(), img.Rect.Dy()
+	for oy := 0; oy < g.NH; oy++ {
+		fy := (float64(oy)+0.5)*g.SY - 0.5
+		y0 := int(math.Floor(fy))
+		wy := float32(fy - float64(y0))
+		y0c, y1c := clampInt(y0, 0, h-1), clampInt(y0+1, 0, h-1)
+		for ox := 0; ox < g.NW; ox++ {
+			fx := (float64(ox)+0.5)*g.SX - 0.5
+			x0 := int(math.Floor(fx))
+			wx := float32(fx - float64(x0))
+			x0c, x1c := clampInt(x0, 0, w-1), clampInt(x0+1, 0, w-1)
+			var rgb [3]float32
+			for c := range 3 {
+				p00 := float32(img.Pix[y0c*img.Stride+4*x0c+c])
+				p01 := float32(img.Pix[y0c*img.Stride+4*x1c+c])
+				p10 := float32(img.Pix[y1c*img.Stride+4*x0c+c])
+				p11 := float32(img.Pix[y1c*img.Stride+4*x1c+c])
+				top := p00 + (p01-p00)*wx
+				bot := p10 + (p11-p10)*wx
+				rgb[c] = top + (bot-top)*wy
+			}
+			i := (oy+g.DY)*g.InW + g.DX + ox
+			dst[i] = rgb[n.src[0]]*n.mul[0] + n.add[0]
+			dst[plane+i] = rgb[n.src[1]]*n.mul[1] + n.add[1]
+			dst[2*plane+i] = rgb[n.src[2]]*n.mul[2] + n.add[2]
+		}
+	}
+}
+
+func clampInt(v, lo, hi int) int {
+	if v < lo {
+		return lo
+	}
+	if v > hi {
+		return hi
+	}
+	return v
+}

@@ -1,0 +1,279 @@
+package nails
+
+import (
+	"image"
+	"math"
+)
+
+// Render paints m onto every nail of res and returns a new image (the photo is not
+// modified). Deterministic: the same photo, result and material give the same pixels.
+func Render(p *Photo, res *Result, m Material) (*image.RGBA, error) {
+	src := p.RGBA()
+	out := &image.RGBA{Pix: append([]uint8(nil), src.Pix...), Stride: src.Stride, Rect: src.Rect}
+	if err := RenderInto(out, res, m); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// RenderInto paints m onto every nail of res directly into img, which must be the
+// photo as displayed (same size as res). Only pixels inside each nail's mask box are
+// touched.
+func RenderInto(img *image.RGBA, res *Result, m Material) error {
+	m = m.withDefaults()
+	if err := m.Validate(); err != nil {
+		return err
+	}
+	base, _ := ParseColor(m.Color)
+	tip := RGB{1, 1, 1}
+	if m.TipColor != "" {
+		tip, _ = ParseColor(m.TipColor)
+	}
+	look := lookOf(m)
+	// The hand's centre, roughly: nails point away from it, which tells each nail's tip
+	// end from its cuticle end.
+	var hx, hy float64
+	for _, n := range res.Nails {
+		c := n.Box.Min.Add(n.Box.Max).Div(2)
+		hx += float64(c.X)
+		hy += float64(c.Y)
+	}
+	if len(res.Nails) > 0 {
+		hx /= float64(len(res.Nails))
+		hy /= float64(len(res.Nails))
+	}
+	for i := range res.Nails {
+		n := &res.Nails[i]
+		if n.Mask == nil || n.Area == 0 {
+			continue
+		}
+		sh := analyse(img, n.Mask, hx, hy, len(res.Nails) > 1)
+		paintNail(img, n.Mask, sh, look, base, tip, float32(m.Opacity))
+	}
+	return nil
+}
+
+// look holds the numbers a finish paints with.
+type look struct {
+	contrast  float32 // exponent on the photo's shading
+	flatten   float32 // 0..1: how much shading is removed (matte)
+	highlight float32 // strength of the specular band along the nail
+	tint      float32 // 0 white highlight .. 1 highlight in the polish colour (metal)
+	keepGloss float32 // how much of the photo's own bright glints survive
+	bands     float32 // chrome: reflections varying along the nail
+	shimmer   float32 // fine per-pixel sparkle
+	glitter   float32 // density of bright flecks
+	french    bool
+	sheer     bool
+}
+
+func lookOf(m Material) look {
+	l := look{contrast: 0.8, highlight: 0.35, keepGloss: 0.4}
+	switch m.Finish {
+	case Glossy:
+		l.highlight, l.keepGloss = 0.55, 0.8
+	case Matte:
+		l.contrast, l.flatten, l.highlight, l.keepGloss = 0.5, 0.6, 0, 0
+	case Metallic:
+		l.contrast, l.highlight, l.tint, l.keepGloss = 1.6, 0.6, 0.6, 0.6
+	case Chrome:
+		l.contrast, l.highlight, l.tint, l.keepGloss, l.bands = 1.8, 0.8, 0.3, 0.8, 0.45
+	case Shimmer:
+		l.shimmer, l.highlight = 0.18, 0.4
+	case Glitter:
+		l.glitter, l.shimmer, l.highlight = 0.03, 0.1, 0.3
+	case Sheer:
+		l.sheer, l.highlight, l.keepGloss = true, 0.45, 0.9
+	case Jelly:
+		l.sheer, l.highlight, l.keepGloss = true, 0.65, 0.9
+	case French:
+		l.french, l.highlight, l.keepGloss = true, 0.45, 0.8
+	}
+	if m.Glossiness > 0 {
+		l.highlight = float32(0.1 + 0.7*m.Glossiness)
+		l.keepGloss = float32(m.Glossiness)
+	}
+	if m.Metallic > 0 {
+		l.tint = float32(m.Metallic)
+		l.contrast = float32(0.8 + 1.0*m.Metallic)
+	}
+	return l
+}
+
+// shape is a nail's geometry and lighting, from its mask: centroid, principal axis
+// (base -> tip), half extents along and across it, mean and bright luminance.
+type shape struct {
+	cx, cy     float32
+	ux, uy     float32 // unit vector from cuticle to tip
+	halfU      float32
+	halfV      float32
+	meanL, p90 float32
+}
+
+func luma(r, g, b float32) float32 { return 0.299*r + 0.587*g + 0.114*b }
+
+func analyse(img *image.RGBA, m *Mask, hx, hy float64, many bool) shape {
+	r := m.Rect.Intersect(img.Rect)
+	w := m.Rect.Dx()
+	var sw, sx, sy, sl float64
+	var hist [64]float64
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			a := float64(m.Alpha[(y-m.Rect.Min.Y)*w+(x-m.Rect.Min.X)]) / 255
+			if a < 0.5 {
+				continue
+			}
+			o := y*img.Stride + 4*x
+			l := luma(float32(img.Pix[o])/255, float32(img.Pix[o+1])/255, float32(img.Pix[o+2])/255)
+			sw += a
+			sx += a * float64(x)
+			sy += a * float64(y)
+			sl += a * float64(l)
+			hist[min(63, int(l*64))] += a
+		}
+	}
+	if sw == 0 {
+		return shape{cx: float32(r.Min.X+r.Max.X) / 2, cy: float32(r.Min.Y+r.Max.Y) / 2, ux: 0, uy: -1, halfU: 1, halfV: 1, meanL: 0.5, p90: 1}
+	}
+	cx, cy := sx/sw, sy/sw
+	var sxx, syy, sxy float64
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			a := float64(m.Alpha[(y-m.Rect.Min.Y)*w+(x-m.Rect.Min.X)]) / 255
+			if a < 0.5 {
+				continue
+			}
+			dx, dy := float64(x)-cx, float64(y)-cy
+			sxx += a * dx * dx
+			syy += a * dy * dy
+			sxy += a * dx * dy
+		}
+	}
+	sxx, syy, sxy = sxx/sw, syy/sw, sxy/sw
+	// Major axis of the covariance ellipse.
+	theta := 0.5 * math.Atan2(2*sxy, sxx-syy)
+	ux, uy := math.Cos(theta), math.Sin(theta)
+	tr, det := sxx+syy, sxx*syy-sxy*sxy
+	disc := math.Sqrt(math.Max(0, tr*tr/4-det))
+	l1, l2 := tr/2+disc, math.Max(tr/2-disc, 1e-6)
+	// Tip end: away from the hand centre; a lone nail is assumed to point up.
+	toX, toY := cx-hx, cy-hy
+	if !many || math.Hypot(toX, toY) < 1 {
+		toX, toY = 0, -1
+	}
+	if ux*toX+uy*toY < 0 {
+		ux, uy = -ux, -uy
+	}
+	var acc, p90 float64
+	for i, v := range hist {
+		acc += v
+		if acc >= 0.9*sw {
+			p90 = float64(i+1) / 64
+			break
+		}
+	}
+	return shape{
+		cx: float32(cx), cy: float32(cy), ux: float32(ux), uy: float32(uy),
+		// An ellipse's half axis is 2 standard deviations.
+		halfU: float32(math.Max(1, 2*math.Sqrt(l1))), halfV: float32(math.Max(1, 2*math.Sqrt(l2))),
+		meanL: float32(math.Max(0.05, sl/sw)), p90: float32(p90),
+	}
+}
+
+func smoothstep(a, b, x float32) float32 {
+	t := (x - a) / (b - a)
+	if t < 0 {
+		return 0
+	}
+	if t > 1 {
+		return 1
+	}
+	return t * t * (3 - 2*t)
+}
+
+// hash01 is a deterministic per-pixel random number in [0,1).
+func hash01(x, y, seed uint32) float32 {
+	h := x*0x8da6b343 ^ y*0xd8163841 ^ seed*0xcb1ab31f
+	h ^= h >> 13
+	h *= 0x5bd1e995
+	h ^= h >> 15
+	return float32(h&0xffffff) / float32(1<<24)
+}
+
+func paintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opacity float32) {
+	r := m.Rect.Intersect(img.Rect)
+	w := m.Rect.Dx()
+	vx, vy := -s.uy, s.ux // across the nail
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			a := m.Alpha[(y-m.Rect.Min.Y)*w+(x-m.Rect.Min.X)]
+			if a == 0 {
+				continue
+			}
+			o := y*img.Stride + 4*x
+			pr, pg, pb := float32(img.Pix[o])/255, float32(img.Pix[o+1])/255, float32(img.Pix[o+2])/255
+			L := luma(pr, pg, pb)
+			dx, dy := float32(x)+0.5-s.cx, float32(y)+0.5-s.cy
+			t := (dx*s.ux + dy*s.uy) / s.halfU // -1 cuticle .. 1 tip
+			v := (dx*vx + dy*vy) / s.halfV     // -1 .. 1 across
+
+			c := base
+			alpha := opacity
+			if l.french {
+				k := smoothstep(0.35, 0.5, t)
+				c = RGB{c.R + (tip.R-c.R)*k, c.G + (tip.G-c.G)*k, c.B + (tip.B-c.B)*k}
+				alpha = opacity * (0.55 + 0.45*k) // sheer base, opaque tip
+			}
+			// The photo's own shading, relative to the nail's mean brightness.
+			shade := float32(math.Pow(float64(clampF(L/s.meanL, 0.2, 2.5)), float64(l.contrast)))
+			shade = shade*(1-l.flatten) + l.flatten
+			if l.bands > 0 {
+				shade *= 1 - l.bands + l.bands*2*(0.5+0.5*float32(math.Cos(float64(t)*4.2+0.6)))
+			}
+			if l.shimmer > 0 {
+				shade *= 1 + l.shimmer*(hash01(uint32(x), uint32(y), 1)-0.5)
+			}
+			pr2, pg2, pb2 := c.R*shade, c.G*shade, c.B*shade
+			if l.sheer {
+				// Translucent polish filters the nail underneath rather than covering it.
+				pr2, pg2, pb2 = pr*(0.35+0.65*c.R)*shade/max(L/s.meanL, 0.2), pg*(0.35+0.65*c.G)*shade/max(L/s.meanL, 0.2), pb*(0.35+0.65*c.B)*shade/max(L/s.meanL, 0.2)
+			}
+			// Specular band along the nail, offset towards one side as under a ceiling
+			// light, fading out at the cuticle and the free edge.
+			var spec float32
+			if l.highlight > 0 {
+				d := (v + 0.35) / 0.22
+				spec = l.highlight * float32(math.Exp(float64(-d*d))) * smoothstep(-0.9, -0.4, t) * (1 - smoothstep(0.45, 0.9, t))
+			}
+			// Bright glints already in the photo stay.
+			spec += l.keepGloss * clampF((L-s.p90)/(1-s.p90+1e-3), 0, 1) * 0.6
+			if l.glitter > 0 && hash01(uint32(x), uint32(y), 7) < l.glitter {
+				spec += 0.5 + 0.5*hash01(uint32(x), uint32(y), 9)
+			}
+			hr := 1 + (c.R-1)*l.tint
+			hg := 1 + (c.G-1)*l.tint
+			hb := 1 + (c.B-1)*l.tint
+			pr2 += spec * hr
+			pg2 += spec * hg
+			pb2 += spec * hb
+
+			// Soft mask edge: anti-aliased, and nothing outside the mask changes.
+			k := alpha * float32(a) / 255
+			img.Pix[o] = to8(pr + (clampF(pr2, 0, 1)-pr)*k)
+			img.Pix[o+1] = to8(pg + (clampF(pg2, 0, 1)-pg)*k)
+			img.Pix[o+2] = to8(pb + (clampF(pb2, 0, 1)-pb)*k)
+		}
+	}
+}
+
+func clampF(v, lo, hi float32) float32 {
+	if v < lo {
+		return lo
+	}
+	if v > hi {
+		return hi
+	}
+	return v
+}
+
+func to8(v float32) uint8 { return uint8(clampF(v, 0, 1)*255 + 0.5) }

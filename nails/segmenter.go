@@ -1,0 +1,206 @@
+package nails
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nailtrt/nailtrt/trt"
+)
+
+// Config configures Open. Only Model is required.
+type Config struct {
+	Model    string // manifest path, e.g. engines/nailseg.json
+	Backend  string // auto (default), onnxruntime or tensorrt
+	Threads  int    // ONNX Runtime intra-op threads per inference; 0 = one per core
+	Contexts int    // inferences that may run at once (execution contexts); default 1
+	Device   int    // CUDA device
+	CacheDir string // TensorRT plan cache; "" = no cache
+	Limits   Limits
+	// PolygonTolerance is the Douglas-Peucker tolerance of contours in pixels;
+	// 0 means the default (1.0), negative keeps every corner.
+	PolygonTolerance float64
+}
+
+// Segmenter finds nails with one model. It is safe for concurrent use; at most
+// Config.Contexts inferences run at once and the other callers wait their turn. The
+// caller must Close it.
+type Segmenter struct {
+	cfg      Config
+	manifest *Manifest
+	engine   *trt.Engine
+	pool     *trt.Pool
+	decoder  outputDecoder
+	input    int // index of the image input tensor
+	tol      float64
+}
+
+// Open loads the model a manifest describes and prepares Config.Contexts contexts.
+func Open(ctx context.Context, cfg Config) (*Segmenter, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m, err := LoadManifest(cfg.Model)
+	if err != nil {
+		return nil, err
+	}
+	if err := m.VerifyFile(); err != nil {
+		return nil, err
+	}
+	backend, err := trt.ParseBackend(cfg.Backend)
+	if err != nil {
+		return nil, err
+	}
+	if cfg.Contexts <= 0 {
+		cfg.Contexts = 1
+	}
+	tol := cfg.PolygonTolerance
+	if tol == 0 {
+		tol = 1
+	}
+	e, err := trt.Open(m.ModelPath(), trt.Options{Backend: backend, IntraOpThreads: cfg.Threads, Device: cfg.Device,
+		CacheDir: cfg.CacheDir, MaxBatch: 1, OptBatch: 1})
+	if err != nil {
+		return nil, err
+	}
+	s := &Segmenter{cfg: cfg, manifest: m, engine: e, tol: tol}
+	if err := s.init(); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func (s *Segmenter) init() error {
+	m := s.manifest
+	in := s.engine.Inputs()
+	if len(in) != 1 {
+		return wrap(ErrManifest, "model has %d inputs; nailtrt feeds exactly one image", len(in))
+	}
+	t := in[0]
+	if m.Input.Name != "" && t.Name != m.Input.Name {
+		return wrap(ErrManifest, "manifest input %q, the model's is %q", m.Input.Name, t.Name)
+	}
+	want := trt.Shape{1, 3, int64(m.Input.Height), int64(m.Input.Width)}
+	if t.DType != trt.Float32 {
+		return wrap(ErrManifest, "input %s is %s, expected float32", t.Name, t.DType)
+	}
+	if err := want.Validate(t.Shape); err != nil {
+		return wrap(ErrManifest, "input %s %v cannot take %v: %v", t.Name, t.Shape, want, err)
+	}
+	s.input = t.Index
+	dec, err := newDecoder(m, s.engine)
+	if err != nil {
+		return err
+	}
+	s.decoder = dec
+	// Outputs whose dims depend on the input size (a semantic map at H x W) are sized by
+	// running the shape through the model once: known here from the manifest.
+	max := map[string]trt.Shape{t.Name: want}
+	for _, o := range s.engine.Outputs() {
+		if !o.Shape.Dynamic() {
+			continue
+		}
+		sh := o.Shape.Clone()
+		sh[0] = 1
+		if len(sh) == 4 && sh[2] < 0 && sh[3] < 0 {
+			sh[2], sh[3] = int64(m.Input.Height), int64(m.Input.Width)
+		}
+		if !sh.Dynamic() {
+			max[o.Name] = sh
+		}
+	}
+	pool, err := trt.NewPool(s.engine, trt.PoolOptions{Size: s.cfg.Contexts, Device: s.cfg.Device, MaxBatch: 1, MaxShapes: max})
+	if err != nil {
+		return err
+	}
+	s.pool = pool
+	return nil
+}
+
+// Manifest describes the loaded model.
+func (s *Segmenter) Manifest() *Manifest { return s.manifest }
+
+// Backend is the runtime that executes the model.
+func (s *Segmenter) Backend() trt.Backend { return s.engine.Backend() }
+
+// Engine exposes the underlying engine (tensor descriptors, origin).
+func (s *Segmenter) Engine() *trt.Engine { return s.engine }
+
+// Segment decodes a photo and finds its nails.
+func (s *Segmenter) Segment(ctx context.Context, data []byte) (*Result, error) {
+	t0 := time.Now()
+	p, err := Decode(data, s.cfg.Limits)
+	if err != nil {
+		return nil, err
+	}
+	res, err := s.SegmentPhoto(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	res.Timings.Decode = time.Since(t0) - res.Timings.Preprocess - res.Timings.Infer - res.Timings.Postprocess
+	return res, nil
+}
+
+// SegmentPhoto finds the nails of an already decoded photo.
+func (s *Segmenter) SegmentPhoto(ctx context.Context, p *Photo) (*Result, error) {
+	slot, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	released := false
+	release := func() {
+		if !released {
+			s.pool.Release(slot)
+			released = true
+		}
+	}
+	defer release()
+
+	var tm Timings
+	t := time.Now()
+	g := NewGeometry(p.Width, p.Height, s.manifest.Input)
+	buf, err := slot.Float32s(s.input)
+	if err != nil {
+		return nil, err
+	}
+	if err := Preprocess(p, g, s.manifest.Input, buf); err != nil {
+		return nil, err
+	}
+	if err := slot.SetInputShape(s.input, trt.Shape{1, 3, int64(g.InH), int64(g.InW)}); err != nil {
+		return nil, err
+	}
+	tm.Preprocess = time.Since(t)
+
+	t = time.Now()
+	if err := slot.Run(ctx); err != nil {
+		return nil, fmt.Errorf("nails: inference: %w", err)
+	}
+	tm.Infer = time.Since(t)
+
+	t = time.Now()
+	nails, err := s.decoder.decode(slot, g)
+	release() // masks are copied out of the slot: let the next request in
+	if err != nil {
+		return nil, err
+	}
+	nails = finish(nails, s.tol)
+	tm.Postprocess = time.Since(t)
+	return &Result{Width: p.Width, Height: p.Height, Model: s.manifest.ID(), Nails: nails, Timings: tm}, nil
+}
+
+// Close frees the contexts and the engine. Requests still running finish first.
+func (s *Segmenter) Close() error {
+	var first error
+	if s.pool != nil {
+		first = s.pool.Close()
+		s.pool = nil
+	}
+	if s.engine != nil {
+		if err := s.engine.Close(); err != nil && first == nil {
+			first = err
+		}
+		s.engine = nil
+	}
+	return first
+}
