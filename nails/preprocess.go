@@ -90,7 +90,9 @@ func Preprocess(p *Photo, g Geometry, in InputSpec, dst []float32) error {
 			fill(row[g.DX+g.NW:], pad[c])
 		}
 	}
-	if g.SX >= 1 && g.SY >= 1 {
+	if img, ok := p.Src.(*image.YCbCr); ok && p.Orientation <= 1 && g.SX >= 1 && g.SY >= 1 {
+		ycbcrBoxResample(img, g, n, dst)
+	} else if g.SX >= 1 && g.SY >= 1 {
 		boxResample(p, g, n, dst)
 	} else {
 		bilinearResample(p.RGBA(), g, n, dst)
@@ -158,6 +160,78 @@ func spans(n int, scale float64, limit int) [][2]int {
 		out[i] = [2]int{a, b}
 	}
 	return out
+}
+
+// ycbcrBoxResample is the fast path for the common case, an upright JPEG: separable box
+// sums over the Y and chroma planes, reading each stored sample once, and one colour
+// conversion per output pixel.
+func ycbcrBoxResample(img *image.YCbCr, g Geometry, n normaliser, dst []float32) {
+	plane := g.InW * g.InH
+	w := img.Rect.Dx()
+	xs := spans(g.NW, g.SX, g.SrcW)
+	ys := spans(g.NH, g.SY, g.SrcH)
+	// Chroma subsampling factors.
+	hd, vd := 1, 1
+	switch img.SubsampleRatio {
+	case image.YCbCrSubsampleRatio422:
+		hd = 2
+	case image.YCbCrSubsampleRatio420:
+		hd, vd = 2, 2
+	case image.YCbCrSubsampleRatio440:
+		vd = 2
+	case image.YCbCrSubsampleRatio411:
+		hd = 4
+	case image.YCbCrSubsampleRatio410:
+		hd, vd = 4, 2
+	}
+	cw := (w + hd - 1) / hd
+	colY := make([]uint32, w)
+	colCb := make([]uint32, cw)
+	colCr := make([]uint32, cw)
+	for oy := 0; oy < g.NH; oy++ {
+		ya, yb := ys[oy][0], ys[oy][1]
+		clear(colY)
+		for y := ya; y < yb; y++ {
+			off := img.YOffset(img.Rect.Min.X, img.Rect.Min.Y+y)
+			for x, v := range img.Y[off : off+w] {
+				colY[x] += uint32(v)
+			}
+		}
+		ca, cb := ya/vd, (yb-1)/vd+1
+		clear(colCb)
+		clear(colCr)
+		for cy := ca; cy < cb; cy++ {
+			off := img.COffset(img.Rect.Min.X, img.Rect.Min.Y+cy*vd)
+			cbRow, crRow := img.Cb[off:off+cw], img.Cr[off:off+cw]
+			for x := range cw {
+				colCb[x] += uint32(cbRow[x])
+				colCr[x] += uint32(crRow[x])
+			}
+		}
+		rows, crows := float32(yb-ya), float32(cb-ca)
+		base := (oy+g.DY)*g.InW + g.DX
+		for ox := 0; ox < g.NW; ox++ {
+			xa, xb := xs[ox][0], xs[ox][1]
+			var ys uint32
+			for _, v := range colY[xa:xb] {
+				ys += v
+			}
+			cxa, cxb := xa/hd, (xb-1)/hd+1
+			var cbs, crs uint32
+			for x := cxa; x < cxb; x++ {
+				cbs += colCb[x]
+				crs += colCr[x]
+			}
+			yv := float32(ys) / (rows * float32(xb-xa))
+			cn := crows * float32(cxb-cxa)
+			cbv, crv := float32(cbs)/cn-128, float32(crs)/cn-128
+			rgb := [3]float32{clamp255(yv + 1.402*crv), clamp255(yv - 0.344136*cbv - 0.714136*crv), clamp255(yv + 1.772*cbv)}
+			i := base + ox
+			dst[i] = rgb[n.src[0]]*n.mul[0] + n.add[0]
+			dst[plane+i] = rgb[n.src[1]]*n.mul[1] + n.add[1]
+			dst[2*plane+i] = rgb[n.src[2]]*n.mul[2] + n.add[2]
+		}
+	}
 }
 
 type ycbcrSummer struct{ img *image.YCbCr }

@@ -36,8 +36,11 @@ def main():
     ap.add_argument("--parity-dir", default="build/train/parity")
     args = ap.parse_args()
 
-    model = NailNet()
-    model.load_state_dict(torch.load(args.checkpoint, map_location="cpu"))
+    ckpt = torch.load(args.checkpoint, map_location="cpu")
+    if "state" not in ckpt:  # a bare state_dict from an early run
+        ckpt = {"widths": (16, 32, 48, 96, 128), "state": ckpt}
+    model = NailNet(tuple(ckpt["widths"]))
+    model.load_state_dict(ckpt["state"])
     model.eval()
     x = torch.from_numpy(np.random.default_rng(0).standard_normal((1, 3, args.size, args.size)).astype(np.float32))
     onnx_path = args.out + ".onnx"

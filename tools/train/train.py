@@ -90,7 +90,7 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workdir", default="build/train")
-    ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--widths", default="16,32,48,96,128", help="NailNet channel widths of the five stages")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -106,7 +106,8 @@ def main():
         by_source.setdefault(s.source, []).append(s)
     print(f"train {len(train)} images {[(k, len(v)) for k, v in by_source.items()]}, val {len(val)}", flush=True)
 
-    model = NailNet()
+    widths = tuple(int(w) for w in args.widths.split(","))
+    model = NailNet(widths)
     print(f"NailNet: {count_params(model)} parameters", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05)
@@ -134,7 +135,7 @@ def main():
             print(f"eval step {step}: score {score:.4f} " + " ".join(f"{k}={v['iou']:.3f}/{v['f1']:.2f}" for k, v in res.items()), flush=True)
             if score > best:
                 best, best_step, stale = score, step, 0
-                torch.save(model.state_dict(), ckpt)
+                torch.save({"widths": widths, "state": model.state_dict()}, ckpt)
             else:
                 stale += 1
                 if stale >= args.patience:
@@ -142,7 +143,7 @@ def main():
                     break
         if step >= args.steps:
             break
-    model.load_state_dict(torch.load(ckpt))
+    model.load_state_dict(torch.load(ckpt)["state"])
     res = evaluate(model, val, args.size)
     summary = {"best_step": best_step, "score": round(best, 4), "seconds": round(time.time() - t0),
                "steps_run": step, "args": vars(args), "val": res, "history": history}

@@ -1,0 +1,114 @@
+package nails
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+// A 1.2 MP (1280x960) photo-like JPEG, the size the targets are set for.
+func benchJPEG(b *testing.B) []byte {
+	img := patternPhoto(1280, 960)
+	for y := 0; y < 960; y++ {
+		for x := 0; x < 1280; x++ {
+			img.Pix[y*img.Stride+4*x+2] = uint8(90 + (x+y)/32)
+		}
+	}
+	return encodeJPEG(b, img, 90)
+}
+
+func BenchmarkDecodeJPEG(b *testing.B) {
+	data := benchJPEG(b)
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		if _, err := Decode(data, Limits{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkPreprocess(b *testing.B) {
+	p, err := Decode(benchJPEG(b), Limits{})
+	require.NoError(b, err)
+	for _, size := range []int{320, 384} {
+		b.Run(fmt.Sprintf("1.2MP-to-%d", size), func(b *testing.B) {
+			in := testInput
+			in.Width, in.Height = size, size
+			g := NewGeometry(p.Width, p.Height, in)
+			dst := make([]float32, 3*size*size)
+			for b.Loop() {
+				if err := Preprocess(p, g, in, dst); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkPostprocess times each output decoder plus contour tracing on a 1.2 MP photo,
+// on tensors from the fixture models (the inference itself is not timed).
+func BenchmarkPostprocess(b *testing.B) {
+	p, err := Decode(benchJPEG(b), Limits{})
+	require.NoError(b, err)
+	for _, name := range []string{"semantic", "rfdetr", "yolo"} {
+		b.Run(name, func(b *testing.B) {
+			s := openFixture(b, name)
+			slot, err := s.pool.Acquire(context.Background())
+			require.NoError(b, err)
+			defer s.pool.Release(slot)
+			g := NewGeometry(p.Width, p.Height, s.manifest.Input)
+			buf, _ := slot.Float32s(s.input)
+			require.NoError(b, Preprocess(p, g, s.manifest.Input, buf))
+			require.NoError(b, slot.SetInputShape(s.input, []int64{1, 3, 64, 64}))
+			require.NoError(b, slot.Run(context.Background()))
+			for b.Loop() {
+				nails, err := s.decoder.decode(slot, g)
+				if err != nil {
+					b.Fatal(err)
+				}
+				finish(nails, 1)
+			}
+		})
+	}
+}
+
+// BenchmarkRender paints 10 nails on a 1.2 MP photo: paint alone (RenderInto on the
+// decoded photo's RGBA) and with the copy Render makes.
+func BenchmarkRender(b *testing.B) {
+	p, err := Decode(benchJPEG(b), Limits{})
+	require.NoError(b, err)
+	res := &Result{Width: p.Width, Height: p.Height}
+	for i := range 10 {
+		n := ellipseNail(float64(120+i*110), float64(300+(i%2)*200), 22, 38)
+		n.ID = i + 1
+		res.Nails = append(res.Nails, n)
+	}
+	img := p.RGBA()
+	for _, m := range []string{"glossy_red", "matte_black", "metallic_gold", "glitter_gold", "sheer_pink", "french_classic"} {
+		mat, _ := Preset(m)
+		b.Run("paint/"+m, func(b *testing.B) {
+			for b.Loop() {
+				if err := RenderInto(img, res, mat); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+	mat, _ := Preset("glossy_red")
+	b.Run("copy+paint/glossy_red", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := Render(p, res, mat); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("ycbcr-to-rgba", func(b *testing.B) {
+		for b.Loop() {
+			q := *p
+			q.rgba = nil
+			q.RGBA()
+		}
+	})
+}

@@ -1,0 +1,171 @@
+package nails
+
+import (
+	"image"
+	"math"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// ellipseNail is a synthetic nail: an ellipse with a soft one-pixel edge.
+func ellipseNail(cx, cy, rx, ry float64) Nail {
+	box := image.Rect(int(cx-rx-2), int(cy-ry-2), int(cx+rx+3), int(cy+ry+3))
+	m := &Mask{Rect: box, Alpha: make([]uint8, box.Dx()*box.Dy())}
+	for y := box.Min.Y; y < box.Max.Y; y++ {
+		for x := box.Min.X; x < box.Max.X; x++ {
+			dx, dy := (float64(x)+0.5-cx)/rx, (float64(y)+0.5-cy)/ry
+			d := (1 - math.Sqrt(dx*dx+dy*dy)) * math.Min(rx, ry) // px inside the edge
+			m.Alpha[(y-box.Min.Y)*box.Dx()+(x-box.Min.X)] = uint8(255 * math.Max(0, math.Min(1, d+0.5)))
+		}
+	}
+	n := Nail{Mask: m}
+	n.Area, n.Box = m.stats()
+	return n
+}
+
+// skinPhoto: a skin-toned gradient with a brighter band, so there is lighting to keep.
+func skinPhoto(w, h int) *Photo {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			l := 0.6 + 0.4*math.Sin(float64(x)/9)*math.Cos(float64(y)/13)
+			o := y*img.Stride + 4*x
+			img.Pix[o] = uint8(220 * l)
+			img.Pix[o+1] = uint8(170 * l)
+			img.Pix[o+2] = uint8(150 * l)
+			img.Pix[o+3] = 255
+		}
+	}
+	return NewPhoto(img)
+}
+
+func testResult() (*Photo, *Result) {
+	p := skinPhoto(200, 150)
+	res := &Result{Width: 200, Height: 150, Nails: []Nail{
+		ellipseNail(50, 40, 12, 20), ellipseNail(100, 30, 13, 22), ellipseNail(150, 45, 12, 19),
+	}}
+	for i := range res.Nails {
+		res.Nails[i].ID = i + 1
+	}
+	return p, res
+}
+
+func TestRenderEveryFinish(t *testing.T) {
+	p, res := testResult()
+	src := p.RGBA()
+	materials := Presets()
+	for _, f := range Finishes {
+		materials = append(materials, Material{Name: "plain-" + string(f), Color: "#3366cc", Finish: f})
+	}
+	custom, err := CustomMaterial("#22aa44", 0.8, 0.1, 1)
+	require.NoError(t, err)
+	materials = append(materials, custom)
+	for _, m := range materials {
+		t.Run(m.Name, func(t *testing.T) {
+			out, err := Render(p, res, m)
+			require.NoError(t, err)
+			again, err := Render(p, res, m)
+			require.NoError(t, err)
+			assert.Equal(t, out.Pix, again.Pix, "deterministic")
+
+			changedInside, outsideChanged := 0, 0
+			var sumIn, sumOut, sxy, sxx, syy float64
+			n := 0
+			for y := 0; y < 150; y++ {
+				for x := 0; x < 200; x++ {
+					var a uint8
+					for _, nail := range res.Nails {
+						a = max(a, nail.Mask.At(x, y))
+					}
+					o := y*src.Stride + 4*x
+					same := out.Pix[o] == src.Pix[o] && out.Pix[o+1] == src.Pix[o+1] && out.Pix[o+2] == src.Pix[o+2]
+					if a == 0 && !same {
+						outsideChanged++
+					}
+					if a == 255 {
+						if !same {
+							changedInside++
+						}
+						li := float64(luma(float32(src.Pix[o]), float32(src.Pix[o+1]), float32(src.Pix[o+2])))
+						lo := float64(luma(float32(out.Pix[o]), float32(out.Pix[o+1]), float32(out.Pix[o+2])))
+						sumIn += li
+						sumOut += lo
+						sxy += li * lo
+						sxx += li * li
+						syy += lo * lo
+						n++
+					}
+				}
+			}
+			assert.Zero(t, outsideChanged, "pixels outside every mask are untouched")
+			assert.Greater(t, changedInside, n*9/10, "the polish covers the nails")
+			// The photo's lighting survives: output brightness follows input brightness.
+			fn := float64(n)
+			cov := sxy/fn - sumIn/fn*sumOut/fn
+			corr := cov / math.Sqrt((sxx/fn-math.Pow(sumIn/fn, 2))*(syy/fn-math.Pow(sumOut/fn, 2)))
+			// (French tips are white by design, which dominates the brightness there.)
+			if m.Finish != French {
+				assert.Greater(t, corr, 0.2, "luminance correlation %v", corr)
+			}
+			assert.Equal(t, src.Pix[:4], p.RGBA().Pix[:4], "the photo itself is not modified")
+		})
+	}
+}
+
+func TestRenderColour(t *testing.T) {
+	p, res := testResult()
+	for name, channel := range map[string]int{"glossy_red": 0, "cream_lilac": 2, "matte_navy": 2} {
+		m, ok := Preset(name)
+		require.True(t, ok)
+		out, err := Render(p, res, m)
+		require.NoError(t, err)
+		var sum [3]float64
+		nail := res.Nails[1]
+		for y := nail.Box.Min.Y; y < nail.Box.Max.Y; y++ {
+			for x := nail.Box.Min.X; x < nail.Box.Max.X; x++ {
+				if nail.Mask.At(x, y) == 255 {
+					o := y*out.Stride + 4*x
+					for c := range 3 {
+						sum[c] += float64(out.Pix[o+c])
+					}
+				}
+			}
+		}
+		for c := range 3 {
+			if c != channel {
+				assert.Greater(t, sum[channel], sum[c], "%s: channel %d dominates", name, channel)
+			}
+		}
+	}
+}
+
+func TestMaterials(t *testing.T) {
+	names := map[string]bool{}
+	for _, m := range Presets() {
+		require.NoError(t, m.Validate(), m.Name)
+		names[m.Name] = true
+		assert.Greater(t, m.Opacity, 0.0)
+	}
+	for _, want := range []string{"glossy_red", "metallic_gold", "matte_black", "french_classic", "glitter_gold", "sheer_pink", "chrome_silver"} {
+		assert.True(t, names[want], want)
+	}
+	_, ok := Preset("no_such_polish")
+	assert.False(t, ok)
+	for _, bad := range []Material{
+		{Color: "red", Finish: Glossy},
+		{Color: "#12345", Finish: Glossy},
+		{Color: "#123456", Finish: "sparkly"},
+		{Color: "#123456", Finish: Glossy, Opacity: 1.5},
+	} {
+		assert.ErrorIs(t, bad.Validate(), ErrUnknownMaterial, "%+v", bad)
+	}
+	_, err := CustomMaterial("#ff0000", 1.2, 0, 1)
+	assert.ErrorIs(t, err, ErrUnknownMaterial)
+	c, err := ParseColor("#C8102E")
+	require.NoError(t, err)
+	assert.Equal(t, "#c8102e", c.String())
+	_, res := testResult()
+	assert.ErrorIs(t, RenderInto(image.NewRGBA(image.Rect(0, 0, 200, 150)), res, Material{Color: "#zzzzzz", Finish: Glossy}), ErrUnknownMaterial)
+}
