@@ -52,11 +52,11 @@ func TestRLERoundTrip(t *testing.T) {
 
 func TestDecodeRLERejectsBadInput(t *testing.T) {
 	for _, r := range []RLE{
-		{Size: [2]int{2, 2}, Counts: "01"},        // sums to 1, not 4
-		{Size: [2]int{2, 2}, Counts: "0\x7f"},     // bad character
-		{Size: [2]int{2, 2}, Counts: "0a"},        // truncated continuation
-		{Size: [2]int{-1, 2}, Counts: ""},         // bad size
-		{Size: [2]int{2, 2}, Counts: "09"},        // overruns
+		{Size: [2]int{2, 2}, Counts: "01"},              // sums to 1, not 4
+		{Size: [2]int{2, 2}, Counts: "0\x7f"},           // bad character
+		{Size: [2]int{2, 2}, Counts: "0a"},              // truncated continuation
+		{Size: [2]int{-1, 2}, Counts: ""},               // bad size
+		{Size: [2]int{2, 2}, Counts: "09"},              // overruns
 		{Size: [2]int{2, 2}, Counts: "0ooooooooooooo1"}, // absurdly long count
 	} {
 		_, err := DecodeRLE(r)
