@@ -94,22 +94,14 @@ func (s *Segmenter) init() error {
 		return err
 	}
 	s.decoder = dec
-	// Outputs whose dims depend on the input size (a semantic map at H x W) are sized by
-	// running the shape through the model once: known here from the manifest.
-	max := map[string]trt.Shape{t.Name: want}
-	for _, o := range s.engine.Outputs() {
-		if !o.Shape.Dynamic() {
-			continue
-		}
-		sh := o.Shape.Clone()
-		sh[0] = 1
-		if len(sh) == 4 && sh[2] < 0 && sh[3] < 0 {
-			sh[2], sh[3] = int64(m.Input.Height), int64(m.Input.Width)
-		}
-		if !sh.Dynamic() {
-			max[o.Name] = sh
-		}
+	// Exported models often leave output dims dynamic (a map resized to the input comes
+	// out as [-1,-1,-1,-1]); one probe run at the manifest's input size tells the real
+	// shapes, and the slots' buffers are sized from them.
+	max, err := s.engine.OutputShapes(map[string]trt.Shape{t.Name: want})
+	if err != nil {
+		return err
 	}
+	max[t.Name] = want
 	pool, err := trt.NewPool(s.engine, trt.PoolOptions{Size: s.cfg.Contexts, Device: s.cfg.Device, MaxBatch: 1, MaxShapes: max})
 	if err != nil {
 		return err

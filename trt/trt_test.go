@@ -463,3 +463,16 @@ func stringIndex(s, sub string) int {
 	}
 	return -1
 }
+
+func TestOutputShapes(t *testing.T) {
+	e := openCPU(t, "two_outputs.onnx")
+	shapes, err := e.OutputShapes(map[string]trt.Shape{"x": {5, 3}})
+	require.NoError(t, err)
+	assert.Equal(t, map[string]trt.Shape{"doubled": {5, 3}, "total": {5}}, shapes)
+	c := openCPU(t, "concat_self.onnx")
+	shapes, err = c.OutputShapes(map[string]trt.Shape{"x": {7}})
+	require.NoError(t, err)
+	assert.Equal(t, trt.Shape{14}, shapes["y"], "found by running: M matches no input symbol")
+	_, err = c.OutputShapes(map[string]trt.Shape{})
+	assert.ErrorIs(t, err, trt.ErrInvalidArgument)
+}

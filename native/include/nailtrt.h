@@ -277,8 +277,9 @@ NT_API nt_status nt_context_bind(nt_context* context, size_t index, nt_buffer* b
  * Runs the engine on the context's stream with the bound buffers and set shapes. On a
  * CUDA stream this only enqueues: results are ready after nt_stream_synchronize. On a
  * host stream (ONNX Runtime) it runs to completion. Errors: NT_SHAPE when an output does
- * not fit its bound range (the needed shape is then readable through
- * nt_context_tensor_shape), NT_CANCELLED, NT_RUNTIME.
+ * not fit its bound range (the shapes of all outputs are then readable through
+ * nt_context_tensor_shape, so one run with small bindings reveals them), NT_CANCELLED,
+ * NT_RUNTIME.
  */
 NT_API nt_status nt_context_enqueue(nt_context* context);
 

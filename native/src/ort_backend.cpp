@@ -268,16 +268,21 @@ class OrtContext final : public Context {
     out_names_.clear();
     out_values_.clear();
     out_index_.clear();
+    // Every output's shape is recorded before any size check fails, so a caller can
+    // learn all of them from one failed run (trt.Engine.OutputShapes does).
+    std::string too_small;
     for (size_t i = engine_.num_inputs(); i < ts.size(); ++i) {
       if (bindings_[i].data == nullptr) continue;  // unbound outputs are not computed
       Dims dims = resolve_output(i);
       OrtValue* v = nullptr;
       if (is_resolved(dims)) {
+        shapes_[i] = dims;
         size_t need = volume(dims) * dtype_size(ts[i].dtype);
         if (need > bindings_[i].size) {
-          shapes_[i] = dims;
-          fail(NT_SHAPE, "output " + ts[i].name + " of shape " + to_string(dims) + " needs " + std::to_string(need) +
-                             " bytes, its binding holds " + std::to_string(bindings_[i].size));
+          if (too_small.empty())
+            too_small = "output " + ts[i].name + " of shape " + to_string(dims) + " needs " + std::to_string(need) +
+                        " bytes, its binding holds " + std::to_string(bindings_[i].size);
+          continue;
         }
         v = value_for(i, dims);
       } else {
@@ -287,6 +292,7 @@ class OrtContext final : public Context {
       out_values_.push_back(v);
       out_index_.push_back(i);
     }
+    if (!too_small.empty()) fail(NT_SHAPE, too_small);
 
     OrtStatus* st = a.Run(engine_.session(), run_options_.get(), engine_.names().data(), in_values_.data(),
                           in_values_.size(), out_names_.data(), out_names_.size(), out_values_.data());
@@ -345,6 +351,7 @@ class OrtContext final : public Context {
   // Copies outputs ONNX Runtime allocated into their bindings and records every output's shape.
   void collect_allocated() {
     const OrtApi& a = *g_api;
+    std::string too_small;
     for (size_t k = 0; k < out_index_.size(); ++k) {
       size_t i = out_index_[k];
       if (values_[i]) {
@@ -364,13 +371,17 @@ class OrtContext final : public Context {
       shapes_[i] = dims;
       const TensorDesc& t = engine_.tensors()[i];
       size_t need = volume(dims) * dtype_size(t.dtype);
-      if (need > bindings_[i].size)
-        fail(NT_SHAPE, "output " + t.name + " of shape " + to_string(dims) + " needs " + std::to_string(need) +
-                           " bytes, its binding holds " + std::to_string(bindings_[i].size));
+      if (need > bindings_[i].size) {
+        if (too_small.empty())
+          too_small = "output " + t.name + " of shape " + to_string(dims) + " needs " + std::to_string(need) +
+                      " bytes, its binding holds " + std::to_string(bindings_[i].size);
+        continue;
+      }
       void* src = nullptr;
       check(a.GetTensorMutableData(v.get(), &src), "onnxruntime: output data");
       std::memcpy(bindings_[i].data, src, need);
     }
+    if (!too_small.empty()) fail(NT_SHAPE, too_small);
   }
 
   struct Key {

@@ -120,15 +120,17 @@ class TrtContext final : public Context {
     }
     // Output shapes follow from the input shapes: check every bound output fits before
     // anything runs.
+    std::string too_small;  // every shape is recorded before failing (see the ORT backend)
     for (size_t i = 0; i < ts.size(); ++i) {
       if (ts[i].mode != NT_OUTPUT) continue;
       shapes_[i] = from_trt(ctx_->getTensorShape(ts[i].name.c_str()));
       if (bindings_[i].data == nullptr) continue;
       size_t bytes = volume(shapes_[i]) * dtype_size(ts[i].dtype);
-      if (bytes > bindings_[i].size)
-        fail(NT_SHAPE, "output " + ts[i].name + " of shape " + to_string(shapes_[i]) + " needs " + std::to_string(bytes) +
-                           " bytes, its binding holds " + std::to_string(bindings_[i].size));
+      if (bytes > bindings_[i].size && too_small.empty())
+        too_small = "output " + ts[i].name + " of shape " + to_string(shapes_[i]) + " needs " + std::to_string(bytes) +
+                    " bytes, its binding holds " + std::to_string(bindings_[i].size);
     }
+    if (!too_small.empty()) fail(NT_SHAPE, too_small);
     if (cancelled_.load()) fail(NT_CANCELLED, "tensorrt: run cancelled");
     check_trt(ctx_->enqueueV3(s), NT_RUNTIME, "tensorrt: enqueueV3 failed");
     for (size_t i = 0; i < ts.size(); ++i) {

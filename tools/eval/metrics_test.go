@@ -1,0 +1,59 @@
+package main
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+)
+
+func grid(rows ...string) ([]bool, int, int) {
+	w, h := len(rows[0]), len(rows)
+	m := make([]bool, w*h)
+	for y, r := range rows {
+		for x, c := range r {
+			m[y*w+x] = c == '#'
+		}
+	}
+	return m, w, h
+}
+
+func TestMetricsPerfectAndDisjoint(t *testing.T) {
+	truth, w, h := grid(
+		"##......",
+		"##....##",
+		"......##",
+	)
+	var a accumulator
+	a.add(truth, truth, w, h, components(truth, w, h))
+	r := a.result()
+	for _, k := range []string{"iou", "dice", "boundary_f", "precision", "recall", "f1"} {
+		assert.Equal(t, 1.0, r[k], k)
+	}
+
+	empty := make([]bool, len(truth))
+	var b accumulator
+	b.add(empty, truth, w, h, nil)
+	r = b.result()
+	assert.Equal(t, 0.0, r["iou"])
+	assert.Equal(t, 0.0, r["recall"])
+}
+
+func TestMetricsHalfMatch(t *testing.T) {
+	truth, w, h := grid(
+		"####....",
+		"####....",
+		"........",
+	)
+	// Predicts the left half of the nail plus a false nail elsewhere.
+	pred, _, _ := grid(
+		"##......",
+		"##.....#",
+		".......#",
+	)
+	var a accumulator
+	a.add(pred, truth, w, h, components(pred, w, h))
+	r := a.result()
+	assert.InDelta(t, 4.0/10.0, r["iou"], 1e-4) // |inter|=4, |union|=8+2
+	assert.Equal(t, 0.5, r["precision"], "the half nail matches at IoU 0.5; the false one does not")
+	assert.Equal(t, 1.0, r["recall"])
+}
