@@ -1,0 +1,225 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nailtrt/nailtrt/nails"
+)
+
+func runBench(args []string) error {
+	f := newFlags("bench", "")
+	m := addModelFlags(f)
+	url := f.String("url", "NAILTRT_BENCH_URL", "", "drive a running server at this base URL (e.g. http://localhost:8080); empty: the pipeline in-process")
+	image := f.String("image", "NAILTRT_BENCH_IMAGE", "", "photo to send (JPEG for --cache miss)")
+	endpoint := f.String("endpoint", "NAILTRT_BENCH_ENDPOINT", "segment", "segment or render")
+	cache := f.String("cache", "NAILTRT_BENCH_CACHE", "miss", "miss: every request is a new image (a JPEG comment changes its bytes); hit: the same image")
+	levels := f.String("concurrency", "NAILTRT_BENCH_CONCURRENCY", "1,4,16", "comma-separated client counts")
+	n := f.Int("requests", "NAILTRT_BENCH_REQUESTS", 100, "requests per concurrency level")
+	material := f.String("material", "NAILTRT_BENCH_MATERIAL", "glossy_red", "material for --endpoint render")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	if *image == "" {
+		return fmt.Errorf("--image is required")
+	}
+	data, err := os.ReadFile(*image)
+	if err != nil {
+		return err
+	}
+	if *cache != "miss" && *cache != "hit" {
+		return fmt.Errorf("--cache %q: want miss or hit", *cache)
+	}
+	if *cache == "miss" && !bytes.HasPrefix(data, []byte{0xFF, 0xD8}) {
+		return fmt.Errorf("--cache miss needs a JPEG (its bytes are varied with a comment segment)")
+	}
+	var conc []int
+	for _, s := range splitList(*levels) {
+		c, err := strconv.Atoi(s)
+		if err != nil || c < 1 {
+			return fmt.Errorf("--concurrency: %q is not a positive integer", s)
+		}
+		conc = append(conc, c)
+	}
+	var do func(ctx context.Context, body []byte) error
+	var rss func() string
+	var label string
+	if *url == "" {
+		seg, err := openSegmenter(m)
+		if err != nil {
+			return err
+		}
+		defer seg.Close()
+		mat, _ := nails.Preset(*material)
+		do = func(ctx context.Context, body []byte) error {
+			p, err := nails.Decode(body, nails.Limits{})
+			if err != nil {
+				return err
+			}
+			res, err := seg.SegmentPhoto(ctx, p)
+			if err == nil && *endpoint == "render" {
+				_, err = nails.Render(p, res, mat)
+			}
+			return err
+		}
+		rss = selfRSS
+		label = fmt.Sprintf("pipeline in-process (%s, %s)", seg.Manifest().ID(), seg.Backend())
+	} else {
+		base := strings.TrimRight(*url, "/")
+		path := "/api/nails/segment"
+		if *endpoint == "render" {
+			path = "/api/nails/render"
+		}
+		client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}}
+		do = func(ctx context.Context, body []byte) error {
+			return postImage(ctx, client, base+path, body, *material)
+		}
+		rss = func() string { return serverRSS(client, base) }
+		label = "server " + base + path
+	}
+	fmt.Printf("%s, image %s (%d bytes), cache %s\n", label, *image, len(data), *cache)
+	fmt.Printf("resident memory at rest: %s\n", rss())
+	var seq atomic.Int64
+	body := func() []byte {
+		if *cache == "hit" {
+			return data
+		}
+		return withComment(data, fmt.Sprintf("nailtrt-bench-%d-%d", time.Now().UnixNano(), seq.Add(1)))
+	}
+	if *cache == "hit" { // fill the cache first
+		if err := do(context.Background(), data); err != nil {
+			return err
+		}
+	}
+	fmt.Printf("%8s %8s %7s %9s %9s %9s %9s %10s\n", "clients", "requests", "errors", "p50 ms", "p90 ms", "p99 ms", "max ms", "req/s")
+	for _, c := range conc {
+		lat, errs, wall := runLevel(c, *n, func() error { return do(context.Background(), body()) })
+		fmt.Printf("%8d %8d %7d %9.2f %9.2f %9.2f %9.2f %10.1f\n", c, *n, errs, pct(lat, 50), pct(lat, 90), pct(lat, 99),
+			pct(lat, 100), float64(*n)/wall.Seconds())
+	}
+	fmt.Printf("resident memory after load: %s\n", rss())
+	return nil
+}
+
+// runLevel sends total requests from c concurrent clients.
+func runLevel(c, total int, do func() error) ([]time.Duration, int, time.Duration) {
+	var mu sync.Mutex
+	var lat []time.Duration
+	var errs int
+	var next atomic.Int64
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	for range c {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for next.Add(1) <= int64(total) {
+				t := time.Now()
+				err := do()
+				d := time.Since(t)
+				mu.Lock()
+				if err != nil {
+					errs++
+					if errs == 1 {
+						fmt.Fprintln(os.Stderr, "first error:", err)
+					}
+				} else {
+					lat = append(lat, d)
+				}
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	return lat, errs, time.Since(t0)
+}
+
+func pct(lat []time.Duration, p int) float64 {
+	if len(lat) == 0 {
+		return 0
+	}
+	s := slices.Clone(lat)
+	slices.Sort(s)
+	i := min(len(s)-1, (len(s)*p+99)/100-1)
+	return float64(s[max(0, i)].Microseconds()) / 1000
+}
+
+// withComment inserts a JPEG COM segment after SOI: a different file, the same pixels.
+func withComment(jpg []byte, comment string) []byte {
+	seg := make([]byte, 4, 4+len(comment))
+	seg[0], seg[1] = 0xFF, 0xFE
+	binary.BigEndian.PutUint16(seg[2:], uint16(2+len(comment)))
+	seg = append(seg, comment...)
+	out := make([]byte, 0, len(jpg)+len(seg))
+	out = append(out, jpg[:2]...)
+	out = append(out, seg...)
+	return append(out, jpg[2:]...)
+}
+
+func postImage(ctx context.Context, client *http.Client, url string, img []byte, material string) error {
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	part, _ := w.CreateFormFile("file", "frame.jpg")
+	part.Write(img)
+	w.WriteField("material", material)
+	w.Close()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, &buf)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", w.FormDataContentType())
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", resp.Status, bytes.TrimSpace(body))
+	}
+	return nil
+}
+
+// serverRSS reads process_resident_memory_bytes from the server's /metrics.
+func serverRSS(client *http.Client, base string) string {
+	resp, err := client.Get(base + "/metrics")
+	if err != nil {
+		return "unknown (" + err.Error() + ")"
+	}
+	defer resp.Body.Close()
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "process_resident_memory_bytes "); ok {
+			f, _ := strconv.ParseFloat(v, 64)
+			return fmt.Sprintf("%.1f MiB", f/(1<<20))
+		}
+	}
+	return "unknown"
+}
+
+func selfRSS() string {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return "unknown"
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return "unknown"
+}

@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"log/slog"
+	"net"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/server"
+	"github.com/nailtrt/nailtrt/trt"
+)
+
+func runServe(args []string) error {
+	f := newFlags("serve", "")
+	m := addModelFlags(f)
+	addr := f.String("addr", "NAILTRT_ADDR", ":8080", "listen address")
+	lazy := f.Bool("lazy", "NAILTRT_LAZY", false, "load the model on the first request instead of at start")
+	token := f.String("admin-token", "NAILTRT_ADMIN_TOKEN", "", "bearer token for POST /api/cache/clear (unset: loopback clients only)")
+	cors := f.String("cors-origins", "NAILTRT_CORS_ORIGINS", "", "comma-separated browser origins allowed to call the API; * for any")
+	cacheSize := f.Int("cache-size", "NAILTRT_CACHE_SIZE", 100, "result cache entries")
+	cacheBytes := f.Int64("cache-bytes", "NAILTRT_CACHE_BYTES", 256<<20, "result cache bytes")
+	cacheTTL := f.Duration("cache-ttl", "NAILTRT_CACHE_TTL", 5*time.Minute, "result cache time to live")
+	maxBody := f.Int64("max-body-bytes", "NAILTRT_MAX_BODY_BYTES", 20<<20, "largest request body (413 beyond)")
+	maxQueue := f.Int("max-queue", "NAILTRT_MAX_QUEUE", 64, "requests that may wait for an inference (503 + Retry-After beyond)")
+	maxPixels := f.Int("max-pixels", "NAILTRT_MAX_PIXELS", nails.DefaultMaxPixels, "largest image in pixels (422 beyond)")
+	maxSide := f.Int("max-side", "NAILTRT_MAX_SIDE", nails.DefaultMaxSide, "largest image side in pixels (422 beyond)")
+	quality := f.Int("jpeg-quality", "NAILTRT_JPEG_QUALITY", 90, "JPEG quality of rendered images")
+	readTimeout := f.Duration("read-timeout", "NAILTRT_READ_TIMEOUT", 60*time.Second, "time to read a request")
+	writeTimeout := f.Duration("write-timeout", "NAILTRT_WRITE_TIMEOUT", 60*time.Second, "time to write a response")
+	idleTimeout := f.Duration("idle-timeout", "NAILTRT_IDLE_TIMEOUT", 75*time.Second, "keep-alive idle time")
+	requestTimeout := f.Duration("request-timeout", "NAILTRT_REQUEST_TIMEOUT", 30*time.Second, "longest wait for an inference, queueing included")
+	shutdownTimeout := f.Duration("shutdown-timeout", "NAILTRT_SHUTDOWN_TIMEOUT", 30*time.Second, "grace for in-flight requests on SIGTERM")
+	proxies := f.String("trusted-proxies", "NAILTRT_TRUSTED_PROXIES", "", "comma-separated proxy CIDRs whose X-Forwarded-For is trusted in logs")
+	logLevel := f.String("log-level", "NAILTRT_LOG_LEVEL", "info", "debug, info, warn or error")
+	logFormat := f.String("log-format", "NAILTRT_LOG_FORMAT", "text", "text or json")
+	if err := f.parse(args); err != nil {
+		return err
+	}
+	log, err := newLogger(*logLevel, *logFormat)
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(log)
+	trt.SetLogger(log)
+
+	cfg := server.Config{
+		Addr: *addr, Model: resolveModel(*m.model), Backend: *m.backend, Threads: *m.threads, Contexts: *m.contexts,
+		Device: *m.dev, CacheDir: *m.cacheDir, Lazy: *lazy, AdminToken: *token, CORSOrigins: splitList(*cors),
+		CacheEntries: *cacheSize, CacheBytes: *cacheBytes, CacheTTL: *cacheTTL, MaxBodyBytes: *maxBody, MaxQueue: *maxQueue,
+		Limits: nails.Limits{MaxPixels: *maxPixels, MaxSide: *maxSide}, JPEGQuality: *quality,
+		ReadTimeout: *readTimeout, WriteTimeout: *writeTimeout, IdleTimeout: *idleTimeout,
+		RequestTimeout: *requestTimeout, ShutdownTimeout: *shutdownTimeout, TrustedProxies: splitList(*proxies),
+	}
+	// Listen first: the port is open well under a second after exec, while the model
+	// loads in the background (readiness gates traffic).
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "since_start_ms", ms(time.Since(processStart)),
+		"model", cfg.Model, "backend", cfg.Backend, "lazy", cfg.Lazy)
+	srv := server.New(cfg, timedLoader(server.OpenLoader(cfg), log), server.Options{Logger: log})
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	err = srv.Serve(ctx, ln)
+	log.Info("stopped", "err", err)
+	return err
+}
+
+// timedLoader logs when the model is usable, measured from process start.
+func timedLoader(load server.Loader, log *slog.Logger) server.Loader {
+	return func(ctx context.Context) (*nails.Segmenter, error) {
+		seg, err := load(ctx)
+		if err == nil {
+			log.Info("model loaded", "since_start_ms", ms(time.Since(processStart)), "backend", seg.Backend().String())
+		}
+		return seg, err
+	}
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, p := range strings.Split(s, ",") {
+		if p = strings.TrimSpace(p); p != "" {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

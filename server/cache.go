@@ -1,0 +1,146 @@
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/nailtrt/nailtrt/nails"
+)
+
+// resultCache holds segmentation results by content: the key is the SHA-256 of the
+// image bytes plus the model's id and version (nothing else changes the answer; how the
+// masks are formatted is applied per response). It is bounded by entries, by bytes and
+// by time, and concurrent misses for one key share a single inference.
+//
+// One cache lives for the life of the process. The eviction callback runs under the
+// LRU's lock, so it only adjusts counters and never calls back into the cache.
+type resultCache struct {
+	lru      *expirable.LRU[string, *nails.Result]
+	maxBytes int64
+	ttl      time.Duration
+	size     int
+	flight   singleflight.Group
+
+	mu        sync.Mutex // serialises Add + byte trimming
+	bytes     atomic.Int64
+	hits      atomic.Int64
+	misses    atomic.Int64
+	evictions atomic.Int64
+	removing  atomic.Bool // Purge/trim in progress: those are not evictions
+}
+
+func newResultCache(size int, maxBytes int64, ttl time.Duration) *resultCache {
+	c := &resultCache{maxBytes: maxBytes, ttl: ttl, size: size}
+	c.lru = expirable.NewLRU[string, *nails.Result](size, func(_ string, r *nails.Result) {
+		c.bytes.Add(-int64(r.Bytes()))
+		if !c.removing.Load() {
+			c.evictions.Add(1)
+		}
+	}, ttl)
+	return c
+}
+
+// cacheKey identifies one image under one model.
+func cacheKey(image []byte, modelID string) string {
+	h := sha256.New()
+	h.Write(image)
+	h.Write([]byte{0})
+	h.Write([]byte(modelID))
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+// get returns the cached result for key, or runs compute once for all concurrent callers
+// with the same key and caches what it returns. cached says whether this caller's answer
+// came from the cache (or from another caller's in-flight computation). Errors are never
+// cached: a bad request cannot poison the cache.
+func (c *resultCache) get(ctx context.Context, key string, compute func() (*nails.Result, error)) (res *nails.Result, cached bool, err error) {
+	if r, ok := c.lru.Get(key); ok {
+		c.hits.Add(1)
+		return r, true, nil
+	}
+	ch := c.flight.DoChan(key, func() (any, error) {
+		if r, ok := c.lru.Get(key); ok { // filled while we queued
+			return r, nil
+		}
+		r, err := compute()
+		if err != nil {
+			return nil, err
+		}
+		c.add(key, r)
+		return r, nil
+	})
+	select {
+	case <-ctx.Done():
+		return nil, false, ctx.Err()
+	case v := <-ch:
+		if v.Err != nil {
+			c.misses.Add(1)
+			return nil, false, v.Err
+		}
+		if v.Shared {
+			c.hits.Add(1)
+		} else {
+			c.misses.Add(1)
+		}
+		return v.Val.(*nails.Result), v.Shared, nil
+	}
+}
+
+func (c *resultCache) add(key string, r *nails.Result) {
+	n := int64(r.Bytes())
+	if c.maxBytes > 0 && n > c.maxBytes {
+		return // larger than the whole cache: serve it, do not keep it
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if old, ok := c.lru.Peek(key); ok {
+		c.bytes.Add(-int64(old.Bytes()))
+	}
+	c.lru.Add(key, r)
+	c.bytes.Add(n)
+	for c.maxBytes > 0 && c.bytes.Load() > c.maxBytes {
+		if _, _, ok := c.lru.RemoveOldest(); !ok {
+			break
+		}
+	}
+}
+
+func (c *resultCache) clear() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := c.lru.Len()
+	c.removing.Store(true)
+	c.lru.Purge()
+	c.removing.Store(false)
+	return n
+}
+
+// cacheStats is GET /api/cache/stats.
+type cacheStats struct {
+	Size      int     `json:"size"`
+	Max       int     `json:"max"`
+	TTL       float64 `json:"ttl_seconds"`
+	Hits      int64   `json:"hits"`
+	Misses    int64   `json:"misses"`
+	HitRatio  float64 `json:"hit_ratio"`
+	Evictions int64   `json:"evictions"`
+	Bytes     int64   `json:"bytes"`
+	MaxBytes  int64   `json:"max_bytes"`
+}
+
+func (c *resultCache) stats() cacheStats {
+	h, m := c.hits.Load(), c.misses.Load()
+	ratio := 0.0
+	if h+m > 0 {
+		ratio = float64(h) / float64(h+m)
+	}
+	return cacheStats{Size: c.lru.Len(), Max: c.size, TTL: c.ttl.Seconds(), Hits: h, Misses: m, HitRatio: ratio,
+		Evictions: c.evictions.Load(), Bytes: c.bytes.Load(), MaxBytes: c.maxBytes}
+}

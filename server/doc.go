@@ -1,0 +1,20 @@
+// Package server is nailtrt's HTTP API (gin): the routes of the Python app it replaces
+// (segment, render, materials, cache) plus health, readiness and Prometheus metrics.
+//
+// New builds an http.Handler around a model that is loaded in the background (or on the
+// first request with Config.Lazy); Serve runs it with timeouts and graceful shutdown.
+// One file per concern:
+//
+//	config.go      every knob, with defaults
+//	model.go       model lifecycle: background/lazy load, warm-up, readiness
+//	cache.go       result cache: expirable LRU bounded by entries and bytes, singleflight
+//	limiter.go     back-pressure: bounded inferences and queue, 503 + Retry-After
+//	routes.go      the gin engine, middleware order, route table
+//	segment.go     POST /api/nails/segment
+//	render.go      POST /api/nails/render
+//	admin.go       materials, cache stats/clear, health, readiness
+//	gpu.go         GPU health through NVML (nvml.Interface, mockable)
+//	metrics.go     Prometheus collectors
+//	errors.go      the JSON error envelope and status mapping
+//	middleware.go  request id, access log, recovery, CORS
+package server

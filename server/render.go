@@ -1,0 +1,147 @@
+package server
+
+import (
+	"bytes"
+	"image/jpeg"
+	"image/png"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/nailtrt/nailtrt/nails"
+)
+
+// formValue reads a field from the multipart form or the query string.
+func formValue(c *gin.Context, key string) string {
+	if v := c.PostForm(key); v != "" {
+		return v
+	}
+	return c.Query(key)
+}
+
+func unitValue(c *gin.Context, key string, def float64) (float64, error) {
+	v := strings.TrimSpace(formValue(c, key))
+	if v == "" {
+		return def, nil
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil || f < 0 || f > 1 {
+		return 0, newError(http.StatusBadRequest, "bad_material", "%s=%q must be a number in 0..1", key, v)
+	}
+	return f, nil
+}
+
+// material reads the form's material: a preset name, or "custom" with custom_color,
+// glossiness, metallic and intensity (the Python app's fields).
+func material(c *gin.Context) (nails.Material, error) {
+	name := strings.TrimSpace(formValue(c, "material"))
+	if name == "" {
+		name = "glossy_red"
+	}
+	if name != "custom" {
+		m, ok := nails.Preset(name)
+		if !ok {
+			return m, newError(http.StatusBadRequest, "bad_material", "unknown material %q: use a name from GET /api/materials or \"custom\"", name)
+		}
+		return m, nil
+	}
+	color := formValue(c, "custom_color")
+	if color == "" {
+		return nails.Material{}, newError(http.StatusBadRequest, "bad_material", "material=custom needs custom_color (#rrggbb)")
+	}
+	g, err := unitValue(c, "glossiness", 0.7)
+	if err != nil {
+		return nails.Material{}, err
+	}
+	m, err := unitValue(c, "metallic", 0)
+	if err != nil {
+		return nails.Material{}, err
+	}
+	in, err := unitValue(c, "intensity", 1)
+	if err != nil {
+		return nails.Material{}, err
+	}
+	return nails.CustomMaterial(color, g, m, in)
+}
+
+// render is POST /api/nails/render: the photo with polish painted on, as JPEG (or PNG
+// with format=png). The segmentation comes from the same cache as /segment, so a photo
+// segmented before is never inferred again.
+func (s *Server) render(c *gin.Context) {
+	data, err := s.readImage(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	mat, err := material(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	format := strings.ToLower(formValue(c, "format"))
+	if format == "" || format == "jpg" {
+		format = "jpeg"
+	}
+	if format != "jpeg" && format != "png" {
+		_ = c.Error(newError(http.StatusBadRequest, "bad_format", "format=%q: want jpeg or png", format))
+		return
+	}
+	quality := s.cfg.JPEGQuality
+	if q := formValue(c, "quality"); q != "" {
+		v, err := strconv.Atoi(q)
+		if err != nil || v < 1 || v > 100 {
+			_ = c.Error(newError(http.StatusBadRequest, "bad_quality", "quality=%q must be 1..100", q))
+			return
+		}
+		quality = v
+	}
+	// Decode once: the pixels are needed to paint, and the same photo feeds inference
+	// on a cache miss.
+	t := time.Now()
+	photo, err := nails.Decode(data, s.cfg.Limits)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	decode := time.Since(t)
+	res, cached, err := s.segmentation(c.Request.Context(), data, photo)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	if !cached {
+		s.metrics.observeStage("decode", decode)
+	}
+	t = time.Now()
+	img, err := nails.Render(photo, res, mat)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	s.metrics.observeStage("render", time.Since(t))
+	t = time.Now()
+	var buf bytes.Buffer
+	contentType := "image/jpeg"
+	if format == "png" {
+		contentType = "image/png"
+		err = (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, img)
+	} else {
+		err = jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality})
+	}
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	s.metrics.observeStage("encode", time.Since(t))
+	c.Header("X-Nail-Count", strconv.Itoa(len(res.Nails)))
+	c.Header("X-Material", mat.Name)
+	if cached {
+		c.Header("X-Cache", "hit")
+	} else {
+		c.Header("X-Cache", "miss")
+	}
+	c.Data(http.StatusOK, contentType, buf.Bytes())
+}

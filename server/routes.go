@@ -1,0 +1,42 @@
+package server
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+)
+
+func init() { gin.SetMode(gin.ReleaseMode) }
+
+// routes builds the handler: explicit middleware, outermost first.
+func (s *Server) routes() http.Handler {
+	r := gin.New()
+	r.HandleMethodNotAllowed = true
+	_ = r.SetTrustedProxies(s.cfg.TrustedProxies)
+	// Multipart parts beyond this stay on disk; the body itself is bounded by
+	// http.MaxBytesReader in readImage.
+	r.MaxMultipartMemory = 8 << 20
+	r.Use(recovery(s.log), requestID(), accessLog(s.log), s.metrics.middleware(), cors(s.cfg.CORSOrigins), errorMiddleware(s.log))
+
+	r.GET("/healthz", s.healthz)
+	r.GET("/readyz", s.readyz)
+	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
+
+	api := r.Group("/api")
+	api.GET("/health", s.health)
+	api.GET("/materials", s.materials)
+	api.GET("/cache/stats", s.cacheStats)
+	api.POST("/cache/clear", s.cacheClear)
+	api.POST("/nails/segment", s.segment)
+	api.POST("/nails/render", s.render)
+	api.POST("/nails/render-professional", s.render) // the Python app's name for it
+
+	r.NoRoute(func(c *gin.Context) {
+		_ = c.Error(newError(http.StatusNotFound, "not_found", "no route %s %s", c.Request.Method, c.Request.URL.Path))
+	})
+	r.NoMethod(func(c *gin.Context) {
+		_ = c.Error(newError(http.StatusMethodNotAllowed, "method_not_allowed", "%s is not allowed on %s", c.Request.Method, c.Request.URL.Path))
+	})
+	return r
+}

@@ -1,0 +1,197 @@
+package server
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"io"
+	"math"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/nailtrt/nailtrt/nails"
+)
+
+// readImage returns the uploaded image: multipart field "file" (what the Python app's
+// clients send), or the raw request body. The body is bounded by MaxBodyBytes.
+func (s *Server) readImage(c *gin.Context) ([]byte, error) {
+	if c.Request.ContentLength > s.cfg.MaxBodyBytes {
+		return nil, &http.MaxBytesError{Limit: s.cfg.MaxBodyBytes}
+	}
+	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes)
+	var data []byte
+	if strings.HasPrefix(c.ContentType(), "multipart/form-data") {
+		fh, err := c.FormFile("file")
+		if err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, err
+			}
+			if errors.Is(err, http.ErrMissingFile) {
+				return nil, newError(http.StatusBadRequest, "missing_file", "multipart form has no \"file\" field")
+			}
+			return nil, newError(http.StatusBadRequest, "bad_form", "cannot read the multipart form: %v", err)
+		}
+		f, err := fh.Open()
+		if err != nil {
+			return nil, newError(http.StatusBadRequest, "bad_form", "cannot read the uploaded file: %v", err)
+		}
+		defer f.Close()
+		if data, err = io.ReadAll(io.LimitReader(f, s.cfg.MaxBodyBytes+1)); err != nil {
+			return nil, newError(http.StatusBadRequest, "bad_form", "cannot read the uploaded file: %v", err)
+		}
+	} else {
+		var err error
+		if data, err = io.ReadAll(c.Request.Body); err != nil {
+			var mbe *http.MaxBytesError
+			if errors.As(err, &mbe) {
+				return nil, err
+			}
+			return nil, newError(http.StatusBadRequest, "bad_body", "cannot read the request body: %v", err)
+		}
+	}
+	if len(data) == 0 {
+		return nil, newError(http.StatusBadRequest, "missing_file", "no image: send multipart field \"file\" or the image bytes as the body")
+	}
+	return data, nil
+}
+
+// segmentation returns the nails of an image, from the cache or by inference. photo may
+// be nil (the bytes are decoded for inference) or an already decoded photo of data.
+func (s *Server) segmentation(ctx context.Context, data []byte, photo *nails.Photo) (*nails.Result, bool, error) {
+	wait, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
+	defer cancel()
+	seg, err := s.model.get(wait)
+	if err != nil {
+		return nil, false, err
+	}
+	key := cacheKey(data, seg.Manifest().ID())
+	return s.cache.get(wait, key, func() (*nails.Result, error) {
+		if err := s.limit.acquire(); err != nil {
+			return nil, err
+		}
+		defer s.limit.release()
+		// Shared by every request waiting on this key: one client leaving must not
+		// cancel the others' answer, so only the deadline applies.
+		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.RequestTimeout)
+		defer cancel()
+		var res *nails.Result
+		var err error
+		if photo != nil {
+			res, err = seg.SegmentPhoto(ictx, photo)
+		} else {
+			res, err = seg.Segment(ictx, data)
+		}
+		if err == nil {
+			s.metrics.observeStages(res.Timings)
+		}
+		return res, err
+	})
+}
+
+type nailJSON struct {
+	ID       int           `json:"id"`
+	Score    float64       `json:"score"`
+	Polygon  []int         `json:"polygon,omitempty"`
+	Box      [4]int        `json:"box"` // x0, y0, x1, y1 (exclusive)
+	Area     int           `json:"area"`
+	RLE      *nails.RLE    `json:"rle,omitempty"`
+	Contours []contourJSON `json:"contours,omitempty"`
+	Class    string        `json:"class,omitempty"`
+}
+
+type contourJSON struct {
+	Points []int `json:"points"`
+	Hole   bool  `json:"hole"`
+}
+
+// SegmentResponse is the JSON of POST /api/nails/segment (and `nailtrt segment`).
+type SegmentResponse struct {
+	Width     int                `json:"width"`
+	Height    int                `json:"height"`
+	Nails     []nailJSON         `json:"nails"`
+	Model     string             `json:"model"`
+	TimingsMS map[string]float64 `json:"timings_ms"`
+	Cached    bool               `json:"cached"`
+	MaskPNG   string             `json:"mask_png,omitempty"` // base64 PNG, pixel = nail id
+}
+
+// SegmentJSON formats a result for the API. mode is polygon, rle, png or none.
+func SegmentJSON(res *nails.Result, mode string, classes []string) SegmentResponse {
+	out := SegmentResponse{Width: res.Width, Height: res.Height, Model: res.Model, Nails: make([]nailJSON, 0, len(res.Nails))}
+	for i := range res.Nails {
+		n := &res.Nails[i]
+		j := nailJSON{ID: n.ID, Score: math.Round(n.Score*1e4) / 1e4, Area: n.Area,
+			Box: [4]int{n.Box.Min.X, n.Box.Min.Y, n.Box.Max.X, n.Box.Max.Y}}
+		if len(classes) > 1 && n.Class < len(classes) {
+			j.Class = classes[n.Class]
+		}
+		if mode != "none" {
+			j.Polygon = n.Polygon()
+		}
+		if mode == "rle" {
+			r := n.Mask.RLE(res.Width, res.Height)
+			j.RLE = &r
+		}
+		if mode == "polygon" && len(n.Contours) > 1 {
+			for _, ct := range n.Contours {
+				pts := make([]int, 0, 2*len(ct.Points))
+				for _, p := range ct.Points {
+					pts = append(pts, p.X, p.Y)
+				}
+				j.Contours = append(j.Contours, contourJSON{Points: pts, Hole: ct.Hole})
+			}
+		}
+		out.Nails = append(out.Nails, j)
+	}
+	return out
+}
+
+func ms(d time.Duration) float64 { return math.Round(float64(d.Microseconds())) / 1000 }
+
+// segment is POST /api/nails/segment[?mask=polygon|rle|png|none].
+func (s *Server) segment(c *gin.Context) {
+	t0 := time.Now()
+	mode := c.DefaultQuery("mask", "polygon")
+	switch mode {
+	case "polygon", "rle", "png", "none":
+	default:
+		_ = c.Error(newError(http.StatusBadRequest, "bad_mask", "mask=%q: want polygon, rle, png or none", mode))
+		return
+	}
+	data, err := s.readImage(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	res, cached, err := s.segmentation(c.Request.Context(), data, nil)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	classes := []string(nil)
+	if _, seg, _ := s.model.status(); seg != nil {
+		classes = seg.Manifest().Classes
+	}
+	out := SegmentJSON(res, mode, classes)
+	out.Cached = cached
+	if mode == "png" {
+		png, err := res.LabelPNG()
+		if err != nil {
+			_ = c.Error(err)
+			return
+		}
+		out.MaskPNG = base64.StdEncoding.EncodeToString(png)
+	}
+	out.TimingsMS = map[string]float64{"total": ms(time.Since(t0))}
+	if !cached {
+		out.TimingsMS["decode"] = ms(res.Timings.Decode)
+		out.TimingsMS["preprocess"] = ms(res.Timings.Preprocess)
+		out.TimingsMS["infer"] = ms(res.Timings.Infer)
+		out.TimingsMS["postprocess"] = ms(res.Timings.Postprocess)
+	}
+	c.JSON(http.StatusOK, out)
+}

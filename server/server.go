@@ -1,0 +1,125 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/NVIDIA/go-nvml/pkg/nvml"
+
+	"github.com/nailtrt/nailtrt/nails"
+)
+
+// Server is the nailtrt HTTP API around one model. It implements http.Handler, so it can
+// be mounted anywhere; Serve runs it on a listener with timeouts and graceful shutdown.
+type Server struct {
+	cfg     Config
+	log     *slog.Logger
+	model   *model
+	cache   *resultCache
+	limit   *limiter
+	gpu     *GPUMonitor
+	metrics *metrics
+	handler http.Handler
+	started time.Time
+}
+
+// Options are the dependencies New can be given; the zero value uses the defaults.
+type Options struct {
+	Logger *slog.Logger
+	// NVML is the GPU library; nil uses nvml.New(). Tests pass a mock.
+	NVML nvml.Interface
+}
+
+// New builds a server whose model comes from load. Unless cfg.Lazy, loading starts now
+// in the background; the handler serves /healthz at once and /readyz turns 200 once the
+// model is loaded and warmed.
+func New(cfg Config, load Loader, opts Options) *Server {
+	cfg = cfg.withDefaults()
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	lib := opts.NVML
+	if lib == nil {
+		lib = nvml.New()
+	}
+	s := &Server{cfg: cfg, log: log, started: time.Now(),
+		model: newModel(load, log),
+		cache: newResultCache(cfg.CacheEntries, cfg.CacheBytes, cfg.CacheTTL),
+		limit: newLimiter(cfg.Contexts, cfg.MaxQueue),
+		gpu:   NewGPUMonitor(lib),
+	}
+	s.metrics = newMetrics(s.cache, s.gpu)
+	s.handler = s.routes()
+	if !cfg.Lazy {
+		s.model.start()
+	}
+	return s
+}
+
+// NewWithSegmenter serves an already opened segmenter (library use). The server owns it
+// from then on and closes it in Close.
+func NewWithSegmenter(cfg Config, seg *nails.Segmenter, opts Options) *Server {
+	return New(cfg, func(context.Context) (*nails.Segmenter, error) { return seg, nil }, opts)
+}
+
+// OpenLoader is the Loader for a model manifest with the config's backend settings.
+func OpenLoader(cfg Config) Loader {
+	cfg = cfg.withDefaults()
+	return func(ctx context.Context) (*nails.Segmenter, error) {
+		return nails.Open(ctx, nails.Config{Model: cfg.Model, Backend: cfg.Backend, Threads: cfg.Threads,
+			Contexts: cfg.Contexts, Device: cfg.Device, CacheDir: cfg.CacheDir, Limits: cfg.Limits})
+	}
+}
+
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Ready reports whether the model is loaded and warmed.
+func (s *Server) Ready() bool {
+	state, _, _ := s.model.status()
+	return state == stateReady
+}
+
+// Serve runs the server on ln until ctx is cancelled, then shuts down gracefully:
+// in-flight requests finish (up to ShutdownTimeout), then the model is freed.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{
+		Handler:           s,
+		ReadHeaderTimeout: s.cfg.ReadHeaderTimeout,
+		ReadTimeout:       s.cfg.ReadTimeout,
+		WriteTimeout:      s.cfg.WriteTimeout,
+		IdleTimeout:       s.cfg.IdleTimeout,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	select {
+	case err := <-errc:
+		s.Close()
+		return err
+	case <-ctx.Done():
+	}
+	s.log.Info("shutting down", "grace", s.cfg.ShutdownTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), s.cfg.ShutdownTimeout)
+	defer cancel()
+	err := hs.Shutdown(sctx)
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	if serr := <-errc; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
+		err = serr
+	}
+	return err
+}
+
+// Close frees the model and NVML. Call it after the last request.
+func (s *Server) Close() error {
+	err := s.model.close()
+	s.gpu.Close()
+	return err
+}
