@@ -65,10 +65,15 @@ func (c *resultCache) get(ctx context.Context, key string, compute func() (*nail
 		c.hits.Add(1)
 		return r, true, nil
 	}
+	// Only the first caller's function runs; the others share its result. ran tells
+	// this caller which it was (singleflight's Shared is true for all of them). The
+	// channel receive orders the write before the read.
+	ran := false
 	ch := c.flight.DoChan(key, func() (any, error) {
 		if r, ok := c.lru.Get(key); ok { // filled while we queued
 			return r, nil
 		}
+		ran = true
 		r, err := compute()
 		if err != nil {
 			return nil, err
@@ -81,15 +86,14 @@ func (c *resultCache) get(ctx context.Context, key string, compute func() (*nail
 		return nil, false, ctx.Err()
 	case v := <-ch:
 		if v.Err != nil {
-			c.misses.Add(1)
 			return nil, false, v.Err
 		}
-		if v.Shared {
-			c.hits.Add(1)
-		} else {
+		if ran {
 			c.misses.Add(1)
+		} else {
+			c.hits.Add(1)
 		}
-		return v.Val.(*nails.Result), v.Shared, nil
+		return v.Val.(*nails.Result), !ran, nil
 	}
 }
 

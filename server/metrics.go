@@ -49,7 +49,9 @@ func newMetrics(cache *resultCache, gpu *GPUMonitor) *metrics {
 }
 
 func (m *metrics) observeStages(t nails.Timings) {
-	m.stages.WithLabelValues("decode").Observe(t.Decode.Seconds())
+	if t.Decode > 0 { // 0: the caller decoded (render) and observes it itself
+		m.stages.WithLabelValues("decode").Observe(t.Decode.Seconds())
+	}
 	m.stages.WithLabelValues("preprocess").Observe(t.Preprocess.Seconds())
 	m.stages.WithLabelValues("infer").Observe(t.Infer.Seconds())
 	m.stages.WithLabelValues("postprocess").Observe(t.Postprocess.Seconds())

@@ -60,7 +60,8 @@ func (s *Server) readImage(c *gin.Context) ([]byte, error) {
 }
 
 // segmentation returns the nails of an image, from the cache or by inference. photo may
-// be nil (the bytes are decoded for inference) or an already decoded photo of data.
+// be nil (the bytes are decoded here, with the server's limits, only on a miss) or an
+// already decoded photo of data.
 func (s *Server) segmentation(ctx context.Context, data []byte, photo *nails.Photo) (*nails.Result, bool, error) {
 	wait, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
@@ -78,17 +79,22 @@ func (s *Server) segmentation(ctx context.Context, data []byte, photo *nails.Pho
 		// cancel the others' answer, so only the deadline applies.
 		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.RequestTimeout)
 		defer cancel()
-		var res *nails.Result
-		var err error
-		if photo != nil {
-			res, err = seg.SegmentPhoto(ictx, photo)
-		} else {
-			res, err = seg.Segment(ictx, data)
+		p, decode := photo, time.Duration(0)
+		if p == nil {
+			t := time.Now()
+			var err error
+			if p, err = nails.Decode(data, s.cfg.Limits); err != nil {
+				return nil, err
+			}
+			decode = time.Since(t)
 		}
-		if err == nil {
-			s.metrics.observeStages(res.Timings)
+		res, err := seg.SegmentPhoto(ictx, p)
+		if err != nil {
+			return nil, err
 		}
-		return res, err
+		res.Timings.Decode = decode
+		s.metrics.observeStages(res.Timings)
+		return res, nil
 	})
 }
 

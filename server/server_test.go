@@ -1,0 +1,520 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"image/png"
+	"io"
+	"log/slog"
+	"mime/multipart"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/NVIDIA/go-nvml/pkg/nvml"
+	"github.com/NVIDIA/go-nvml/pkg/nvml/mock"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nailtrt/nailtrt/nails"
+)
+
+// The fixture model (nails/testdata/semantic.json) finds the same two "nails" in any
+// photo in microseconds: the server is tested end to end with a real runner.
+var fixtureModel = filepath.Join("..", "nails", "testdata", "semantic.json")
+
+func fixtureLoader(ctx context.Context) (*nails.Segmenter, error) {
+	return nails.Open(ctx, nails.Config{Model: fixtureModel, Backend: "onnxruntime", Threads: 1})
+}
+
+// noNVML behaves like a machine without the driver: Init fails, and any other call
+// panics (the mock's nil funcs do), proving nothing else is ever called.
+func noNVML() nvml.Interface {
+	return &mock.Interface{InitFunc: func() nvml.Return { return nvml.ERROR_LIBRARY_NOT_FOUND }}
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
+func newTestServer(t *testing.T, cfg Config, load Loader) *Server {
+	t.Helper()
+	if load == nil {
+		load = fixtureLoader
+	}
+	s := New(cfg, load, Options{Logger: quietLogger(), NVML: noNVML()})
+	t.Cleanup(func() { assert.NoError(t, s.Close()) })
+	return s
+}
+
+func waitReady(t *testing.T, s *Server) {
+	t.Helper()
+	require.Eventually(t, s.Ready, 10*time.Second, 5*time.Millisecond)
+}
+
+func photoJPEG(t testing.TB, w, h int, seed uint8) []byte {
+	img := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			img.Set(x, y, color.RGBA{uint8(x) + seed, uint8(y), 120, 255})
+		}
+	}
+	var b bytes.Buffer
+	require.NoError(t, jpeg.Encode(&b, img, nil))
+	return b.Bytes()
+}
+
+func multipartBody(t testing.TB, field string, data []byte, fields map[string]string) (*bytes.Buffer, string) {
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	if field != "" {
+		part, err := w.CreateFormFile(field, "frame.jpg")
+		require.NoError(t, err)
+		part.Write(data)
+	}
+	for k, v := range fields {
+		require.NoError(t, w.WriteField(k, v))
+	}
+	require.NoError(t, w.Close())
+	return &buf, w.FormDataContentType()
+}
+
+func do(t testing.TB, s http.Handler, method, path string, body io.Reader, contentType string, hdr ...string) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, path, body)
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	return rec
+}
+
+func postImage(t testing.TB, s http.Handler, path string, img []byte, fields map[string]string) *httptest.ResponseRecorder {
+	body, ct := multipartBody(t, "file", img, fields)
+	return do(t, s, http.MethodPost, path, body, ct)
+}
+
+func decodeJSON[T any](t testing.TB, rec *httptest.ResponseRecorder) T {
+	var v T
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &v), rec.Body.String())
+	return v
+}
+
+type errorBody struct {
+	Error struct{ Code, Message string } `json:"error"`
+}
+
+func TestReadinessFollowsTheLoad(t *testing.T) {
+	release := make(chan struct{})
+	s := newTestServer(t, Config{}, func(ctx context.Context) (*nails.Segmenter, error) {
+		<-release
+		return fixtureLoader(ctx)
+	})
+	assert.Equal(t, http.StatusOK, do(t, s, "GET", "/healthz", nil, "").Code)
+	rec := do(t, s, "GET", "/readyz", nil, "")
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Contains(t, rec.Body.String(), "loading")
+	close(release)
+	waitReady(t, s)
+	assert.Equal(t, http.StatusOK, do(t, s, "GET", "/readyz", nil, "").Code)
+}
+
+func TestRequestWaitsForTheLoad(t *testing.T) {
+	release := make(chan struct{})
+	s := newTestServer(t, Config{Lazy: true}, func(ctx context.Context) (*nails.Segmenter, error) {
+		<-release
+		return fixtureLoader(ctx)
+	})
+	assert.Contains(t, do(t, s, "GET", "/readyz", nil, "").Body.String(), "idle")
+	done := make(chan *httptest.ResponseRecorder)
+	go func() { done <- postImage(t, s, "/api/nails/segment", photoJPEG(t, 64, 48, 0), nil) }()
+	time.Sleep(20 * time.Millisecond)
+	close(release)
+	rec := <-done
+	assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+}
+
+func TestFailingModel(t *testing.T) {
+	s := newTestServer(t, Config{}, func(ctx context.Context) (*nails.Segmenter, error) {
+		return nails.Open(ctx, nails.Config{Model: "testdata/does-not-exist.json"})
+	})
+	require.Eventually(t, func() bool { st, _, _ := s.model.status(); return st == stateFailed }, 5*time.Second, 5*time.Millisecond)
+	rec := do(t, s, "GET", "/readyz", nil, "")
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Contains(t, rec.Body.String(), "does-not-exist.json")
+	rec = postImage(t, s, "/api/nails/segment", photoJPEG(t, 32, 32, 0), nil)
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	e := decodeJSON[errorBody](t, rec)
+	assert.Equal(t, "model_unavailable", e.Error.Code)
+	assert.Contains(t, e.Error.Message, "does-not-exist.json")
+	h := decodeJSON[map[string]any](t, do(t, s, "GET", "/api/health", nil, ""))
+	assert.Equal(t, "degraded", h["status"])
+	assert.Contains(t, h["reason"], "does-not-exist.json")
+}
+
+func TestSegment(t *testing.T) {
+	s := newTestServer(t, Config{}, nil)
+	waitReady(t, s)
+	img := photoJPEG(t, 128, 96, 1)
+	rec := postImage(t, s, "/api/nails/segment", img, nil)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	res := decodeJSON[SegmentResponse](t, rec)
+	assert.Equal(t, 128, res.Width)
+	assert.Equal(t, 96, res.Height)
+	assert.Equal(t, "fixture-semantic@0.0.1", res.Model)
+	assert.False(t, res.Cached)
+	require.Len(t, res.Nails, 2)
+	assert.Equal(t, 1, res.Nails[0].ID)
+	assert.NotEmpty(t, res.Nails[0].Polygon)
+	assert.Greater(t, res.Nails[0].Area, 0)
+	assert.NotEmpty(t, res.Nails[1].Contours, "the ring's hole is reported")
+	for _, k := range []string{"total", "decode", "preprocess", "infer", "postprocess"} {
+		assert.Contains(t, res.TimingsMS, k)
+	}
+
+	// A raw body works too, and the same bytes come from the cache.
+	rec = do(t, s, "POST", "/api/nails/segment", bytes.NewReader(img), "image/jpeg")
+	require.Equal(t, http.StatusOK, rec.Code)
+	assert.True(t, decodeJSON[SegmentResponse](t, rec).Cached)
+
+	rle := decodeJSON[SegmentResponse](t, postImage(t, s, "/api/nails/segment?mask=rle", img, nil))
+	require.NotNil(t, rle.Nails[0].RLE)
+	bits, err := nails.DecodeRLE(*rle.Nails[0].RLE)
+	require.NoError(t, err)
+	n := 0
+	for _, b := range bits {
+		n += int(b)
+	}
+	assert.Equal(t, rle.Nails[0].Area, n)
+
+	pngRes := decodeJSON[SegmentResponse](t, postImage(t, s, "/api/nails/segment?mask=png", img, nil))
+	raw, err := base64.StdEncoding.DecodeString(pngRes.MaskPNG)
+	require.NoError(t, err)
+	label, err := png.Decode(bytes.NewReader(raw))
+	require.NoError(t, err)
+	assert.Equal(t, image.Rect(0, 0, 128, 96), label.Bounds())
+
+	none := decodeJSON[SegmentResponse](t, postImage(t, s, "/api/nails/segment?mask=none", img, nil))
+	assert.Empty(t, none.Nails[0].Polygon)
+}
+
+func TestErrors(t *testing.T) {
+	s := newTestServer(t, Config{MaxBodyBytes: 64 << 10, Limits: nails.Limits{MaxPixels: 100_000}}, nil)
+	waitReady(t, s)
+	good := photoJPEG(t, 64, 48, 0)
+	big := bytes.Repeat([]byte{0xFF}, 100<<10)
+	cases := []struct {
+		name   string
+		rec    func() *httptest.ResponseRecorder
+		status int
+		code   string
+	}{
+		{"no file field", func() *httptest.ResponseRecorder {
+			body, ct := multipartBody(t, "", nil, map[string]string{"material": "glossy_red"})
+			return do(t, s, "POST", "/api/nails/segment", body, ct)
+		}, 400, "missing_file"},
+		{"empty body", func() *httptest.ResponseRecorder { return do(t, s, "POST", "/api/nails/segment", nil, "image/jpeg") }, 400, "missing_file"},
+		{"broken multipart", func() *httptest.ResponseRecorder {
+			return do(t, s, "POST", "/api/nails/segment", strings.NewReader("--x\r\nnope"), "multipart/form-data; boundary=x")
+		}, 400, "bad_form"},
+		{"text", func() *httptest.ResponseRecorder { return postImage(t, s, "/api/nails/segment", []byte("just text"), nil) }, 415, "unsupported_media_type"},
+		{"truncated jpeg", func() *httptest.ResponseRecorder {
+			return postImage(t, s, "/api/nails/segment", good[:len(good)/3], nil)
+		}, 422, "undecodable_image"},
+		{"too many pixels", func() *httptest.ResponseRecorder {
+			return postImage(t, s, "/api/nails/segment", photoJPEG(t, 400, 300, 0), nil)
+		}, 422, "image_too_large"},
+		{"body too large", func() *httptest.ResponseRecorder { return postImage(t, s, "/api/nails/segment", big, nil) }, 413, "too_large"},
+		{"raw body too large", func() *httptest.ResponseRecorder {
+			return do(t, s, "POST", "/api/nails/segment", bytes.NewReader(big), "application/octet-stream")
+		}, 413, "too_large"},
+		{"bad mask option", func() *httptest.ResponseRecorder { return postImage(t, s, "/api/nails/segment?mask=svg", good, nil) }, 400, "bad_mask"},
+		{"unknown material", func() *httptest.ResponseRecorder {
+			return postImage(t, s, "/api/nails/render", good, map[string]string{"material": "unicorn"})
+		}, 400, "bad_material"},
+		{"custom without colour", func() *httptest.ResponseRecorder {
+			return postImage(t, s, "/api/nails/render", good, map[string]string{"material": "custom"})
+		}, 400, "bad_material"},
+		{"custom out of range", func() *httptest.ResponseRecorder {
+			return postImage(t, s, "/api/nails/render", good, map[string]string{"material": "custom", "custom_color": "#ff0000", "metallic": "3"})
+		}, 400, "bad_material"},
+		{"bad format", func() *httptest.ResponseRecorder {
+			return postImage(t, s, "/api/nails/render", good, map[string]string{"format": "gif"})
+		}, 400, "bad_format"},
+		{"wrong method", func() *httptest.ResponseRecorder { return do(t, s, "GET", "/api/nails/segment", nil, "") }, 405, "method_not_allowed"},
+		{"unknown route", func() *httptest.ResponseRecorder { return do(t, s, "GET", "/api/nope", nil, "") }, 404, "not_found"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			rec := c.rec()
+			assert.Equal(t, c.status, rec.Code, rec.Body.String())
+			assert.Equal(t, c.code, decodeJSON[errorBody](t, rec).Error.Code)
+			assert.Equal(t, "application/json; charset=utf-8", rec.Header().Get("Content-Type"))
+		})
+	}
+	// None of that reached the cache, and the server still answers.
+	assert.Equal(t, 0, s.cache.stats().Size)
+	assert.Equal(t, http.StatusOK, postImage(t, s, "/api/nails/segment", good, nil).Code)
+}
+
+func TestRender(t *testing.T) {
+	s := newTestServer(t, Config{}, nil)
+	waitReady(t, s)
+	img := photoJPEG(t, 128, 96, 2)
+	require.Equal(t, http.StatusOK, postImage(t, s, "/api/nails/segment", img, nil).Code)
+	for _, path := range []string{"/api/nails/render", "/api/nails/render-professional"} {
+		rec := postImage(t, s, path, img, map[string]string{"material": "metallic_gold"})
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		assert.Equal(t, "image/jpeg", rec.Header().Get("Content-Type"))
+		assert.Equal(t, "2", rec.Header().Get("X-Nail-Count"))
+		assert.Equal(t, "metallic_gold", rec.Header().Get("X-Material"))
+		assert.Equal(t, "hit", rec.Header().Get("X-Cache"), "render reuses the segmentation")
+		out, err := jpeg.Decode(rec.Body)
+		require.NoError(t, err)
+		assert.Equal(t, image.Rect(0, 0, 128, 96), out.Bounds())
+	}
+	assert.EqualValues(t, 1, s.cache.misses.Load(), "one inference for one photo")
+
+	rec := postImage(t, s, "/api/nails/render?format=png", img, map[string]string{"material": "custom", "custom_color": "#00ff88", "glossiness": "0.9", "intensity": "0.5"})
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.Equal(t, "image/png", rec.Header().Get("Content-Type"))
+	assert.Equal(t, "custom", rec.Header().Get("X-Material"))
+	_, err := png.Decode(rec.Body)
+	require.NoError(t, err)
+
+	// Render first, on a new photo: a miss that segments once; segment then hits.
+	other := photoJPEG(t, 128, 96, 9)
+	assert.Equal(t, "miss", postImage(t, s, "/api/nails/render", other, nil).Header().Get("X-Cache"))
+	assert.True(t, decodeJSON[SegmentResponse](t, postImage(t, s, "/api/nails/segment", other, nil)).Cached)
+}
+
+func TestMaterialsAndStats(t *testing.T) {
+	s := newTestServer(t, Config{CacheEntries: 7, CacheTTL: time.Minute}, nil)
+	m := decodeJSON[map[string]any](t, do(t, s, "GET", "/api/materials", nil, ""))
+	mats := m["materials"].([]any)
+	assert.GreaterOrEqual(t, len(mats), 10)
+	assert.Contains(t, m["finishes"], "french")
+	st := decodeJSON[cacheStats](t, do(t, s, "GET", "/api/cache/stats", nil, ""))
+	assert.Equal(t, 7, st.Max)
+	assert.Equal(t, 60.0, st.TTL)
+	assert.Zero(t, st.Size)
+}
+
+func TestCacheTTLAndBytes(t *testing.T) {
+	s := newTestServer(t, Config{CacheTTL: 100 * time.Millisecond}, nil)
+	waitReady(t, s)
+	img := photoJPEG(t, 64, 48, 3)
+	require.False(t, decodeJSON[SegmentResponse](t, postImage(t, s, "/api/nails/segment", img, nil)).Cached)
+	require.True(t, decodeJSON[SegmentResponse](t, postImage(t, s, "/api/nails/segment", img, nil)).Cached)
+	time.Sleep(300 * time.Millisecond)
+	assert.False(t, decodeJSON[SegmentResponse](t, postImage(t, s, "/api/nails/segment", img, nil)).Cached, "expired")
+	assert.Positive(t, s.cache.stats().Evictions)
+
+	// A byte bound that holds one result: a second photo evicts the first.
+	probe := newResultCache(100, 0, time.Minute)
+	r, _, err := probe.get(context.Background(), "k", func() (*nails.Result, error) {
+		seg, err := fixtureLoader(context.Background())
+		if err != nil {
+			return nil, err
+		}
+		defer seg.Close()
+		return seg.Segment(context.Background(), img)
+	})
+	require.NoError(t, err)
+	one := int64(r.Bytes())
+	c := newResultCache(100, one+one/2, time.Minute)
+	c.add("a", r)
+	c.add("b", r)
+	st := c.stats()
+	assert.Equal(t, 1, st.Size)
+	assert.Equal(t, one, st.Bytes)
+	assert.EqualValues(t, 1, st.Evictions)
+	_, ok := c.lru.Peek("b")
+	assert.True(t, ok, "the newest stays")
+	c.add("huge", &nails.Result{Nails: make([]nails.Nail, 100000)})
+	assert.Equal(t, 1, c.stats().Size, "a result larger than the cache is not kept")
+}
+
+func TestSingleflight(t *testing.T) {
+	c := newResultCache(10, 0, time.Minute)
+	var calls int
+	var mu sync.Mutex
+	gate := make(chan struct{})
+	var wg sync.WaitGroup
+	cached := make([]bool, 10)
+	for i := range 10 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_, hit, err := c.get(context.Background(), "same", func() (*nails.Result, error) {
+				mu.Lock()
+				calls++
+				mu.Unlock()
+				<-gate
+				return &nails.Result{Width: 1}, nil
+			})
+			assert.NoError(t, err)
+			cached[i] = hit
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	close(gate)
+	wg.Wait()
+	assert.Equal(t, 1, calls, "ten identical requests, one inference")
+	st := c.stats()
+	assert.EqualValues(t, 1, st.Misses)
+	assert.EqualValues(t, 9, st.Hits)
+
+	// Errors are shared by the waiters but never cached.
+	_, _, err := c.get(context.Background(), "bad", func() (*nails.Result, error) { return nil, errors.New("boom") })
+	assert.Error(t, err)
+	_, ok := c.lru.Peek("bad")
+	assert.False(t, ok)
+}
+
+func TestCacheClearAuth(t *testing.T) {
+	withToken := newTestServer(t, Config{AdminToken: "s3cret"}, nil)
+	assert.Equal(t, http.StatusUnauthorized, do(t, withToken, "POST", "/api/cache/clear", nil, "").Code)
+	assert.Equal(t, http.StatusUnauthorized, do(t, withToken, "POST", "/api/cache/clear", nil, "", "Authorization", "Basic abc").Code)
+	assert.Equal(t, http.StatusForbidden, do(t, withToken, "POST", "/api/cache/clear", nil, "", "Authorization", "Bearer nope").Code)
+	assert.Equal(t, http.StatusOK, do(t, withToken, "POST", "/api/cache/clear", nil, "", "Authorization", "Bearer s3cret").Code)
+
+	noToken := newTestServer(t, Config{}, nil)
+	assert.Equal(t, http.StatusForbidden, do(t, noToken, "POST", "/api/cache/clear", nil, "").Code, "httptest's peer is 192.0.2.1")
+	req := httptest.NewRequest("POST", "/api/cache/clear", nil)
+	req.RemoteAddr = "127.0.0.1:5555"
+	req.Header.Set("X-Forwarded-For", "203.0.113.9")
+	rec := httptest.NewRecorder()
+	noToken.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusOK, rec.Code)
+	req.RemoteAddr = "[::1]:5555"
+	rec = httptest.NewRecorder()
+	noToken.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusOK, rec.Code)
+}
+
+func TestBackpressure(t *testing.T) {
+	l := newLimiter(1, 2)
+	require.NoError(t, l.acquire())
+	require.NoError(t, l.acquire())
+	require.NoError(t, l.acquire())
+	assert.Error(t, l.acquire())
+	l.release()
+	assert.NoError(t, l.acquire())
+
+	s := newTestServer(t, Config{Contexts: 1, MaxQueue: 1}, nil)
+	waitReady(t, s)
+	s.limit.pending.Store(s.limit.capacity) // every place taken
+	rec := postImage(t, s, "/api/nails/segment", photoJPEG(t, 64, 48, 5), nil)
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Equal(t, "1", rec.Header().Get("Retry-After"))
+	assert.Equal(t, "overloaded", decodeJSON[errorBody](t, rec).Error.Code)
+	s.limit.pending.Store(0)
+	assert.Equal(t, http.StatusOK, postImage(t, s, "/api/nails/segment", photoJPEG(t, 64, 48, 5), nil).Code, "overload is not cached")
+}
+
+func TestCORS(t *testing.T) {
+	s := newTestServer(t, Config{CORSOrigins: []string{"http://localhost:3000"}}, nil)
+	rec := do(t, s, "GET", "/api/materials", nil, "", "Origin", "http://localhost:3000")
+	assert.Equal(t, "http://localhost:3000", rec.Header().Get("Access-Control-Allow-Origin"))
+	assert.Contains(t, rec.Header().Get("Access-Control-Expose-Headers"), "X-Nail-Count")
+	assert.Contains(t, rec.Header().Get("Access-Control-Expose-Headers"), "X-Material")
+	pre := do(t, s, "OPTIONS", "/api/nails/render", nil, "", "Origin", "http://localhost:3000", "Access-Control-Request-Method", "POST")
+	assert.Equal(t, http.StatusNoContent, pre.Code)
+	assert.Contains(t, pre.Header().Get("Access-Control-Allow-Methods"), "POST")
+	other := do(t, s, "GET", "/api/materials", nil, "", "Origin", "http://evil.example")
+	assert.Empty(t, other.Header().Get("Access-Control-Allow-Origin"))
+	none := newTestServer(t, Config{}, nil)
+	assert.Empty(t, do(t, none, "GET", "/api/materials", nil, "", "Origin", "http://localhost:3000").Header().Get("Access-Control-Allow-Origin"), "default: no origins")
+}
+
+func TestMetrics(t *testing.T) {
+	s := newTestServer(t, Config{}, nil)
+	waitReady(t, s)
+	require.Equal(t, http.StatusOK, postImage(t, s, "/api/nails/segment", photoJPEG(t, 64, 48, 6), nil).Code)
+	body := do(t, s, "GET", "/metrics", nil, "").Body.String()
+	for _, want := range []string{
+		`nailtrt_http_request_duration_seconds_bucket{method="POST",route="/api/nails/segment",status="200"`,
+		`nailtrt_stage_duration_seconds_count{stage="infer"} 1`,
+		`nailtrt_stage_duration_seconds_count{stage="preprocess"} 1`,
+		"nailtrt_cache_misses_total 1",
+		"nailtrt_cache_hits_total 0",
+		"nailtrt_http_requests_in_flight",
+		"process_resident_memory_bytes",
+	} {
+		assert.Contains(t, body, want)
+	}
+	assert.NotContains(t, body, "nailtrt_gpu_memory_used_bytes{", "no GPU gauges without NVML")
+}
+
+func TestGPUHealth(t *testing.T) {
+	none := NewGPUMonitor(noNVML())
+	h := none.Read()
+	assert.False(t, h.Available)
+	assert.Contains(t, h.Reason, "ERROR_LIBRARY_NOT_FOUND")
+	none.Close() // must not call Shutdown after a failed Init (the mock would panic)
+
+	shutdowns := 0
+	dev := &mock.Device{
+		GetNameFunc:       func() (string, nvml.Return) { return "NVIDIA H100 80GB HBM3", nvml.SUCCESS },
+		GetMemoryInfoFunc: func() (nvml.Memory, nvml.Return) { return nvml.Memory{Total: 80 << 30, Used: 2 << 30, Free: 78 << 30}, nvml.SUCCESS },
+		GetUtilizationRatesFunc: func() (nvml.Utilization, nvml.Return) {
+			return nvml.Utilization{Gpu: 37}, nvml.SUCCESS
+		},
+		GetTemperatureFunc: func(nvml.TemperatureSensors) (uint32, nvml.Return) { return 51, nvml.SUCCESS },
+	}
+	lib := &mock.Interface{
+		InitFunc:                   func() nvml.Return { return nvml.SUCCESS },
+		ShutdownFunc:               func() nvml.Return { shutdowns++; return nvml.SUCCESS },
+		DeviceGetCountFunc:         func() (int, nvml.Return) { return 1, nvml.SUCCESS },
+		DeviceGetHandleByIndexFunc: func(int) (nvml.Device, nvml.Return) { return dev, nvml.SUCCESS },
+	}
+	s := New(Config{}, fixtureLoader, Options{Logger: quietLogger(), NVML: lib})
+	h2 := decodeJSON[map[string]any](t, do(t, s, "GET", "/api/health", nil, ""))
+	gpu := h2["gpu"].(map[string]any)
+	assert.Equal(t, true, gpu["available"])
+	d := gpu["devices"].([]any)[0].(map[string]any)
+	assert.Equal(t, "NVIDIA H100 80GB HBM3", d["name"])
+	assert.EqualValues(t, 37, d["utilization_percent"])
+	metrics := do(t, s, "GET", "/metrics", nil, "").Body.String()
+	assert.Contains(t, metrics, `nailtrt_gpu_memory_used_bytes{gpu="0",name="NVIDIA H100 80GB HBM3"} 2.147483648e+09`)
+	require.NoError(t, s.Close())
+	assert.Equal(t, 1, shutdowns)
+}
+
+func TestServeShutsDownGracefully(t *testing.T) {
+	s := New(Config{}, fixtureLoader, Options{Logger: quietLogger(), NVML: noNVML()})
+	ln, err := netListen()
+	require.NoError(t, err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error)
+	go func() { done <- s.Serve(ctx, ln) }()
+	url := "http://" + ln.Addr().String()
+	require.Eventually(t, func() bool {
+		resp, err := http.Get(url + "/readyz")
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}, 10*time.Second, 10*time.Millisecond)
+	resp, err := http.Post(url+"/api/nails/segment", "image/jpeg", bytes.NewReader(photoJPEG(t, 64, 48, 8)))
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	cancel()
+	require.NoError(t, <-done)
+	_, err = http.Get(url + "/healthz")
+	assert.Error(t, err, "closed after shutdown")
+}
