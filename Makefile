@@ -29,14 +29,30 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 NAILTRT_LIB := $(NATIVE)/lib/libnailtrt.so
 BIN         := $(ROOT)/bin/nailtrt
+DATASET     ?= $(abspath $(ROOT)/../shared/datasets/nails)
+MODEL       ?= engines/nailseg.json
+SPLIT       ?= val
+
+# go-nvml's generated cgo code trips -Wdeprecated-declarations on every build; the
+# warnings are about NVIDIA's header, not our code.
+export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
+export NAILTRT_DATASET ?= $(DATASET)
+
+TRAIN_PACKAGES := python3-torch python3-torchvision python3-onnx python3-scipy python3-pil python3-numpy
 
 .PHONY: build native deps ort test test-native test-go bench run dev fixtures clean check-tensorrt \
-        train eval gallery fuzz lint
+        train train-deps apt eval gallery fuzz
 
 # ---------------------------------------------------------------- set-up
 
 deps:
-	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
+	@$(MAKE) --no-print-directory apt PACKAGES="$(APT_PACKAGES)"
+
+train-deps:
+	@$(MAKE) --no-print-directory apt PACKAGES="$(TRAIN_PACKAGES)"
+
+apt:
+	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
@@ -115,8 +131,28 @@ run: build
 dev: build
 	$(BIN) serve --backend onnxruntime --log-level debug
 
-fixtures:
+fixtures: train-deps
 	$(PYTHON) tools/fixtures/make_fixtures.py
+
+# ---------------------------------------------------------------- model
+
+# Trains the bundled model from scratch (seeded), exports it, checks the export through
+# the native runner against PyTorch, then evaluates it through the Go pipeline and
+# stores the metrics in the manifest. About 2.5 hours on a 2-core machine.
+TRAIN_ARGS ?=
+train: train-deps native
+	$(PYTHON) tools/train/train.py --workdir build/train $(TRAIN_ARGS)
+	$(PYTHON) tools/train/export.py --checkpoint build/train/best.pt --metrics build/train/metrics.json --out engines/nailseg
+	$(GO) run ./tools/parity --dir build/train/parity
+	$(GO) run ./tools/eval --model engines/nailseg.json --dataset $(DATASET) --split val --write-manifest
+
+# Any manifest over any split, through the Go pipeline and the native runner.
+eval: native
+	$(GO) run ./tools/eval --model $(MODEL) --dataset $(DATASET) --split $(SPLIT)
+
+# Before/after images for a few validation photos and every finish.
+gallery: native
+	$(GO) run ./tools/gallery --model $(MODEL) --dataset $(DATASET) --out docs/gallery
 
 clean:
 	rm -rf $(BUILD) $(ROOT)/bin

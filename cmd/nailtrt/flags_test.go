@@ -1,0 +1,61 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestFlagsReadEnvironment(t *testing.T) {
+	t.Setenv("NAILTRT_ADDR", ":9999")
+	t.Setenv("NAILTRT_CACHE_TTL", "90s")
+	t.Setenv("NAILTRT_LAZY", "true")
+	f := newFlags("serve", "")
+	addr := f.String("addr", "NAILTRT_ADDR", ":8080", "listen address")
+	ttl := f.Duration("cache-ttl", "NAILTRT_CACHE_TTL", time.Minute, "ttl")
+	lazy := f.Bool("lazy", "NAILTRT_LAZY", false, "lazy")
+	size := f.Int("cache-size", "NAILTRT_CACHE_SIZE", 100, "size")
+	require.NoError(t, f.parse([]string{"--cache-size", "7"}))
+	assert.Equal(t, ":9999", *addr, "environment sets the default")
+	assert.Equal(t, 90*time.Second, *ttl)
+	assert.True(t, *lazy)
+	assert.Equal(t, 7, *size, "a flag beats the default")
+
+	f2 := newFlags("serve", "")
+	addr2 := f2.String("addr", "NAILTRT_ADDR", ":8080", "listen address")
+	require.NoError(t, f2.parse([]string{"--addr", ":1234"}))
+	assert.Equal(t, ":1234", *addr2, "a flag beats the environment")
+}
+
+func TestFlagsRejectBadEnvironment(t *testing.T) {
+	t.Setenv("NAILTRT_CACHE_SIZE", "lots")
+	f := newFlags("serve", "")
+	f.Int("cache-size", "NAILTRT_CACHE_SIZE", 100, "size")
+	err := f.parse(nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `NAILTRT_CACHE_SIZE="lots"`)
+}
+
+func TestHelpNamesEveryVariable(t *testing.T) {
+	f := newFlags("serve", "")
+	addModelFlags(f)
+	f.String("addr", "NAILTRT_ADDR", ":8080", "listen address")
+	var buf bytes.Buffer
+	f.fs.SetOutput(&buf)
+	f.fs.PrintDefaults()
+	for _, env := range []string{"NAILTRT_ADDR", "NAILTRT_MODEL", "NAILTRT_BACKEND", "NAILTRT_THREADS", "NAILTRT_CONTEXTS"} {
+		assert.Contains(t, buf.String(), env)
+	}
+	assert.ErrorIs(t, newFlags("x", "").parse([]string{"--help"}), errUsage)
+	_ = os.Stderr
+}
+
+func TestWithCommentKeepsAValidJPEG(t *testing.T) {
+	jpg := []byte{0xFF, 0xD8, 0xFF, 0xD9}
+	out := withComment(jpg, "hi")
+	assert.Equal(t, []byte{0xFF, 0xD8, 0xFF, 0xFE, 0x00, 0x04, 'h', 'i', 0xFF, 0xD9}, out)
+}
