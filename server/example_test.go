@@ -1,0 +1,33 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"net/http"
+	"net/http/httptest"
+	"time"
+
+	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/server"
+)
+
+// Mount the API in your own program around a segmenter you opened.
+func Example() {
+	seg, err := nails.Open(context.Background(), nails.Config{Model: "../nails/testdata/semantic.json", Backend: "onnxruntime"})
+	if err != nil {
+		log.Fatal(err)
+	}
+	api := server.NewWithSegmenter(server.Config{CacheEntries: 100}, seg, server.Options{})
+	defer api.Close() // closes the segmenter too
+
+	mux := http.NewServeMux()
+	mux.Handle("/", api)
+	for !api.Ready() { // the warm-up inference runs in the background
+		time.Sleep(5 * time.Millisecond)
+	}
+	rec := httptest.NewRecorder()
+	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
+	fmt.Println(rec.Code, rec.Body.String())
+	// Output: 200 {"status":"ready"}
+}
