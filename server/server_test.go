@@ -228,7 +228,9 @@ func TestErrors(t *testing.T) {
 		{"broken multipart", func() *httptest.ResponseRecorder {
 			return do(t, s, "POST", "/api/nails/segment", strings.NewReader("--x\r\nnope"), "multipart/form-data; boundary=x")
 		}, 400, "bad_form"},
-		{"text", func() *httptest.ResponseRecorder { return postImage(t, s, "/api/nails/segment", []byte("just text"), nil) }, 415, "unsupported_media_type"},
+		{"text", func() *httptest.ResponseRecorder {
+			return postImage(t, s, "/api/nails/segment", []byte("just text"), nil)
+		}, 415, "unsupported_media_type"},
 		{"truncated jpeg", func() *httptest.ResponseRecorder {
 			return postImage(t, s, "/api/nails/segment", good[:len(good)/3], nil)
 		}, 422, "undecodable_image"},
@@ -467,8 +469,10 @@ func TestGPUHealth(t *testing.T) {
 
 	shutdowns := 0
 	dev := &mock.Device{
-		GetNameFunc:       func() (string, nvml.Return) { return "NVIDIA H100 80GB HBM3", nvml.SUCCESS },
-		GetMemoryInfoFunc: func() (nvml.Memory, nvml.Return) { return nvml.Memory{Total: 80 << 30, Used: 2 << 30, Free: 78 << 30}, nvml.SUCCESS },
+		GetNameFunc: func() (string, nvml.Return) { return "NVIDIA H100 80GB HBM3", nvml.SUCCESS },
+		GetMemoryInfoFunc: func() (nvml.Memory, nvml.Return) {
+			return nvml.Memory{Total: 80 << 30, Used: 2 << 30, Free: 78 << 30}, nvml.SUCCESS
+		},
 		GetUtilizationRatesFunc: func() (nvml.Utilization, nvml.Return) {
 			return nvml.Utilization{Gpu: 37}, nvml.SUCCESS
 		},
