@@ -3,10 +3,14 @@ package trt_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -476,3 +480,39 @@ func TestOutputShapes(t *testing.T) {
 	_, err = c.OutputShapes(map[string]trt.Shape{})
 	assert.ErrorIs(t, err, trt.ErrInvalidArgument)
 }
+
+// A value dropped without Close is reported (the native memory is not freed behind the
+// caller's back, but the leak is visible).
+func TestLeakIsReported(t *testing.T) {
+	var mu sync.Mutex
+	var logs []string
+	trt.SetLogger(slog.New(slog.NewTextHandler(writerFunc(func(p []byte) (int, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		logs = append(logs, string(p))
+		return len(p), nil
+	}), nil)))
+	defer trt.SetLogger(nil)
+	before := trt.Live().Buffers
+	func() {
+		b, err := trt.NewPinnedBuffer(128)
+		require.NoError(t, err)
+		_ = b.Len()
+	}()
+	require.Eventually(t, func() bool {
+		runtime.GC()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, l := range logs {
+			if strings.Contains(l, "PinnedBuffer garbage collected without Close") {
+				return true
+			}
+		}
+		return false
+	}, 5*time.Second, 10*time.Millisecond)
+	assert.Equal(t, before+1, trt.Live().Buffers, "still counted as live: it was never closed")
+}
+
+type writerFunc func([]byte) (int, error)
+
+func (f writerFunc) Write(p []byte) (int, error) { return f(p) }
