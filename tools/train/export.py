@@ -34,6 +34,9 @@ def main():
     ap.add_argument("--out", default="engines/nailseg")
     ap.add_argument("--size", type=int, default=384)
     ap.add_argument("--parity-dir", default="build/train/parity")
+    # Post-processing knobs, chosen on the val split with tools/eval (README: the sweep).
+    ap.add_argument("--threshold", type=float, default=0.6, help="nail probability threshold")
+    ap.add_argument("--min-area", type=int, default=60, help="smallest nail, in model-input pixels")
     args = ap.parse_args()
 
     ckpt = torch.load(args.checkpoint, map_location="cpu")
@@ -80,8 +83,8 @@ def main():
                   "scale": 1 / 255, "mean": [round(float(v), 6) for v in augment.MEAN],
                   "std": [round(float(v), 6) for v in augment.STD],
                   "resize": "letterbox", "pad": list(augment.PAD_RGB)},
-        "output": {"format": "semantic", "logits": "logits", "min_area": 12},
-        "threshold": 0.5,
+        "output": {"format": "semantic", "logits": "logits", "min_area": args.min_area},
+        "threshold": args.threshold,
         "classes": ["nail"],
         "metrics": metrics,
     }

@@ -91,6 +91,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workdir", default="build/train")
     ap.add_argument("--widths", default="16,32,48,96,128", help="NailNet channel widths of the five stages")
+    ap.add_argument("--hands-weight", type=float, default=0.5,
+                    help="share of training samples drawn from whole-hand photos (the rest split between the close-up sources)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -99,6 +101,8 @@ def main():
     torch.manual_seed(args.seed)
     os.makedirs(args.workdir, exist_ok=True)
 
+    rest = (1 - args.hands_weight) / 2
+    augment.SOURCE_WEIGHTS.update({"hands": args.hands_weight, "fingers": rest, "fingertips": rest})
     train = dataset.load(args.dataset, "train")
     val = dataset.load(args.dataset, "val")
     by_source = {}
