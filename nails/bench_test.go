@@ -3,9 +3,13 @@ package nails
 import (
 	"context"
 	"fmt"
+	"image"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	xdraw "golang.org/x/image/draw"
 )
 
 // A 1.2 MP (1280x960) photo-like JPEG, the size the targets are set for.
@@ -111,4 +115,39 @@ func BenchmarkRender(b *testing.B) {
 			q.RGBA()
 		}
 	})
+}
+
+// BenchmarkSegmentBundled runs the bundled model on a real hand photo from the dataset,
+// scaled to 1.2 MP, and reports each stage's mean time (skips without model or data).
+func BenchmarkSegmentBundled(b *testing.B) {
+	model := bundledModel(b)
+	dir := datasetDir(b)
+	raw, err := os.ReadFile(filepath.Join(dir, "images", "hands", "d6358550-db67-11e8-9658-0242ac1c0002.jpg"))
+	if err != nil {
+		b.Skipf("dataset photo: %v", err)
+	}
+	small, err := Decode(raw, Limits{})
+	require.NoError(b, err)
+	big := image.NewRGBA(image.Rect(0, 0, 1280, 959))
+	xdraw.CatmullRom.Scale(big, big.Bounds(), small.RGBA(), small.RGBA().Bounds(), xdraw.Src, nil)
+	data := encodeJPEG(b, big, 90)
+	seg, err := Open(context.Background(), Config{Model: model, Backend: "onnxruntime", Contexts: 1, Threads: 1})
+	require.NoError(b, err)
+	defer seg.Close()
+	var sum Timings
+	for b.Loop() {
+		res, err := seg.Segment(context.Background(), data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sum.Decode += res.Timings.Decode
+		sum.Preprocess += res.Timings.Preprocess
+		sum.Infer += res.Timings.Infer
+		sum.Postprocess += res.Timings.Postprocess
+	}
+	n := float64(b.N) * 1e6
+	b.ReportMetric(float64(sum.Decode)/n, "decode-ms")
+	b.ReportMetric(float64(sum.Preprocess)/n, "preprocess-ms")
+	b.ReportMetric(float64(sum.Infer)/n, "infer-ms")
+	b.ReportMetric(float64(sum.Postprocess)/n, "postprocess-ms")
 }

@@ -73,36 +73,56 @@ const rejectLogit = -30
 // into alpha = 255*sigmoid(logit). reject (may be nil) marks map pixels that belong to
 // another instance: they count as confident background, so neighbouring nails never
 // bleed into each other's masks.
+//
+// The map pixels under the box are first copied (with rejections applied) into a small
+// local patch, so the per-pixel loop is plain array arithmetic.
 func (g Geometry) softMask(lm logitMap, box image.Rectangle, reject func(i int) bool) *Mask {
 	m := &Mask{Rect: box, Alpha: make([]uint8, box.Dx()*box.Dy())}
-	at := func(x, y int) float32 {
-		x = clampInt(x, 0, lm.w-1)
-		y = clampInt(y, 0, lm.h-1)
-		i := y*lm.w + x
-		if reject != nil && reject(i) {
-			return rejectLogit
+	if box.Empty() {
+		return m
+	}
+	mapX := func(px float64) float64 { return g.ModelX(px)/lm.stride - 0.5 }
+	mapY := func(py float64) float64 { return g.ModelY(py)/lm.stride - 0.5 }
+	// Map pixels the box's samples can touch, clamped to the map.
+	x0 := clampInt(int(math.Floor(mapX(float64(box.Min.X)+0.5))), 0, lm.w-1)
+	x1 := clampInt(int(math.Floor(mapX(float64(box.Max.X)-0.5)))+1, 0, lm.w-1)
+	y0 := clampInt(int(math.Floor(mapY(float64(box.Min.Y)+0.5))), 0, lm.h-1)
+	y1 := clampInt(int(math.Floor(mapY(float64(box.Max.Y)-0.5)))+1, 0, lm.h-1)
+	pw, ph := x1-x0+1, y1-y0+1
+	patch := make([]float32, pw*ph)
+	for y := 0; y < ph; y++ {
+		for x := 0; x < pw; x++ {
+			i := (y0+y)*lm.w + x0 + x
+			v := lm.data[i]
+			if reject != nil && reject(i) {
+				v = rejectLogit
+			}
+			patch[y*pw+x] = v
 		}
-		return lm.data[i]
 	}
 	// Column sample positions are the same for every row: compute them once.
 	type col struct {
-		x0 int
-		wx float32
+		a, b int // patch columns to blend
+		wx   float32
 	}
 	cols := make([]col, box.Dx())
 	for i := range cols {
-		fx := g.ModelX(float64(box.Min.X+i)+0.5)/lm.stride - 0.5
-		x0 := math.Floor(fx)
-		cols[i] = col{int(x0), float32(fx - x0)}
+		fx := mapX(float64(box.Min.X+i) + 0.5)
+		xf := math.Floor(fx)
+		xa := clampInt(int(xf), x0, x1) - x0
+		xb := clampInt(int(xf)+1, x0, x1) - x0
+		cols[i] = col{xa, xb, float32(fx - xf)}
 	}
 	k := 0
 	for y := box.Min.Y; y < box.Max.Y; y++ {
-		fy := g.ModelY(float64(y)+0.5)/lm.stride - 0.5
-		y0f := math.Floor(fy)
-		y0, wy := int(y0f), float32(fy-y0f)
+		fy := mapY(float64(y) + 0.5)
+		yf := math.Floor(fy)
+		ra := patch[(clampInt(int(yf), y0, y1)-y0)*pw:]
+		rb := patch[(clampInt(int(yf)+1, y0, y1)-y0)*pw:]
+		wy := float32(fy - yf)
 		for _, c := range cols {
-			top := at(c.x0, y0) + (at(c.x0+1, y0)-at(c.x0, y0))*c.wx
-			bot := at(c.x0, y0+1) + (at(c.x0+1, y0+1)-at(c.x0, y0+1))*c.wx
+			top := ra[c.a] + (ra[c.b]-ra[c.a])*c.wx
+			bot := rb[c.a] + (rb[c.b]-rb[c.a])*c.wx
 			m.Alpha[k] = alphaOf(top + (bot-top)*wy)
 			k++
 		}
@@ -110,15 +130,26 @@ func (g Geometry) softMask(lm logitMap, box image.Rectangle, reject func(i int) 
 	return m
 }
 
+// alphaLUT holds 255*sigmoid(v) for v in [-12, 12] in steps of 1/64: one table read
+// per mask pixel instead of an exp (the error is under half a grey level).
+var alphaLUT = func() [24*64 + 1]uint8 {
+	var t [24*64 + 1]uint8
+	for i := range t {
+		v := float64(i)/64 - 12
+		t[i] = uint8(255/(1+math.Exp(-v)) + 0.5)
+	}
+	return t
+}()
+
 // alphaOf is 255*sigmoid(v), rounded.
 func alphaOf(v float32) uint8 {
-	if v > 12 {
+	if v >= 12 {
 		return 255
 	}
-	if v < -12 {
+	if v <= -12 {
 		return 0
 	}
-	return uint8(255/(1+math.Exp(-float64(v))) + 0.5)
+	return alphaLUT[int((v+12)*64+0.5)]
 }
 
 func sigmoid(v float32) float32 { return float32(1 / (1 + math.Exp(-float64(v)))) }

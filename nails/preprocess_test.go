@@ -114,3 +114,11 @@ func maxDiff(a, b []float32) float32 {
 	}
 	return m
 }
+
+func TestAlphaOf(t *testing.T) {
+	for v := float32(-14); v <= 14; v += 0.013 {
+		want := 255 / (1 + math.Exp(-float64(v)))
+		assert.InDelta(t, want, float64(alphaOf(v)), 1.01, "v=%v", v)
+	}
+	assert.Equal(t, uint8(128), alphaOf(0))
+}

@@ -3,6 +3,7 @@ package nails
 import (
 	"context"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/nailtrt/nailtrt/trt"
@@ -10,10 +11,15 @@ import (
 
 // Config configures Open. Only Model is required.
 type Config struct {
-	Model    string // manifest path, e.g. engines/nailseg.json
-	Backend  string // auto (default), onnxruntime or tensorrt
-	Threads  int    // ONNX Runtime intra-op threads per inference; 0 = one per core
-	Contexts int    // inferences that may run at once (execution contexts); default 1
+	Model   string // manifest path, e.g. engines/nailseg.json
+	Backend string // auto (default), onnxruntime or tensorrt
+	// Threads is ONNX Runtime's intra-op threads per inference; 0 shares the cores
+	// between the contexts (NumCPU / Contexts, at least 1).
+	Threads int
+	// Contexts is how many inferences may run at once (execution contexts); default 2.
+	// On CPUs, two single-threaded contexts beat one two-threaded context on throughput
+	// (1.9x vs 1.8x on 2 cores, trt's BenchmarkThroughput) and are steadier.
+	Contexts int
 	Device   int    // CUDA device
 	CacheDir string // TensorRT plan cache; "" = no cache
 	Limits   Limits
@@ -52,7 +58,10 @@ func Open(ctx context.Context, cfg Config) (*Segmenter, error) {
 		return nil, err
 	}
 	if cfg.Contexts <= 0 {
-		cfg.Contexts = 1
+		cfg.Contexts = 2
+	}
+	if cfg.Threads <= 0 {
+		cfg.Threads = max(1, runtime.NumCPU()/cfg.Contexts)
 	}
 	tol := cfg.PolygonTolerance
 	if tol == 0 {

@@ -13,8 +13,8 @@ type Config struct {
 
 	Model    string // manifest path; default "engines/nailseg.json"
 	Backend  string // auto, onnxruntime, tensorrt
-	Threads  int    // ONNX Runtime intra-op threads per inference; 0 = cores
-	Contexts int    // concurrent inferences; default 1
+	Threads  int    // ONNX Runtime intra-op threads per inference; 0 = NumCPU / Contexts
+	Contexts int    // concurrent inferences; default 2
 	Device   int    // CUDA device
 	CacheDir string // TensorRT plan cache
 	Lazy     bool   // load the model on the first request instead of at start
@@ -58,7 +58,7 @@ func (c Config) withDefaults() Config {
 	if c.Model == "" {
 		c.Model = "engines/nailseg.json"
 	}
-	def(&c.Contexts, 1)
+	def(&c.Contexts, 2)
 	def(&c.CacheEntries, 100)
 	if c.CacheBytes <= 0 {
 		c.CacheBytes = 256 << 20

@@ -109,8 +109,8 @@ func addModelFlags(f *flags) modelFlags {
 		model:    f.String("model", "NAILTRT_MODEL", "engines/nailseg.json", "model manifest"),
 		backend:  f.String("backend", "NAILTRT_BACKEND", "auto", "auto, onnxruntime or tensorrt"),
 		cacheDir: f.String("cache-dir", "NAILTRT_ENGINE_CACHE", defaultCacheDir(), "TensorRT plan cache folder"),
-		threads:  f.Int("threads", "NAILTRT_THREADS", 0, "ONNX Runtime threads per inference (0 = one per core)"),
-		contexts: f.Int("contexts", "NAILTRT_CONTEXTS", 1, "inferences that may run at once"),
+		threads:  f.Int("threads", "NAILTRT_THREADS", 0, "ONNX Runtime threads per inference (0 = cores / contexts)"),
+		contexts: f.Int("contexts", "NAILTRT_CONTEXTS", 2, "inferences that may run at once (execution contexts)"),
 		dev:      f.Int("device", "NAILTRT_DEVICE", 0, "CUDA device"),
 	}
 }
