@@ -18,6 +18,9 @@ type Config struct {
 	Device   int    // CUDA device
 	CacheDir string // TensorRT plan cache
 	Lazy     bool   // load the model on the first request instead of at start
+	// PolygonTolerance is the Douglas-Peucker tolerance of returned polygons in pixels
+	// (0: 1 px; negative: every corner of the traced boundary).
+	PolygonTolerance float64
 
 	AdminToken  string   // bearer token for POST /api/cache/clear; "" = loopback only
 	CORSOrigins []string // allowed browser origins; "*" allows any; default none

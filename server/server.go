@@ -72,7 +72,8 @@ func OpenLoader(cfg Config) Loader {
 	cfg = cfg.withDefaults()
 	return func(ctx context.Context) (*nails.Segmenter, error) {
 		return nails.Open(ctx, nails.Config{Model: cfg.Model, Backend: cfg.Backend, Threads: cfg.Threads,
-			Contexts: cfg.Contexts, Device: cfg.Device, CacheDir: cfg.CacheDir, Limits: cfg.Limits})
+			Contexts: cfg.Contexts, Device: cfg.Device, CacheDir: cfg.CacheDir, Limits: cfg.Limits,
+			PolygonTolerance: cfg.PolygonTolerance})
 	}
 }
 

@@ -65,6 +65,17 @@ func (f *flags) Int64(name, env string, def int64, usage string) *int64 {
 	return f.fs.Int64(name, def, usage+" ["+env+"]")
 }
 
+func (f *flags) Float64(name, env string, def float64, usage string) *float64 {
+	if v, ok := f.env(env); ok {
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			f.errs = append(f.errs, fmt.Errorf("%s=%q is not a number", env, v))
+		}
+		def = x
+	}
+	return f.fs.Float64(name, def, usage+" ["+env+"]")
+}
+
 func (f *flags) Bool(name, env string, def bool, usage string) *bool {
 	if v, ok := f.env(env); ok {
 		b, err := strconv.ParseBool(v)

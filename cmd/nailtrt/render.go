@@ -18,7 +18,7 @@ func runRender(args []string) error {
 	material := f.String("material", "NAILTRT_MATERIAL", "", "preset name (see nailtrt render --list)")
 	color := f.String("color", "NAILTRT_COLOR", "", "custom colour #rrggbb (instead of --material)")
 	finish := f.String("finish", "NAILTRT_FINISH", "glossy", "finish for --color: cream, glossy, matte, metallic, chrome, shimmer, glitter, sheer, jelly, french")
-	opacity := f.fs.Float64("opacity", 0, "polish opacity 0..1 (0 = the finish's default)")
+	opacity := f.Float64("opacity", "NAILTRT_OPACITY", 0, "polish opacity 0..1 (0 = the finish's default)")
 	out := f.String("o", "NAILTRT_OUTPUT", "rendered.jpg", "output file (.jpg or .png)")
 	list := f.fs.Bool("list", false, "list the material presets and exit")
 	if err := f.parse(args); err != nil {

@@ -29,6 +29,7 @@ func runServe(args []string) error {
 	maxPixels := f.Int("max-pixels", "NAILTRT_MAX_PIXELS", nails.DefaultMaxPixels, "largest image in pixels (422 beyond)")
 	maxSide := f.Int("max-side", "NAILTRT_MAX_SIDE", nails.DefaultMaxSide, "largest image side in pixels (422 beyond)")
 	quality := f.Int("jpeg-quality", "NAILTRT_JPEG_QUALITY", 90, "JPEG quality of rendered images")
+	tolerance := f.Float64("polygon-tolerance", "NAILTRT_POLYGON_TOLERANCE", 1, "polygon simplification tolerance in pixels (negative: none)")
 	readTimeout := f.Duration("read-timeout", "NAILTRT_READ_TIMEOUT", 60*time.Second, "time to read a request")
 	writeTimeout := f.Duration("write-timeout", "NAILTRT_WRITE_TIMEOUT", 60*time.Second, "time to write a response")
 	idleTimeout := f.Duration("idle-timeout", "NAILTRT_IDLE_TIMEOUT", 75*time.Second, "keep-alive idle time")
@@ -51,7 +52,7 @@ func runServe(args []string) error {
 		Addr: *addr, Model: resolveModel(*m.model), Backend: *m.backend, Threads: *m.threads, Contexts: *m.contexts,
 		Device: *m.dev, CacheDir: *m.cacheDir, Lazy: *lazy, AdminToken: *token, CORSOrigins: splitList(*cors),
 		CacheEntries: *cacheSize, CacheBytes: *cacheBytes, CacheTTL: *cacheTTL, MaxBodyBytes: *maxBody, MaxQueue: *maxQueue,
-		Limits: nails.Limits{MaxPixels: *maxPixels, MaxSide: *maxSide}, JPEGQuality: *quality,
+		Limits: nails.Limits{MaxPixels: *maxPixels, MaxSide: *maxSide}, JPEGQuality: *quality, PolygonTolerance: *tolerance,
 		ReadTimeout: *readTimeout, WriteTimeout: *writeTimeout, IdleTimeout: *idleTimeout,
 		RequestTimeout: *requestTimeout, ShutdownTimeout: *shutdownTimeout, TrustedProxies: splitList(*proxies),
 	}
