@@ -98,9 +98,31 @@ func (f *flags) Duration(name, env string, def time.Duration, usage string) *tim
 	return f.fs.Duration(name, def, usage+" ["+env+"]")
 }
 
-// parse parses args, reporting environment errors too.
+// parse parses args, reporting environment errors too. Options may come before or
+// after the positional arguments (`nailtrt render photo.jpg --material x`).
 func (f *flags) parse(args []string) error {
-	if err := f.fs.Parse(args); err != nil {
+	var opts, pos []string
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			pos = append(pos, args[i+1:]...)
+			break
+		}
+		if len(a) < 2 || a[0] != '-' {
+			pos = append(pos, a)
+			continue
+		}
+		opts = append(opts, a)
+		name := strings.TrimLeft(a, "-")
+		if strings.Contains(name, "=") {
+			continue
+		}
+		if fl := f.fs.Lookup(name); fl != nil && !isBool(fl) && i+1 < len(args) {
+			opts = append(opts, args[i+1])
+			i++
+		}
+	}
+	if err := f.fs.Parse(append(opts, append([]string{"--"}, pos...)...)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return errUsage
 		}
@@ -161,4 +183,9 @@ func newLogger(level, format string) (*slog.Logger, error) {
 		return slog.New(slog.NewTextHandler(os.Stderr, opts)), nil
 	}
 	return nil, fmt.Errorf("log format %q: want text or json", format)
+}
+
+func isBool(fl *flag.Flag) bool {
+	b, ok := fl.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
 }

@@ -59,3 +59,18 @@ func TestWithCommentKeepsAValidJPEG(t *testing.T) {
 	out := withComment(jpg, "hi")
 	assert.Equal(t, []byte{0xFF, 0xD8, 0xFF, 0xFE, 0x00, 0x04, 'h', 'i', 0xFF, 0xD9}, out)
 }
+
+func TestFlagsAfterPositionalArguments(t *testing.T) {
+	f := newFlags("render", "IMAGE")
+	mat := f.String("material", "NAILTRT_MATERIAL", "", "material")
+	list := f.fs.Bool("list", false, "list")
+	require.NoError(t, f.parse([]string{"photo.jpg", "--material", "matte_black", "--list"}))
+	assert.Equal(t, "matte_black", *mat)
+	assert.True(t, *list)
+	assert.Equal(t, []string{"photo.jpg"}, f.fs.Args())
+	g := newFlags("segment", "IMAGE")
+	mask := g.String("mask", "NAILTRT_MASK", "polygon", "mask")
+	require.NoError(t, g.parse([]string{"--mask=rle", "a.jpg", "--", "-odd-name.jpg"}))
+	assert.Equal(t, "rle", *mask)
+	assert.Equal(t, []string{"a.jpg", "-odd-name.jpg"}, g.fs.Args())
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"image/jpeg"
 	"image/png"
@@ -56,23 +55,11 @@ func runRender(args []string) error {
 			mat.Opacity = *opacity
 		}
 	}
-	data, err := os.ReadFile(f.fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	photo, err := nails.Decode(data, nails.Limits{})
-	if err != nil {
-		return err
-	}
-	seg, err := openSegmenter(m)
+	seg, photo, res, err := segmentFile(m, f.fs.Arg(0))
 	if err != nil {
 		return err
 	}
 	defer seg.Close()
-	res, err := seg.SegmentPhoto(context.Background(), photo)
-	if err != nil {
-		return err
-	}
 	img, err := nails.Render(photo, res, mat)
 	if err != nil {
 		return err

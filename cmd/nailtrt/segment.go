@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/nailtrt/nailtrt/nails"
 	"github.com/nailtrt/nailtrt/server"
@@ -13,6 +14,31 @@ import (
 func openSegmenter(m modelFlags) (*nails.Segmenter, error) {
 	return nails.Open(context.Background(), nails.Config{Model: resolveModel(*m.model), Backend: *m.backend,
 		Threads: *m.threads, Contexts: *m.contexts, Device: *m.dev, CacheDir: *m.cacheDir})
+}
+
+// segmentFile decodes a photo file and finds its nails: what segment and render share.
+func segmentFile(m modelFlags, path string) (*nails.Segmenter, *nails.Photo, *nails.Result, error) {
+	t := time.Now()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	photo, err := nails.Decode(data, nails.Limits{})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	decode := time.Since(t)
+	seg, err := openSegmenter(m)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	res, err := seg.SegmentPhoto(context.Background(), photo)
+	if err != nil {
+		seg.Close()
+		return nil, nil, nil, err
+	}
+	res.Timings.Decode = decode
+	return seg, photo, res, nil
 }
 
 func runSegment(args []string) error {
@@ -27,19 +53,11 @@ func runSegment(args []string) error {
 		f.fs.Usage()
 		return errUsage
 	}
-	data, err := os.ReadFile(f.fs.Arg(0))
-	if err != nil {
-		return err
-	}
-	seg, err := openSegmenter(m)
+	seg, _, res, err := segmentFile(m, f.fs.Arg(0))
 	if err != nil {
 		return err
 	}
 	defer seg.Close()
-	res, err := seg.Segment(context.Background(), data)
-	if err != nil {
-		return err
-	}
 	out := server.SegmentJSON(res, *mask, seg.Manifest().Classes)
 	out.TimingsMS = map[string]float64{"decode": ms(res.Timings.Decode), "preprocess": ms(res.Timings.Preprocess),
 		"infer": ms(res.Timings.Infer), "postprocess": ms(res.Timings.Postprocess)}
