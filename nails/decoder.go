@@ -2,7 +2,6 @@ package nails
 
 import (
 	"fmt"
-	"image"
 	"sort"
 
 	"github.com/nailtrt/nailtrt/trt"
@@ -95,9 +94,4 @@ func finish(nails []Nail, tolerance float64) []Nail {
 		out[i].ID = i + 1
 	}
 	return out
-}
-
-// clipBox keeps a rectangle inside the photo.
-func (g Geometry) clipBox(r image.Rectangle) image.Rectangle {
-	return r.Intersect(image.Rect(0, 0, g.SrcW, g.SrcH))
 }
