@@ -13,6 +13,7 @@ type semantic struct {
 	index     int
 	threshold float32 // in logit space
 	minArea   int     // model pixels
+	hflip     bool    // the batch holds the photo and its mirror image: average them
 }
 
 func newSemantic(m *Manifest, e *trt.Engine) (*semantic, error) {
@@ -23,7 +24,7 @@ func newSemantic(m *Manifest, e *trt.Engine) (*semantic, error) {
 	if t.Shape[1] != 1 && t.Shape[1] != -1 {
 		return nil, wrap(ErrManifest, "semantic output %s has %d channels, expected 1", t.Name, t.Shape[1])
 	}
-	return &semantic{index: t.Index, threshold: logit(m.Threshold), minArea: max(1, m.Output.MinArea)}, nil
+	return &semantic{index: t.Index, threshold: logit(m.Threshold), minArea: max(1, m.Output.MinArea), hflip: m.TTA == "hflip"}, nil
 }
 
 func (d *semantic) decode(s *trt.Slot, g Geometry) ([]Nail, error) {
@@ -32,7 +33,13 @@ func (d *semantic) decode(s *trt.Slot, g Geometry) ([]Nail, error) {
 		return nil, err
 	}
 	h, w := int(shape[2]), int(shape[3])
-	lm := logitMap{data: data[:h*w], w: w, h: h, stride: float64(g.InW) / float64(w)}
+	lm := logitMap{data: data[:h*w], w: w, h: h, stride: float64(g.InW) / float64(w), offset: d.threshold}
+	if d.hflip {
+		if shape[0] != 2 {
+			return nil, wrap(ErrManifest, "hflip TTA expects a batch of 2 logit maps, got %v", shape)
+		}
+		lm.data = unflipMean(data[:h*w], data[h*w:2*h*w], w)
+	}
 	// Only the photo's part of the letterboxed input can hold nails.
 	roi := image.Rect(int(float64(g.DX)/lm.stride), int(float64(g.DY)/lm.stride),
 		int(float64(g.DX+g.NW)/lm.stride+0.999), int(float64(g.DY+g.NH)/lm.stride+0.999)).
@@ -82,4 +89,16 @@ func (d *semantic) decode(s *trt.Slot, g Geometry) ([]Nail, error) {
 		nails = append(nails, Nail{Score: c.prob / float64(c.area), Mask: mask})
 	}
 	return nails, nil
+}
+
+// unflipMean averages a logit map with the map of the mirrored image, mirrored back.
+func unflipMean(a, b []float32, w int) []float32 {
+	out := make([]float32, len(a))
+	for r := 0; r+w <= len(a); r += w {
+		ra, rb, ro := a[r:r+w], b[r:r+w], out[r:r+w]
+		for x := range ra {
+			ro[x] = (ra[x] + rb[w-1-x]) / 2
+		}
+	}
+	return out
 }

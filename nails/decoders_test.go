@@ -4,6 +4,9 @@ import (
 	"context"
 	"image/color"
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -89,4 +92,48 @@ func TestNMS(t *testing.T) {
 	assert.Equal(t, 2, got[1].anchor)
 	assert.Equal(t, 3, got[2].anchor)
 	assert.Len(t, nms(dets, 0.5, 1), 1)
+}
+
+// With hflip TTA the batch holds the photo and its mirror image and the decoder averages
+// the two maps, mirrored back. The fixture ignores its input, so the averaged map is
+// M(x)+M(63-x) over 2: every shape appears with its mirror image at half strength
+// (rectangle: (5-5)/2 = 0, p 0.5; ring: (4-5)/2, p 0.38), so at threshold 0.35 both
+// come with a mirrored twin, and the result is left-right symmetric.
+func TestDecodeSemanticHFlip(t *testing.T) {
+	dir := t.TempDir()
+	raw, err := os.ReadFile(filepath.Join("testdata", "semantic.json"))
+	require.NoError(t, err)
+	man := strings.Replace(string(raw), `"threshold": 0.5,`, `"threshold": 0.35, "tta": "hflip",`, 1)
+	man = strings.Replace(man, `"file": "semantic.onnx"`, `"file": "`+mustAbs(t, filepath.Join("testdata", "semantic.onnx"))+`"`, 1)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "m.json"), []byte(man), 0o644))
+	s, err := Open(context.Background(), Config{Model: filepath.Join(dir, "m.json"), Backend: "onnxruntime", Threads: 1})
+	require.NoError(t, err)
+	defer s.Close()
+	assert.Equal(t, 2, s.Manifest().Batch())
+	res, err := s.SegmentPhoto(context.Background(), NewPhoto(solidPhoto(128, 96, color.RGBA{90, 60, 50, 255})))
+	require.NoError(t, err)
+	require.Len(t, res.Nails, 4)
+	for _, n := range res.Nails {
+		found := false
+		for _, o := range res.Nails {
+			found = found || rectNear(o.Box, 128-n.Box.Max.X, n.Box.Min.Y, 128-n.Box.Min.X, n.Box.Max.Y, 1)
+		}
+		assert.True(t, found, "nail %v has a mirror image", n.Box)
+		assert.True(t, math.Abs(n.Score-0.5) < 0.02 || math.Abs(n.Score-0.378) < 0.02, "half strength: averaged with background (%v)", n.Score)
+	}
+}
+
+func TestUnflipMean(t *testing.T) {
+	a := []float32{1, 2, 3, 4, 5, 6}
+	b := []float32{30, 20, 10, 60, 50, 40} // a's rows mirrored and x10
+	assert.Equal(t, []float32{5.5, 11, 16.5, 22, 27.5, 33}, unflipMean(a, b, 3))
+	dst := make([]float32, 6)
+	mirror(a, dst, 3)
+	assert.Equal(t, []float32{3, 2, 1, 6, 5, 4}, dst)
+}
+
+func mustAbs(t *testing.T, p string) string {
+	a, err := filepath.Abs(p)
+	require.NoError(t, err)
+	return a
 }

@@ -28,6 +28,9 @@ type Manifest struct {
 	Input     InputSpec                     `json:"input"`
 	Output    OutputSpec                    `json:"output"`
 	Threshold float64                       `json:"threshold"` // instance score / pixel probability threshold
+	// TTA is test-time augmentation: "" (none) or "hflip", which also runs the mirrored
+	// photo in the same batch and averages the two logit maps (semantic models only).
+	TTA string `json:"tta,omitempty"`
 	Classes   []string                      `json:"classes"`
 	Metrics   map[string]map[string]float64 `json:"metrics,omitempty"`
 
@@ -97,6 +100,14 @@ func (m *Manifest) ModelPath() string {
 // ID identifies the model in cache keys and responses: "name@version".
 func (m *Manifest) ID() string { return m.Name + "@" + m.Version }
 
+// Batch is how many images one photo becomes at the model's input (2 with hflip TTA).
+func (m *Manifest) Batch() int {
+	if m.TTA == "hflip" {
+		return 2
+	}
+	return 1
+}
+
 func (m *Manifest) validate() error {
 	var problems []string
 	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
@@ -165,6 +176,15 @@ func (m *Manifest) validate() error {
 		}
 	default:
 		bad("output.format %q is not one of %s, %s, %s", o.Format, FormatSemantic, FormatRFDETR, FormatYOLO)
+	}
+	switch m.TTA {
+	case "":
+	case "hflip":
+		if o.Format != FormatSemantic {
+			bad("tta %q is only supported for the %s format", m.TTA, FormatSemantic)
+		}
+	default:
+		bad("tta %q must be empty or hflip", m.TTA)
 	}
 	if o.MaxDetections <= 0 {
 		o.MaxDetections = 100

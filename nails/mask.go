@@ -64,13 +64,17 @@ type logitMap struct {
 	data   []float32
 	w, h   int
 	stride float64 // model pixels per map pixel
+	// offset is the decision threshold in logit space: alpha is sigmoid(logit - offset),
+	// so a mask pixel is inside (alpha >= 128) exactly when its probability passes the
+	// threshold that found the instance, and the soft edge is centred on that boundary.
+	offset float32
 }
 
 // rejectLogit stands in for map pixels that belong to another instance.
 const rejectLogit = -30
 
 // softMask samples lm bilinearly at the centre of every photo pixel in box and turns it
-// into alpha = 255*sigmoid(logit). reject (may be nil) marks map pixels that belong to
+// into alpha = 255*sigmoid(logit - offset). reject (may be nil) marks map pixels that belong to
 // another instance: they count as confident background, so neighbouring nails never
 // bleed into each other's masks.
 //
@@ -97,7 +101,7 @@ func (g Geometry) softMask(lm logitMap, box image.Rectangle, reject func(i int) 
 			if reject != nil && reject(i) {
 				v = rejectLogit
 			}
-			patch[y*pw+x] = v
+			patch[y*pw+x] = v - lm.offset
 		}
 	}
 	// Column sample positions are the same for every row: compute them once.

@@ -90,7 +90,7 @@ func (s *Segmenter) init() error {
 	if m.Input.Name != "" && t.Name != m.Input.Name {
 		return wrap(ErrManifest, "manifest input %q, the model's is %q", m.Input.Name, t.Name)
 	}
-	want := trt.Shape{1, 3, int64(m.Input.Height), int64(m.Input.Width)}
+	want := trt.Shape{int64(m.Batch()), 3, int64(m.Input.Height), int64(m.Input.Width)}
 	if t.DType != trt.Float32 {
 		return wrap(ErrManifest, "input %s is %s, expected float32", t.Name, t.DType)
 	}
@@ -111,7 +111,7 @@ func (s *Segmenter) init() error {
 		return err
 	}
 	max[t.Name] = want
-	pool, err := trt.NewPool(s.engine, trt.PoolOptions{Size: s.cfg.Contexts, Device: s.cfg.Device, MaxBatch: 1, MaxShapes: max})
+	pool, err := trt.NewPool(s.engine, trt.PoolOptions{Size: s.cfg.Contexts, Device: s.cfg.Device, MaxBatch: m.Batch(), MaxShapes: max})
 	if err != nil {
 		return err
 	}
@@ -168,7 +168,11 @@ func (s *Segmenter) SegmentPhoto(ctx context.Context, p *Photo) (*Result, error)
 	if err := Preprocess(p, g, s.manifest.Input, buf); err != nil {
 		return nil, err
 	}
-	if err := slot.SetInputShape(s.input, trt.Shape{1, 3, int64(g.InH), int64(g.InW)}); err != nil {
+	batch := s.manifest.Batch()
+	if batch == 2 {
+		mirror(buf[:3*g.InW*g.InH], buf[3*g.InW*g.InH:6*g.InW*g.InH], g.InW)
+	}
+	if err := slot.SetInputShape(s.input, trt.Shape{int64(batch), 3, int64(g.InH), int64(g.InW)}); err != nil {
 		return nil, err
 	}
 	tm.Preprocess = time.Since(t)
@@ -188,6 +192,16 @@ func (s *Segmenter) SegmentPhoto(ctx context.Context, p *Photo) (*Result, error)
 	nails = finish(nails, s.tol)
 	tm.Postprocess = time.Since(t)
 	return &Result{Width: p.Width, Height: p.Height, Model: s.manifest.ID(), Nails: nails, Timings: tm}, nil
+}
+
+// mirror writes src (rows of width w) into dst flipped left to right.
+func mirror(src, dst []float32, w int) {
+	for r := 0; r+w <= len(src); r += w {
+		row, out := src[r:r+w], dst[r:r+w]
+		for x, v := range row {
+			out[w-1-x] = v
+		}
+	}
 }
 
 // Close frees the contexts and the engine. Requests still running finish first.
