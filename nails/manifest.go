@@ -21,18 +21,18 @@ const (
 // Manifest describes a bundled model (engines/<name>.json): how to feed it and how to
 // read its outputs.
 type Manifest struct {
-	Name      string                        `json:"name"`
-	Version   string                        `json:"version"`
-	File      string                        `json:"file"`   // ONNX (or plan) path, relative to the manifest
-	SHA256    string                        `json:"sha256"` // of File; checked at load when set
-	Input     InputSpec                     `json:"input"`
-	Output    OutputSpec                    `json:"output"`
-	Threshold float64                       `json:"threshold"` // instance score / pixel probability threshold
+	Name      string     `json:"name"`
+	Version   string     `json:"version"`
+	File      string     `json:"file"`   // ONNX (or plan) path, relative to the manifest
+	SHA256    string     `json:"sha256"` // of File; checked at load when set
+	Input     InputSpec  `json:"input"`
+	Output    OutputSpec `json:"output"`
+	Threshold float64    `json:"threshold"` // instance score / pixel probability threshold
 	// TTA is test-time augmentation: "" (none) or "hflip", which also runs the mirrored
 	// photo in the same batch and averages the two logit maps (semantic models only).
-	TTA string `json:"tta,omitempty"`
-	Classes   []string                      `json:"classes"`
-	Metrics   map[string]map[string]float64 `json:"metrics,omitempty"`
+	TTA     string                        `json:"tta,omitempty"`
+	Classes []string                      `json:"classes"`
+	Metrics map[string]map[string]float64 `json:"metrics,omitempty"`
 
 	dir string // folder of the manifest file
 }

@@ -199,7 +199,20 @@ func writeMetrics(path string, table map[string]map[string]float64) error {
 	}
 	raw, _ := json.Marshal(metrics)
 	doc["metrics"] = raw
-	order := []string{"name", "version", "file", "sha256", "input", "output", "threshold", "classes", "metrics"}
+	// Known fields in the manifest's usual order, then any others (sorted), then metrics.
+	order := []string{"name", "version", "file", "sha256", "input", "output", "threshold", "tta", "classes"}
+	known := map[string]bool{"metrics": true}
+	for _, k := range order {
+		known[k] = true
+	}
+	var extra []string
+	for k := range doc {
+		if !known[k] {
+			extra = append(extra, k)
+		}
+	}
+	sort.Strings(extra)
+	order = append(append(order, extra...), "metrics")
 	var buf []byte
 	buf = append(buf, "{\n"...)
 	first := true
