@@ -108,7 +108,7 @@ func Decode(data []byte, lim Limits) (p *Photo, err error) {
 		switch format {
 		case "jpeg":
 			orientation = jpegOrientation(data)
-			img, err = jpeg.Decode(bytes.NewReader(data))
+			img, err = decodeJPEG(data)
 		case "png":
 			orientation = pngOrientation(data)
 			img, err = png.Decode(bytes.NewReader(data))

@@ -7,6 +7,7 @@ import (
 	"image"
 	"image/color"
 	"image/gif"
+	"image/jpeg"
 	"os"
 	"path/filepath"
 	"testing"
@@ -207,4 +208,39 @@ func TestOrientationParsersRejectGarbage(t *testing.T) {
 	assert.Equal(t, 6, tiffOrientation(exifTIFF(6, true)))
 	assert.Equal(t, 1, pngOrientation([]byte("\x89PNG\r\n\x1a\n\x00\x00\x00\x10eXIf")))
 	assert.Equal(t, 1, webpOrientation([]byte("RIFF\x00\x00\x00\x00WEBPEXIF\xff\xff\xff\x7f")))
+}
+
+// The JPEG decoder in use (libjpeg-turbo, or image/jpeg with -tags noturbojpeg) agrees
+// with image/jpeg to within IDCT rounding, for every chroma subsampling.
+func TestJPEGDecoderAgreesWithImageJPEG(t *testing.T) {
+	src := patternPhoto(101, 67) // odd sizes exercise the chroma plane padding
+	for _, q := range []int{60, 95} {
+		data := encodeJPEG(t, src, q)
+		p, err := Decode(data, Limits{})
+		require.NoError(t, err)
+		ref, err := jpeg.Decode(bytes.NewReader(data))
+		require.NoError(t, err)
+		refP := NewPhoto(ref)
+		a, b := p.RGBA().Pix, refP.RGBA().Pix
+		require.Equal(t, len(b), len(a))
+		var sum, worst int
+		for i := range a {
+			d := int(a[i]) - int(b[i])
+			if d < 0 {
+				d = -d
+			}
+			sum += d
+			worst = max(worst, d)
+		}
+		assert.Less(t, float64(sum)/float64(len(a)), 1.5, "mean abs difference at quality %d", q)
+		assert.LessOrEqual(t, worst, 40, "worst pixel at quality %d", q)
+	}
+	// Greyscale JPEGs take the image/jpeg path and still decode.
+	gray := image.NewGray(image.Rect(0, 0, 30, 20))
+	for i := range gray.Pix {
+		gray.Pix[i] = uint8(i)
+	}
+	p, err := Decode(encodeJPEG(t, gray, 90), Limits{})
+	require.NoError(t, err)
+	assert.Equal(t, 30, p.Width)
 }

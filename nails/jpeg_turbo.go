@@ -1,0 +1,108 @@
+//go:build !noturbojpeg
+
+package nails
+
+/*
+#cgo LDFLAGS: -lturbojpeg
+#include <stdio.h>
+#include <stdlib.h>
+#include <turbojpeg.h>
+
+// Decodes a YCbCr JPEG into three planes in one malloc'd block the caller frees.
+// Returns NULL and fills err on failure.
+// strides and rows receive each plane's layout: TurboJPEG pads planes to whole chroma
+// blocks (a 101x67 4:2:0 image has a 102x68 Y plane).
+static unsigned char* nt_tj_decode_yuv(const unsigned char* buf, unsigned long len, int w, int h, int samp,
+                                       int* strides, int* rows, char* err, int errlen) {
+	tjhandle tj = tjInitDecompress();
+	if (!tj) { snprintf(err, errlen, "%s", tjGetErrorStr2(NULL)); return NULL; }
+	unsigned long sizes[3];
+	unsigned long total = 0;
+	for (int c = 0; c < 3; c++) {
+		strides[c] = tjPlaneWidth(c, w, samp);
+		rows[c] = tjPlaneHeight(c, h, samp);
+		sizes[c] = (unsigned long)strides[c] * rows[c];
+		total += sizes[c];
+	}
+	unsigned char* block = malloc(total);
+	if (!block) { tjDestroy(tj); snprintf(err, errlen, "out of memory"); return NULL; }
+	unsigned char* planes[3] = {block, block + sizes[0], block + sizes[0] + sizes[1]};
+	// Warnings (a truncated file) are errors: nailtrt never paints a half-decoded photo.
+	if (tjDecompressToYUVPlanes(tj, buf, len, planes, w, strides, h, TJFLAG_STOPONWARNING) != 0) {
+		snprintf(err, errlen, "%s", tjGetErrorStr2(tj));
+		free(block);
+		tjDestroy(tj);
+		return NULL;
+	}
+	tjDestroy(tj);
+	return block;
+}
+
+static int nt_tj_header(const unsigned char* buf, unsigned long len, int* w, int* h, int* samp, int* cs,
+                        char* err, int errlen) {
+	tjhandle tj = tjInitDecompress();
+	if (!tj) { snprintf(err, errlen, "%s", tjGetErrorStr2(NULL)); return -1; }
+	int rc = tjDecompressHeader3(tj, buf, len, w, h, samp, cs);
+	if (rc != 0) snprintf(err, errlen, "%s", tjGetErrorStr2(tj));
+	tjDestroy(tj);
+	return rc;
+}
+*/
+import "C"
+
+import (
+	"bytes"
+	"errors"
+	"image"
+	"image/jpeg"
+	"unsafe"
+)
+
+// Subsampling codes of TurboJPEG 2.x (enum TJSAMP) and the matching Go ratios.
+var turboRatios = map[C.int]image.YCbCrSubsampleRatio{
+	C.TJSAMP_444: image.YCbCrSubsampleRatio444,
+	C.TJSAMP_422: image.YCbCrSubsampleRatio422,
+	C.TJSAMP_420: image.YCbCrSubsampleRatio420,
+	C.TJSAMP_440: image.YCbCrSubsampleRatio440,
+	C.TJSAMP_411: image.YCbCrSubsampleRatio411,
+}
+
+// decodeJPEG decodes with libjpeg-turbo (SIMD), about 2-3x faster than image/jpeg on a
+// 1.2 MP photo, straight into the *image.YCbCr planes the preprocessing fast path reads.
+// Greyscale, CMYK and unusual subsamplings go to image/jpeg. Build with
+// -tags noturbojpeg to use image/jpeg only.
+func decodeJPEG(data []byte) (image.Image, error) {
+	var errbuf [256]C.char
+	var w, h, samp, cs C.int
+	buf := (*C.uchar)(unsafe.Pointer(&data[0]))
+	if C.nt_tj_header(buf, C.ulong(len(data)), &w, &h, &samp, &cs, &errbuf[0], C.int(len(errbuf))) != 0 {
+		return nil, errors.New("libjpeg-turbo: " + C.GoString(&errbuf[0]))
+	}
+	ratio, ok := turboRatios[samp]
+	if cs != C.TJCS_YCbCr || !ok {
+		return jpeg.Decode(bytes.NewReader(data))
+	}
+	var strides, rows [3]C.int
+	block := C.nt_tj_decode_yuv(buf, C.ulong(len(data)), w, h, samp, &strides[0], &rows[0], &errbuf[0], C.int(len(errbuf)))
+	if block == nil {
+		return nil, errors.New("libjpeg-turbo: " + C.GoString(&errbuf[0]))
+	}
+	defer C.free(unsafe.Pointer(block))
+	img := image.NewYCbCr(image.Rect(0, 0, int(w), int(h)), ratio)
+	// Copy the planes into Go memory (TurboJPEG cannot write into Go memory through its
+	// array of plane pointers under the cgo pointer rules), dropping TurboJPEG's padding.
+	off := 0
+	copyPlane := func(dst []byte, dstStride, c int) {
+		srcStride, srcRows := int(strides[c]), int(rows[c])
+		plane := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(block), off)), srcStride*srcRows)
+		n := min(dstStride, srcStride)
+		for r := 0; r < min(srcRows, len(dst)/dstStride); r++ {
+			copy(dst[r*dstStride:r*dstStride+n], plane[r*srcStride:r*srcStride+n])
+		}
+		off += srcStride * srcRows
+	}
+	copyPlane(img.Y, img.YStride, 0)
+	copyPlane(img.Cb, img.CStride, 1)
+	copyPlane(img.Cr, img.CStride, 2)
+	return img, nil
+}
