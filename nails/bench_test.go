@@ -151,3 +151,14 @@ func BenchmarkSegmentBundled(b *testing.B) {
 	b.ReportMetric(float64(sum.Infer)/n, "infer-ms")
 	b.ReportMetric(float64(sum.Postprocess)/n, "postprocess-ms")
 }
+
+func BenchmarkEncodeJPEG(b *testing.B) {
+	p, err := Decode(benchJPEG(b), Limits{})
+	require.NoError(b, err)
+	img := p.RGBA()
+	for b.Loop() {
+		if _, err := EncodeJPEG(img, 90); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

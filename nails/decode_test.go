@@ -244,3 +244,31 @@ func TestJPEGDecoderAgreesWithImageJPEG(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 30, p.Width)
 }
+
+func TestEncodeJPEG(t *testing.T) {
+	src := patternPhoto(101, 67)
+	data, err := EncodeJPEG(src, 92)
+	require.NoError(t, err)
+	p, err := Decode(data, Limits{})
+	require.NoError(t, err)
+	assert.Equal(t, 101, p.Width)
+	var sum int
+	for i, v := range p.RGBA().Pix {
+		d := int(v) - int(src.Pix[i])
+		if d < 0 {
+			d = -d
+		}
+		sum += d
+	}
+	assert.Less(t, float64(sum)/float64(len(src.Pix)), 6.0, "a faithful JPEG")
+	// A sub-image (non-zero origin) encodes its own pixels.
+	sub := src.SubImage(image.Rect(10, 10, 40, 30)).(*image.RGBA)
+	data, err = EncodeJPEG(sub, 90)
+	require.NoError(t, err)
+	p, err = Decode(data, Limits{})
+	require.NoError(t, err)
+	assert.Equal(t, 30, p.Width)
+	assert.Equal(t, 20, p.Height)
+	_, err = EncodeJPEG(image.NewRGBA(image.Rect(0, 0, 0, 0)), 90)
+	assert.Error(t, err)
+}

@@ -4,9 +4,22 @@ package nails
 
 import (
 	"bytes"
+	"errors"
 	"image"
 	"image/jpeg"
 )
 
 // decodeJPEG is image/jpeg when built with -tags noturbojpeg (no libturbojpeg needed).
 func decodeJPEG(data []byte) (image.Image, error) { return jpeg.Decode(bytes.NewReader(data)) }
+
+// EncodeJPEG compresses img with image/jpeg (built with -tags noturbojpeg).
+func EncodeJPEG(img *image.RGBA, quality int) ([]byte, error) {
+	if img.Bounds().Empty() {
+		return nil, errors.New("jpeg: empty image")
+	}
+	var b bytes.Buffer
+	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: quality}); err != nil {
+		return nil, err
+	}
+	return b.Bytes(), nil
+}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"bytes"
-	"image/jpeg"
 	"image/png"
 	"net/http"
 	"strconv"
@@ -123,13 +122,15 @@ func (s *Server) render(c *gin.Context) {
 	}
 	s.metrics.observeStage("render", time.Since(t))
 	t = time.Now()
-	var buf bytes.Buffer
+	var body []byte
 	contentType := "image/jpeg"
 	if format == "png" {
 		contentType = "image/png"
+		var buf bytes.Buffer
 		err = (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, img)
+		body = buf.Bytes()
 	} else {
-		err = jpeg.Encode(&buf, img, &jpeg.Options{Quality: quality})
+		body, err = nails.EncodeJPEG(img, quality)
 	}
 	if err != nil {
 		_ = c.Error(err)
@@ -143,5 +144,5 @@ func (s *Server) render(c *gin.Context) {
 	} else {
 		c.Header("X-Cache", "miss")
 	}
-	c.Data(http.StatusOK, contentType, buf.Bytes())
+	c.Data(http.StatusOK, contentType, body)
 }

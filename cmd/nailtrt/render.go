@@ -1,8 +1,8 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
-	"image/jpeg"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -64,19 +64,18 @@ func runRender(args []string) error {
 	if err != nil {
 		return err
 	}
-	w, err := os.Create(*out)
+	var data []byte
+	if strings.EqualFold(filepath.Ext(*out), ".png") {
+		var buf bytes.Buffer
+		err = png.Encode(&buf, img)
+		data = buf.Bytes()
+	} else {
+		data, err = nails.EncodeJPEG(img, 92)
+	}
 	if err != nil {
 		return err
 	}
-	if strings.EqualFold(filepath.Ext(*out), ".png") {
-		err = png.Encode(w, img)
-	} else {
-		err = jpeg.Encode(w, img, &jpeg.Options{Quality: 92})
-	}
-	if cerr := w.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
+	if err := os.WriteFile(*out, data, 0o644); err != nil {
 		return err
 	}
 	fmt.Fprintf(os.Stderr, "%d nails painted with %s -> %s\n", len(res.Nails), mat.Name, *out)
