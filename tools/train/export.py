@@ -35,8 +35,9 @@ def main():
     ap.add_argument("--size", type=int, default=384)
     ap.add_argument("--parity-dir", default="build/train/parity")
     # Post-processing knobs, chosen on the val split with tools/eval (README: the sweep).
-    ap.add_argument("--threshold", type=float, default=0.6, help="nail probability threshold")
+    ap.add_argument("--threshold", type=float, default=0.5, help="nail probability threshold")
     ap.add_argument("--min-area", type=int, default=60, help="smallest nail, in model-input pixels")
+    ap.add_argument("--tta", default="hflip", help='test-time augmentation in the manifest: "" or hflip')
     args = ap.parse_args()
 
     ckpt = torch.load(args.checkpoint, map_location="cpu")
@@ -88,6 +89,8 @@ def main():
         "classes": ["nail"],
         "metrics": metrics,
     }
+    if args.tta:
+        manifest["tta"] = args.tta
     # Keep metrics measured through the Go pipeline (make eval) if the manifest has them.
     manifest_path = args.out + ".json"
     if os.path.exists(manifest_path):
