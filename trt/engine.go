@@ -53,11 +53,14 @@ type Options struct {
 	MaxBatch, OptBatch int
 	// CacheDir holds TensorRT plans and the timing cache; "" disables caching.
 	CacheDir string
+	// SpinWait lets ONNX Runtime's idle intra-op threads spin between runs: lower
+	// latency on dedicated cores, erratic latency on shared ones (the default is off).
+	SpinWait bool
 }
 
 func (o Options) native() (C.nt_engine_options, *C.char, error) {
 	var n C.nt_engine_options
-	C.nt_engine_options_init(&n)
+	C.nt_engine_options_init_sized(&n, C.sizeof_nt_engine_options)
 	if o.Backend < Auto || o.Backend > TensorRT {
 		return n, nil, errorf("options", CodeInvalidArgument, "unknown backend %d", int(o.Backend))
 	}
@@ -80,6 +83,9 @@ func (o Options) native() (C.nt_engine_options, *C.char, error) {
 	}
 	if o.OptBatch > 0 {
 		n.opt_batch = C.int32_t(o.OptBatch)
+	}
+	if o.SpinWait {
+		n.spin_wait = 1
 	}
 	var dir *C.char
 	if o.CacheDir != "" {

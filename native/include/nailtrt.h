@@ -109,7 +109,8 @@ typedef struct nt_tensor_desc {
 
 /**
  * Options for loading an engine. Initialise with nt_engine_options_init and then change
- * fields: new fields are appended, and struct_size lets the library tell versions apart.
+ * fields. New fields are only ever appended, and struct_size (set by the init call) tells
+ * the library which fields the caller knows.
  */
 typedef struct nt_engine_options {
   uint32_t struct_size;        /**< sizeof(nt_engine_options), set by nt_engine_options_init */
@@ -122,6 +123,10 @@ typedef struct nt_engine_options {
   int32_t opt_batch;           /**< TensorRT: batch the profile is tuned for; default 1 */
   const char* cache_dir;       /**< TensorRT plan and timing cache folder; NULL = no cache.
                                     Copied during the call. */
+  int32_t spin_wait;           /**< ONNX Runtime: 1 lets idle intra-op threads spin between
+                                    runs (lowest latency on dedicated cores); 0 (default)
+                                    lets them sleep, which keeps multi-threaded runs steady
+                                    when cores are shared with other contexts or processes */
 } nt_engine_options;
 
 /** Receives native log lines (ONNX Runtime, TensorRT, engine-build progress). */
@@ -172,8 +177,15 @@ NT_API nt_status nt_versions(char* buf, size_t len);
 /* ------------------------------------------------------------------------------------ */
 /* Engines                                                                               */
 
-/** Fills *options with defaults. */
-NT_API void nt_engine_options_init(nt_engine_options* options);
+/**
+ * Fills the first `size` bytes of *options with defaults and sets struct_size = size.
+ * Call it through the nt_engine_options_init macro, which passes the size of the
+ * struct the caller was compiled with: a caller built against an older header (fewer
+ * fields) never has more written than it allocated, and the library reads only the
+ * fields that caller knows, defaulting the rest.
+ */
+NT_API void nt_engine_options_init_sized(nt_engine_options* options, size_t size);
+#define nt_engine_options_init(options) nt_engine_options_init_sized((options), sizeof(nt_engine_options))
 
 /**
  * Loads a model from a file: an ONNX model, or (TensorRT) a serialized plan. For TensorRT

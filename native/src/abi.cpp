@@ -1,6 +1,8 @@
 // The extern "C" entry points of nailtrt.h. Each body runs inside guard(), which turns
 // every exception into a status plus the thread's last-error message: nothing thrown in
 // C++ may unwind into the caller (cgo cannot handle it).
+#include <algorithm>
+#include <cstddef>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -50,9 +52,12 @@ nt_status guard(F&& body) noexcept {
 nt::EngineOptions convert(const nt_engine_options* o) {
   nt::EngineOptions out;
   if (o == nullptr) return out;
-  if (o->struct_size < sizeof(nt_engine_options))
+  // ABI 1's first layout ends with cache_dir; anything smaller was never initialised.
+  constexpr size_t kMinSize = offsetof(nt_engine_options, cache_dir) + sizeof(const char*);
+  if (o->struct_size < kMinSize || o->struct_size > (1u << 16))
     nt::fail(NT_INVALID_ARGUMENT, "nt_engine_options.struct_size is " + std::to_string(o->struct_size) +
                                       "; initialise options with nt_engine_options_init");
+  auto has = [&](size_t offset) { return o->struct_size > offset; };
   if (o->backend < NT_BACKEND_AUTO || o->backend > NT_BACKEND_TENSORRT)
     nt::fail(NT_INVALID_ARGUMENT, "unknown backend " + std::to_string(o->backend));
   if (o->max_batch < 1 || o->opt_batch < 1 || o->opt_batch > o->max_batch)
@@ -66,8 +71,11 @@ nt::EngineOptions convert(const nt_engine_options* o) {
   out.max_batch = o->max_batch;
   out.opt_batch = o->opt_batch;
   if (o->cache_dir) out.cache_dir = o->cache_dir;
+  if (has(offsetof(nt_engine_options, spin_wait))) out.spin_wait = o->spin_wait != 0;
   return out;
 }
+
+void init_defaults(nt_engine_options* o);
 
 nt_backend resolve(nt_backend b, int device) {
   if (b != NT_BACKEND_AUTO) return b;
@@ -151,10 +159,20 @@ nt_status nt_versions(char* buf, size_t len) {
   });
 }
 
-void nt_engine_options_init(nt_engine_options* o) {
-  if (o == nullptr) return;
-  std::memset(o, 0, sizeof(*o));
-  o->struct_size = sizeof(*o);
+void nt_engine_options_init_sized(nt_engine_options* caller, size_t size) {
+  if (caller == nullptr || size < sizeof(uint32_t)) return;
+  nt_engine_options o;
+  std::memset(&o, 0, sizeof(o));
+  init_defaults(&o);
+  o.struct_size = static_cast<uint32_t>(std::min(size, sizeof(o)));
+  // Never write past what the caller allocated (an older, smaller struct).
+  std::memcpy(caller, &o, std::min(size, sizeof(o)));
+}
+
+}  // extern "C"
+
+namespace {
+void init_defaults(nt_engine_options* o) {
   o->backend = NT_BACKEND_AUTO;
   o->intra_op_threads = 0;
   o->graph_optimization = 99;
@@ -163,7 +181,11 @@ void nt_engine_options_init(nt_engine_options* o) {
   o->max_batch = 8;
   o->opt_batch = 1;
   o->cache_dir = nullptr;
+  o->spin_wait = 0;
 }
+}  // namespace
+
+extern "C" {
 
 nt_status nt_engine_load_file(const char* path, const nt_engine_options* options, nt_engine** out) {
   return guard([&] {

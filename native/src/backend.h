@@ -23,6 +23,7 @@ struct EngineOptions {
   int max_batch = 8;
   int opt_batch = 1;
   std::string cache_dir;
+  bool spin_wait = false;
 };
 
 class Context;

@@ -141,6 +141,11 @@ class OrtEngine final : public Engine {
     check(a.SetIntraOpNumThreads(opts.get(), o.intra_op_threads), "onnxruntime: intra-op threads");
     check(a.SetInterOpNumThreads(opts.get(), 1), "onnxruntime: inter-op threads");
     check(a.SetSessionExecutionMode(opts.get(), ORT_SEQUENTIAL), "onnxruntime: execution mode");
+    // Spinning workers keep a core busy between runs; with cores shared by several
+    // contexts (or a 2-vCPU VM) that turned a steady 9 ms two-thread run into a bimodal
+    // 7-or-17 ms one, so sleeping is the default.
+    check(a.AddSessionConfigEntry(opts.get(), "session.intra_op.allow_spinning", o.spin_wait ? "1" : "0"),
+          "onnxruntime: spin wait");
     GraphOptimizationLevel level;
     switch (o.graph_optimization) {
       case 0: level = ORT_DISABLE_ALL; break;

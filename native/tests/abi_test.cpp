@@ -1,6 +1,7 @@
 // The C ABI's contract, independent of any model: versions, NULL handling, error strings.
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <cstring>
 #include <string>
 #include <thread>
@@ -102,4 +103,20 @@ TEST(Abi, LoggerInstallsAndRemoves) {
   EXPECT_EQ(nt_set_logger([](void*, nt_log_level, const char*) {}, nullptr, NT_LOG_WARNING), NT_OK);
   EXPECT_EQ(nt_set_logger(nullptr, nullptr, NT_LOG_ERROR), NT_OK);
   EXPECT_EQ(nt_set_logger(nullptr, nullptr, static_cast<nt_log_level>(9)), NT_INVALID_ARGUMENT);
+}
+
+// A caller compiled against an older header (a shorter nt_engine_options) gets only its
+// own bytes written, and its options load with the newer fields defaulted.
+TEST(Abi, OlderOptionsStructStillWorks) {
+  constexpr size_t kOld = offsetof(nt_engine_options, spin_wait);
+  unsigned char mem[sizeof(nt_engine_options) + 16];
+  std::memset(mem, 0xAB, sizeof mem);
+  auto* o = reinterpret_cast<nt_engine_options*>(mem);
+  nt_engine_options_init_sized(o, kOld);
+  for (size_t i = kOld; i < sizeof mem; ++i) ASSERT_EQ(mem[i], 0xAB) << "byte " << i << " written past the caller's struct";
+  EXPECT_EQ(o->struct_size, kOld);
+  o->backend = NT_BACKEND_ONNXRUNTIME;
+  nt_engine* e = nullptr;
+  ASSERT_EQ(nt_engine_load_file(fixture("affine.onnx").c_str(), o, &e), NT_OK) << nt_last_error();
+  nt_engine_destroy(e);
 }
