@@ -138,7 +138,7 @@ fixtures: train-deps
 
 # Trains the bundled model from scratch (seeded), exports it, checks the export through
 # the native runner against PyTorch, then evaluates it through the Go pipeline and
-# stores the metrics in the manifest. About 2.5 hours on a 2-core machine.
+# stores the metrics in the manifest. About 75 minutes on a 2-core machine.
 TRAIN_ARGS ?=
 train: train-deps native
 	$(PYTHON) tools/train/train.py --workdir build/train $(TRAIN_ARGS)

@@ -36,7 +36,7 @@ func BenchmarkDecodeJPEG(b *testing.B) {
 func BenchmarkPreprocess(b *testing.B) {
 	p, err := Decode(benchJPEG(b), Limits{})
 	require.NoError(b, err)
-	for _, size := range []int{320, 384} {
+	for _, size := range []int{320, 384, 512} {
 		b.Run(fmt.Sprintf("1.2MP-to-%d", size), func(b *testing.B) {
 			in := testInput
 			in.Width, in.Height = size, size

@@ -24,7 +24,7 @@ import augment  # noqa: E402
 from model import NailNet  # noqa: E402
 
 NAME = "nailseg"
-VERSION = "1.0.0"
+VERSION = "1.1.0"
 
 
 def main():
@@ -32,11 +32,11 @@ def main():
     ap.add_argument("--checkpoint", default="build/train/best.pt")
     ap.add_argument("--metrics", default="build/train/metrics.json")
     ap.add_argument("--out", default="engines/nailseg")
-    ap.add_argument("--size", type=int, default=384)
+    ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--parity-dir", default="build/train/parity")
     # Post-processing knobs, chosen on the val split with tools/eval (README: the sweep).
     ap.add_argument("--threshold", type=float, default=0.5, help="nail probability threshold")
-    ap.add_argument("--min-area", type=int, default=60, help="smallest nail, in model-input pixels")
+    ap.add_argument("--min-area", type=int, default=200, help="smallest nail, in model-input pixels")
     ap.add_argument("--tta", default="hflip", help='test-time augmentation in the manifest: "" or hflip')
     args = ap.parse_args()
 

@@ -82,8 +82,8 @@ def main():
     ap.add_argument("--dataset", default=None, help="dataset folder (default ../shared/datasets/nails or $NAILTRT_DATASET)")
     ap.add_argument("--steps", type=int, default=6000)
     ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--crop", type=int, default=320, help="training crop side")
-    ap.add_argument("--size", type=int, default=384, help="model input side at inference")
+    ap.add_argument("--crop", type=int, default=352, help="training crop side")
+    ap.add_argument("--size", type=int, default=512, help="model input side at inference")
     ap.add_argument("--lr", type=float, default=4e-3)
     ap.add_argument("--eval-every", type=int, default=250)
     ap.add_argument("--patience", type=int, default=10, help="evaluations without improvement before stopping")
@@ -91,7 +91,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workdir", default="build/train")
     ap.add_argument("--widths", default="16,32,48,96,128", help="NailNet channel widths of the five stages")
-    ap.add_argument("--hands-weight", type=float, default=0.5,
+    ap.add_argument("--hands-weight", type=float, default=0.55,
                     help="share of training samples drawn from whole-hand photos (the rest split between the close-up sources)")
     args = ap.parse_args()
 
