@@ -88,10 +88,10 @@ func (g Geometry) softMask(lm logitMap, box image.Rectangle, reject func(i int) 
 	mapX := func(px float64) float64 { return g.ModelX(px)/lm.stride - 0.5 }
 	mapY := func(py float64) float64 { return g.ModelY(py)/lm.stride - 0.5 }
 	// Map pixels the box's samples can touch, clamped to the map.
-	x0 := clampInt(int(math.Floor(mapX(float64(box.Min.X)+0.5))), 0, lm.w-1)
-	x1 := clampInt(int(math.Floor(mapX(float64(box.Max.X)-0.5)))+1, 0, lm.w-1)
-	y0 := clampInt(int(math.Floor(mapY(float64(box.Min.Y)+0.5))), 0, lm.h-1)
-	y1 := clampInt(int(math.Floor(mapY(float64(box.Max.Y)-0.5)))+1, 0, lm.h-1)
+	x0 := clamp(int(math.Floor(mapX(float64(box.Min.X)+0.5))), 0, lm.w-1)
+	x1 := clamp(int(math.Floor(mapX(float64(box.Max.X)-0.5)))+1, 0, lm.w-1)
+	y0 := clamp(int(math.Floor(mapY(float64(box.Min.Y)+0.5))), 0, lm.h-1)
+	y1 := clamp(int(math.Floor(mapY(float64(box.Max.Y)-0.5)))+1, 0, lm.h-1)
 	pw, ph := x1-x0+1, y1-y0+1
 	patch := make([]float32, pw*ph)
 	for y := 0; y < ph; y++ {
@@ -113,16 +113,16 @@ func (g Geometry) softMask(lm logitMap, box image.Rectangle, reject func(i int) 
 	for i := range cols {
 		fx := mapX(float64(box.Min.X+i) + 0.5)
 		xf := math.Floor(fx)
-		xa := clampInt(int(xf), x0, x1) - x0
-		xb := clampInt(int(xf)+1, x0, x1) - x0
+		xa := clamp(int(xf), x0, x1) - x0
+		xb := clamp(int(xf)+1, x0, x1) - x0
 		cols[i] = col{xa, xb, float32(fx - xf)}
 	}
 	k := 0
 	for y := box.Min.Y; y < box.Max.Y; y++ {
 		fy := mapY(float64(y) + 0.5)
 		yf := math.Floor(fy)
-		ra := patch[(clampInt(int(yf), y0, y1)-y0)*pw:]
-		rb := patch[(clampInt(int(yf)+1, y0, y1)-y0)*pw:]
+		ra := patch[(clamp(int(yf), y0, y1)-y0)*pw:]
+		rb := patch[(clamp(int(yf)+1, y0, y1)-y0)*pw:]
 		wy := float32(fy - yf)
 		for _, c := range cols {
 			top := ra[c.a] + (ra[c.b]-ra[c.a])*c.wx

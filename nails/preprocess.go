@@ -325,12 +325,12 @@ func bilinearResample(img *image.RGBA, g Geometry, n normaliser, dst []float32) 
 		fy := (float64(oy)+0.5)*g.SY - 0.5
 		y0 := int(math.Floor(fy))
 		wy := float32(fy - float64(y0))
-		y0c, y1c := clampInt(y0, 0, h-1), clampInt(y0+1, 0, h-1)
+		y0c, y1c := clamp(y0, 0, h-1), clamp(y0+1, 0, h-1)
 		for ox := 0; ox < g.NW; ox++ {
 			fx := (float64(ox)+0.5)*g.SX - 0.5
 			x0 := int(math.Floor(fx))
 			wx := float32(fx - float64(x0))
-			x0c, x1c := clampInt(x0, 0, w-1), clampInt(x0+1, 0, w-1)
+			x0c, x1c := clamp(x0, 0, w-1), clamp(x0+1, 0, w-1)
 			var rgb [3]float32
 			for c := range 3 {
 				p00 := float32(img.Pix[y0c*img.Stride+4*x0c+c])
@@ -349,12 +349,7 @@ func bilinearResample(img *image.RGBA, g Geometry, n normaliser, dst []float32) 
 	}
 }
 
-func clampInt(v, lo, hi int) int {
-	if v < lo {
-		return lo
-	}
-	if v > hi {
-		return hi
-	}
-	return v
+// clamp limits v to [lo, hi].
+func clamp[T int | float32](v, lo, hi T) T {
+	return min(max(v, lo), hi)
 }

@@ -225,7 +225,7 @@ func paintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opacity
 				alpha = opacity * (0.55 + 0.45*k) // sheer base, opaque tip
 			}
 			// The photo's own shading, relative to the nail's mean brightness.
-			shade := float32(math.Pow(float64(clampF(L/s.meanL, 0.2, 2.5)), float64(l.contrast)))
+			shade := float32(math.Pow(float64(clamp(L/s.meanL, 0.2, 2.5)), float64(l.contrast)))
 			shade = shade*(1-l.flatten) + l.flatten
 			if l.bands > 0 {
 				shade *= 1 - l.bands + l.bands*2*(0.5+0.5*float32(math.Cos(float64(t)*4.2+0.6)))
@@ -246,7 +246,7 @@ func paintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opacity
 				spec = l.highlight * float32(math.Exp(float64(-d*d))) * smoothstep(-0.9, -0.4, t) * (1 - smoothstep(0.45, 0.9, t))
 			}
 			// Bright glints already in the photo stay.
-			spec += l.keepGloss * clampF((L-s.p90)/(1-s.p90+1e-3), 0, 1) * 0.6
+			spec += l.keepGloss * clamp((L-s.p90)/(1-s.p90+1e-3), 0, 1) * 0.6
 			if l.glitter > 0 && hash01(uint32(x), uint32(y), 7) < l.glitter {
 				spec += 0.5 + 0.5*hash01(uint32(x), uint32(y), 9)
 			}
@@ -259,21 +259,11 @@ func paintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opacity
 
 			// Soft mask edge: anti-aliased, and nothing outside the mask changes.
 			k := alpha * float32(a) / 255
-			img.Pix[o] = to8(pr + (clampF(pr2, 0, 1)-pr)*k)
-			img.Pix[o+1] = to8(pg + (clampF(pg2, 0, 1)-pg)*k)
-			img.Pix[o+2] = to8(pb + (clampF(pb2, 0, 1)-pb)*k)
+			img.Pix[o] = to8(pr + (clamp(pr2, 0, 1)-pr)*k)
+			img.Pix[o+1] = to8(pg + (clamp(pg2, 0, 1)-pg)*k)
+			img.Pix[o+2] = to8(pb + (clamp(pb2, 0, 1)-pb)*k)
 		}
 	}
 }
 
-func clampF(v, lo, hi float32) float32 {
-	if v < lo {
-		return lo
-	}
-	if v > hi {
-		return hi
-	}
-	return v
-}
-
-func to8(v float32) uint8 { return uint8(clampF(v, 0, 1)*255 + 0.5) }
+func to8(v float32) uint8 { return uint8(clamp(v, 0, 1)*255 + 0.5) }
