@@ -135,11 +135,12 @@ func (s *Segmenter) Segment(ctx context.Context, data []byte) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
+	decode := time.Since(t0)
 	res, err := s.SegmentPhoto(ctx, p)
 	if err != nil {
 		return nil, err
 	}
-	res.Timings.Decode = time.Since(t0) - res.Timings.Preprocess - res.Timings.Infer - res.Timings.Postprocess
+	res.Timings.Decode = decode
 	return res, nil
 }
 

@@ -52,12 +52,10 @@ func (s *Server) health(c *gin.Context) {
 		body["backend"] = nil
 		body["model"] = nil
 	}
-	s.model.mu.RLock()
-	if s.model.loadTime > 0 {
-		body["load_ms"] = ms(s.model.loadTime)
-		body["warmup_ms"] = ms(s.model.warmTime)
+	if load, warm := s.model.timings(); load > 0 {
+		body["load_ms"] = ms(load)
+		body["warmup_ms"] = ms(warm)
 	}
-	s.model.mu.RUnlock()
 	c.JSON(http.StatusOK, body)
 }
 

@@ -123,6 +123,13 @@ func (m *model) status() (state string, seg *nails.Segmenter, err error) {
 	return m.state, m.seg, m.err
 }
 
+// timings reports how long the load and the warm-up inference took (0 before).
+func (m *model) timings() (load, warmup time.Duration) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.loadTime, m.warmTime
+}
+
 // close waits for a load in progress, then frees the model.
 func (m *model) close() error {
 	m.mu.RLock()

@@ -91,13 +91,9 @@ def main():
     }
     if args.tta:
         manifest["tta"] = args.tta
-    # Keep metrics measured through the Go pipeline (make eval) if the manifest has them.
+    # These are PyTorch's numbers; `make train` then replaces them with the Go pipeline's
+    # (tools/eval --write-manifest), which is what users get.
     manifest_path = args.out + ".json"
-    if os.path.exists(manifest_path):
-        with open(manifest_path) as f:
-            old = json.load(f)
-        if old.get("sha256") == sha:
-            manifest["metrics"] = old.get("metrics", metrics)
     with open(manifest_path, "w") as f:
         json.dump(manifest, f, indent=2)
         f.write("\n")
