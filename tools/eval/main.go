@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"image"
+	"image/color"
 	_ "image/png"
 	"io"
 	"os"
@@ -14,12 +15,14 @@ import (
 	"runtime"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"github.com/nailtrt/nailtrt/nails"
 )
 
-type row struct{ id, source, split, image, mask string }
+// row is one manifest.csv line; instances and origin are empty where the dataset has none.
+type row struct{ id, source, split, image, mask, instances, origin string }
 
 func main() {
 	model := flag.String("model", "engines/nailseg.json", "model manifest")
@@ -57,6 +60,17 @@ func run(model, dataset, split, backend string, threads int, out string, write b
 		if err != nil {
 			return fmt.Errorf("%s: %w", r.id, err)
 		}
+		var truths [][]bool
+		if r.instances != "" {
+			labels, iw, ih, err := readLabels(filepath.Join(dataset, r.instances))
+			if err != nil {
+				return fmt.Errorf("%s: %w", r.id, err)
+			}
+			if iw != w || ih != h {
+				return fmt.Errorf("%s: instance map is %dx%d, mask %dx%d", r.id, iw, ih, w, h)
+			}
+			truths = instancesFromLabels(labels)
+		}
 		t0 := time.Now()
 		res, err := seg.Segment(context.Background(), data)
 		if err != nil {
@@ -79,30 +93,43 @@ func run(model, dataset, split, backend string, threads int, out string, write b
 			}
 			preds = append(preds, inst)
 		}
-		if acc[r.source] == nil {
-			acc[r.source] = &accumulator{}
+		var one accumulator
+		one.add(pred, truth, w, h, preds, truths)
+		for _, key := range []string{r.source, "origin:" + r.origin} {
+			if key == "origin:" {
+				continue
+			}
+			if acc[key] == nil {
+				acc[key] = &accumulator{}
+			}
+			acc[key].merge(&one)
 		}
-		acc[r.source].add(pred, truth, w, h, preds)
 	}
 	table := map[string]map[string]float64{}
 	overall := &accumulator{}
 	sources := make([]string, 0, len(acc))
+	var origins []string
 	for s, a := range acc {
+		if o, ok := strings.CutPrefix(s, "origin:"); ok {
+			origins = append(origins, o)
+			table[split+"/origin:"+o] = a.result()
+			continue
+		}
 		sources = append(sources, s)
 		overall.merge(a)
 		table[split+"/"+s] = a.result()
 	}
 	sort.Strings(sources)
+	sort.Strings(origins)
 	table[split+"/overall"] = overall.result()
 	slices.Sort(latencies)
 
 	fmt.Printf("model %s (%s) on %s/%s, %d images, median segment %.1f ms\n\n", seg.Manifest().ID(), seg.Backend(), dataset, split,
 		len(rows), float64(latencies[len(latencies)/2].Microseconds())/1000)
-	fmt.Printf("%-12s %6s %7s %7s %10s %9s %7s %7s\n", "source", "images", "IoU", "Dice", "boundaryF", "precision", "recall", "F1")
-	for _, s := range append(sources, "overall") {
-		m := table[split+"/"+s]
-		fmt.Printf("%-12s %6.0f %7.4f %7.4f %10.4f %9.4f %7.4f %7.4f\n", s, m["images"], m["iou"], m["dice"], m["boundary_f"], m["precision"], m["recall"], m["f1"])
-	}
+	printTable("source", sources, func(s string) map[string]float64 { return table[split+"/"+s] })
+	fmt.Println()
+	printTable("origin", origins, func(o string) map[string]float64 { return table[split+"/origin:"+o] })
+	fmt.Println("\ninstances: per-nail outlines from instances/ where the dataset has them, else 8-connected components of the mask")
 	if out != "" {
 		b, _ := json.MarshalIndent(table, "", "  ")
 		if err := os.WriteFile(out, append(b, '\n'), 0o644); err != nil {
@@ -113,6 +140,18 @@ func run(model, dataset, split, backend string, threads int, out string, write b
 		return writeMetrics(model, table)
 	}
 	return nil
+}
+
+// printTable prints one metrics row per key; "overall" is appended for the source table.
+func printTable(title string, keys []string, get func(string) map[string]float64) {
+	fmt.Printf("%-16s %6s %7s %7s %10s %9s %7s %7s\n", title, "images", "IoU", "Dice", "boundaryF", "precision", "recall", "F1")
+	if title == "source" {
+		keys = append(keys, "overall")
+	}
+	for _, k := range keys {
+		m := get(k)
+		fmt.Printf("%-16s %6.0f %7.4f %7.4f %10.4f %9.4f %7.4f %7.4f\n", k, m["images"], m["iou"], m["dice"], m["boundary_f"], m["precision"], m["recall"], m["f1"])
+	}
 }
 
 func readManifest(dataset, split string) ([]row, error) {
@@ -147,7 +186,14 @@ func readManifest(dataset, split string) ([]row, error) {
 		if split != "all" && rec[col["split"]] != split {
 			continue
 		}
-		rows = append(rows, row{rec[col["id"]], rec[col["source"]], rec[col["split"]], rec[col["image"]], rec[col["mask"]]})
+		opt := func(name string) string {
+			if i, ok := col[name]; ok && i < len(rec) {
+				return rec[i]
+			}
+			return ""
+		}
+		rows = append(rows, row{rec[col["id"]], rec[col["source"]], rec[col["split"]], rec[col["image"]], rec[col["mask"]],
+			opt("instances"), opt("origin")})
 	}
 	if len(rows) == 0 {
 		return nil, fmt.Errorf("no images in split %q", split)
@@ -174,6 +220,48 @@ func readMask(path string) ([]bool, int, int, error) {
 		}
 	}
 	return m, b.Dx(), b.Dy(), nil
+}
+
+// readLabels reads an 8-bit instance map: pixel = nail number, 0 = background.
+func readLabels(path string) ([]uint8, int, int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	defer f.Close()
+	img, _, err := image.Decode(f)
+	if err != nil {
+		return nil, 0, 0, err
+	}
+	b := img.Bounds()
+	out := make([]uint8, b.Dx()*b.Dy())
+	for y := 0; y < b.Dy(); y++ {
+		for x := 0; x < b.Dx(); x++ {
+			out[y*b.Dx()+x] = color.GrayModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.Gray).Y
+		}
+	}
+	return out, b.Dx(), b.Dy(), nil
+}
+
+// instancesFromLabels splits a label map into one mask per nail number, in number order.
+func instancesFromLabels(labels []uint8) [][]bool {
+	var byLabel [256][]bool
+	for i, l := range labels {
+		if l == 0 {
+			continue
+		}
+		if byLabel[l] == nil {
+			byLabel[l] = make([]bool, len(labels))
+		}
+		byLabel[l][i] = true
+	}
+	var out [][]bool
+	for _, m := range byLabel {
+		if m != nil {
+			out = append(out, m)
+		}
+	}
+	return out
 }
 
 // writeMetrics replaces the manifest's metrics, keeping every other field as written.

@@ -15,8 +15,10 @@ type accumulator struct {
 }
 
 // add scores one image: pred and truth are w x h binary masks, preds the predicted
-// instances (each a binary mask over the same image).
-func (a *accumulator) add(pred, truth []bool, w, h int, preds [][]bool) {
+// instances and truths the true ones (each a binary mask over the same image). truths nil
+// means the dataset has no per-nail outlines for this photo: the true instances are then
+// the 8-connected components of truth (touching nails count as one).
+func (a *accumulator) add(pred, truth []bool, w, h int, preds, truths [][]bool) {
 	a.Images++
 	for i := range pred {
 		p, t := pred[i], truth[i]
@@ -50,7 +52,9 @@ func (a *accumulator) add(pred, truth []bool, w, h int, preds [][]bool) {
 			}
 		}
 	}
-	truths := components(truth, w, h)
+	if truths == nil {
+		truths = components(truth, w, h)
+	}
 	a.tp += match(preds, truths)
 	a.npred += len(preds)
 	a.ntrue += len(truths)

@@ -24,7 +24,7 @@ func TestMetricsPerfectAndDisjoint(t *testing.T) {
 		"......##",
 	)
 	var a accumulator
-	a.add(truth, truth, w, h, components(truth, w, h))
+	a.add(truth, truth, w, h, components(truth, w, h), nil)
 	r := a.result()
 	for _, k := range []string{"iou", "dice", "boundary_f", "precision", "recall", "f1"} {
 		assert.Equal(t, 1.0, r[k], k)
@@ -32,7 +32,7 @@ func TestMetricsPerfectAndDisjoint(t *testing.T) {
 
 	empty := make([]bool, len(truth))
 	var b accumulator
-	b.add(empty, truth, w, h, nil)
+	b.add(empty, truth, w, h, nil, nil)
 	r = b.result()
 	assert.Equal(t, 0.0, r["iou"])
 	assert.Equal(t, 0.0, r["recall"])
@@ -51,9 +51,44 @@ func TestMetricsHalfMatch(t *testing.T) {
 		".......#",
 	)
 	var a accumulator
-	a.add(pred, truth, w, h, components(pred, w, h))
+	a.add(pred, truth, w, h, components(pred, w, h), nil)
 	r := a.result()
 	assert.InDelta(t, 4.0/10.0, r["iou"], 1e-4) // |inter|=4, |union|=8+2
 	assert.Equal(t, 0.5, r["precision"], "the half nail matches at IoU 0.5; the false one does not")
 	assert.Equal(t, 1.0, r["recall"])
+}
+
+func TestMetricsInstanceMaps(t *testing.T) {
+	// Three nails that touch: as components they are one, the instance map keeps them apart.
+	truth, w, h := grid(
+		"######..",
+		"######..",
+		"........",
+	)
+	left, _, _ := grid("##......", "##......", "........")
+	mid, _, _ := grid("..##....", "..##....", "........")
+	right, _, _ := grid("....##..", "....##..", "........")
+	truths := [][]bool{left, mid, right}
+
+	var merged accumulator
+	merged.add(truth, truth, w, h, [][]bool{truth}, truths)
+	assert.Equal(t, 0.0, merged.result()["recall"], "one blob over two nails matches neither at IoU 0.5")
+
+	var split accumulator
+	split.add(truth, truth, w, h, [][]bool{left, mid, right}, truths)
+	assert.Equal(t, 1.0, split.result()["f1"])
+
+	var comps accumulator
+	comps.add(truth, truth, w, h, [][]bool{truth}, nil)
+	assert.Equal(t, 1.0, comps.result()["f1"], "without instance maps the blob is one true nail")
+}
+
+func TestInstancesFromLabels(t *testing.T) {
+	labels := []uint8{0, 1, 1, 0, 2, 2, 0, 0, 3}
+	got := instancesFromLabels(labels)
+	if assert.Len(t, got, 3) {
+		assert.Equal(t, []bool{false, true, true, false, false, false, false, false, false}, got[0])
+		assert.Equal(t, []bool{false, false, false, false, true, true, false, false, false}, got[1])
+		assert.True(t, got[2][8])
+	}
 }

@@ -27,7 +27,8 @@ MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
 STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 PAD_RGB = tuple(int(round(v * 255)) for v in MEAN)  # letterbox fill: 0 after normalisation
 
-SOURCE_WEIGHTS = {"hands": 0.5, "fingers": 0.25, "fingertips": 0.25}
+# Share of training samples drawn from each source (train.py --weights overrides it).
+SOURCE_WEIGHTS = {"hands": 0.6, "closeups": 0.2, "fingers": 0.1, "fingertips": 0.1}
 
 SKIN_TONES = np.array([[233, 196, 170], [224, 172, 138], [198, 134, 100], [160, 102, 70],
                        [110, 70, 50], [250, 215, 195], [210, 160, 140]], dtype=np.float32)
@@ -74,8 +75,20 @@ def _blobs(rng, n):
         u = ((xx - cx) * ca + (yy - cy) * sa) / rx
         v = (-(xx - cx) * sa + (yy - cy) * ca) / ry
         inside = (u * u + v * v) < 1
-        col = SKIN_TONES[rng.integers(len(SKIN_TONES))] if rng.random() < 0.5 else rng.uniform(0, 255, 3)
+        r = rng.random()
+        if r < 0.45:
+            col = SKIN_TONES[rng.integers(len(SKIN_TONES))]
+        elif r < 0.7:
+            # Hard negatives: saturated polish-like colours (lipstick, caps, jewellery) with
+            # a specular spot, on no finger: the model must not call colour alone a nail.
+            col = np.array(_hsv_to_rgb(rng.choice([0.0, 0.97, 0.93, rng.uniform(0, 1)]), rng.uniform(0.6, 1.0),
+                                       rng.uniform(0.35, 0.95))) * 255
+        else:
+            col = rng.uniform(0, 255, 3)
         img[inside] = col * rng.uniform(0.8, 1.1)
+        if r >= 0.45 and r < 0.7:
+            spot = ((xx - cx - rx * 0.3) ** 2 + (yy - cy - ry * 0.3) ** 2) < (min(rx, ry) * 0.25) ** 2
+            img[spot & inside] = 245
     return img
 
 
@@ -175,7 +188,7 @@ def transform(rng, s, scale, small_ok=True):
     h, w = s.image.shape[:2]
     nw, nh = max(8, round(w * scale)), max(8, round(h * scale))
     im = Image.fromarray(s.image).resize((nw, nh), Image.BILINEAR)
-    lab = Image.fromarray((s.mask * 255).astype(np.uint8)).resize((nw, nh), Image.BILINEAR)
+    lab = Image.fromarray((s.target * 255).astype(np.uint8)).resize((nw, nh), Image.BILINEAR)
     if rng.random() < 0.5:
         im, lab = im.transpose(Image.FLIP_LEFT_RIGHT), lab.transpose(Image.FLIP_LEFT_RIGHT)
     if rng.random() < 0.2:

@@ -1,25 +1,42 @@
 """Reads ../shared/datasets/nails (manifest.csv) into memory.
 
-The whole set is ~730 small photos, so it is loaded once as uint8 arrays; augmentation then
-costs no disk reads.
+The whole set is ~3,700 photos of at most 432x432 (plus a few larger originals), about
+1.5 GB as uint8 arrays, so it is loaded once; augmentation then costs no disk reads.
+
+Where a row has a per-nail instance map (`instances` column), the training target is the
+nail mask with a thin gap cut wherever two different nails touch (`Sample.target`): the
+model then learns to leave background between neighbours, so connected components split
+them at inference. The unmodified mask stays in `Sample.mask` for evaluation.
 """
 import csv
 import os
 
 import numpy as np
 from PIL import Image
+from scipy import ndimage
 
 DEFAULT_ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "datasets", "nails")
-SOURCES = ("hands", "fingers", "fingertips")
+SOURCES = ("hands", "closeups", "fingers", "fingertips")
 
 
 class Sample:
-    __slots__ = ("id", "source", "split", "image", "mask")
+    __slots__ = ("id", "source", "split", "origin", "image", "mask", "instances", "target")
 
-    def __init__(self, id, source, split, image, mask):
-        self.id, self.source, self.split = id, source, split
-        self.image = image  # HxWx3 uint8 RGB
-        self.mask = mask    # HxW bool
+    def __init__(self, id, source, split, image, mask, instances=None, origin=""):
+        self.id, self.source, self.split, self.origin = id, source, split, origin
+        self.image = image          # HxWx3 uint8 RGB
+        self.mask = mask            # HxW bool, as published
+        self.instances = instances  # HxW uint8 nail numbers (0 = background), or None
+        self.target = mask if instances is None else separate(mask, instances)
+
+
+def separate(mask, instances):
+    """The mask less every pixel that touches (8-neighbourhood) a different nail."""
+    inst = instances.astype(np.int32)
+    hi = ndimage.maximum_filter(inst, size=3)
+    lo = ndimage.minimum_filter(np.where(inst == 0, 1 << 20, inst), size=3)
+    touching = (inst > 0) & ((hi > inst) | (lo < inst))
+    return mask & ~touching
 
 
 def dataset_root(root=None):
@@ -31,19 +48,30 @@ def dataset_root(root=None):
     return root
 
 
-def load(root=None, split=None, sources=SOURCES):
+def rows(root=None, split=None, sources=SOURCES):
+    """The manifest rows of one split (None: all) and the given sources."""
     root = dataset_root(root)
-    out = []
     with open(os.path.join(root, "manifest.csv"), newline="") as f:
         for row in csv.DictReader(f):
             if split and row["split"] != split:
                 continue
             if row["source"] not in sources:
                 continue
-            img = Image.open(os.path.join(root, row["image"]))
-            img = np.asarray(img.convert("RGB"), dtype=np.uint8)
-            mask = np.asarray(Image.open(os.path.join(root, row["mask"])).convert("L")) > 127
-            if mask.shape != img.shape[:2]:
-                raise SystemExit(f"{row['id']}: mask {mask.shape} does not match image {img.shape}")
-            out.append(Sample(row["id"], row["source"], row["split"], img, mask))
+            yield row
+
+
+def load(root=None, split=None, sources=SOURCES):
+    root = dataset_root(root)
+    out = []
+    for row in rows(root, split, sources):
+        img = np.asarray(Image.open(os.path.join(root, row["image"])).convert("RGB"), dtype=np.uint8)
+        mask = np.asarray(Image.open(os.path.join(root, row["mask"])).convert("L")) > 127
+        if mask.shape != img.shape[:2]:
+            raise SystemExit(f"{row['id']}: mask {mask.shape} does not match image {img.shape}")
+        inst = None
+        if row.get("instances"):
+            inst = np.asarray(Image.open(os.path.join(root, row["instances"])))
+            if inst.shape != mask.shape:
+                raise SystemExit(f"{row['id']}: instance map {inst.shape} does not match mask {mask.shape}")
+        out.append(Sample(row["id"], row["source"], row["split"], img, mask, inst, row.get("origin", "")))
     return out

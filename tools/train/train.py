@@ -24,7 +24,8 @@ import dataset  # noqa: E402
 from metrics import Accumulator  # noqa: E402
 from model import NailNet, count_params  # noqa: E402
 
-SELECT_WEIGHTS = {"hands": 0.5, "fingers": 0.25, "fingertips": 0.25}
+# Checkpoint selection: whole-hand photos are what users send, so they weigh most.
+SELECT_WEIGHTS = {"hands": 0.6, "closeups": 0.2, "fingers": 0.1, "fingertips": 0.1}
 
 
 class Synth(torch.utils.data.IterableDataset):
@@ -91,8 +92,10 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workdir", default="build/train")
     ap.add_argument("--widths", default="16,32,48,96,128", help="NailNet channel widths of the five stages")
-    ap.add_argument("--hands-weight", type=float, default=0.55,
-                    help="share of training samples drawn from whole-hand photos (the rest split between the close-up sources)")
+    ap.add_argument("--weights", default="hands=0.6,closeups=0.2,fingers=0.1,fingertips=0.1",
+                    help="share of training samples drawn from each source")
+    ap.add_argument("--eval-sources", default="hands,closeups,fingers,fingertips",
+                    help="val sources evaluated during training (for selection)")
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
@@ -101,10 +104,13 @@ def main():
     torch.manual_seed(args.seed)
     os.makedirs(args.workdir, exist_ok=True)
 
-    rest = (1 - args.hands_weight) / 2
-    augment.SOURCE_WEIGHTS.update({"hands": args.hands_weight, "fingers": rest, "fingertips": rest})
-    train = dataset.load(args.dataset, "train")
-    val = dataset.load(args.dataset, "val")
+    weights = {k: float(v) for k, v in (kv.split("=") for kv in args.weights.split(","))}
+    augment.SOURCE_WEIGHTS.clear()
+    augment.SOURCE_WEIGHTS.update(weights)
+    t_load = time.time()
+    train = dataset.load(args.dataset, "train", tuple(weights))
+    val = dataset.load(args.dataset, "val", tuple(args.eval_sources.split(",")))
+    print(f"dataset loaded in {time.time() - t_load:.0f}s", flush=True)
     by_source = {}
     for s in train:
         by_source.setdefault(s.source, []).append(s)
