@@ -2,10 +2,11 @@ package nails
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"image"
+	"image/draw"
 	"image/gif"
-	"image/jpeg"
 	"image/png"
 
 	"golang.org/x/image/webp"
@@ -15,11 +16,16 @@ import (
 type Limits struct {
 	MaxPixels int // width*height; default 40 MP
 	MaxSide   int // longest side; default 12,000 px
+	// MaxScans bounds a JPEG's start-of-scan markers. Encoders write at most a dozen or
+	// so; a crafted progressive file repeating an empty scan thousands of times costs
+	// seconds of CPU per kilobyte. Default 64.
+	MaxScans int
 }
 
 const (
 	DefaultMaxPixels = 40_000_000
 	DefaultMaxSide   = 12_000
+	DefaultMaxScans  = 64
 )
 
 func (l Limits) withDefaults() Limits {
@@ -29,7 +35,29 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxSide <= 0 {
 		l.MaxSide = DefaultMaxSide
 	}
+	if l.MaxScans <= 0 {
+		l.MaxScans = DefaultMaxScans
+	}
 	return l
+}
+
+// Check refuses a header over the limits (ErrTooLarge), before any pixel is decoded.
+func (l Limits) Check(h Header) error {
+	l = l.withDefaults()
+	if h.Width <= 0 || h.Height <= 0 {
+		return wrap(ErrUndecodable, "%s header says %dx%d", h.Format, h.Width, h.Height)
+	}
+	if h.Width > l.MaxSide || h.Height > l.MaxSide {
+		return wrap(ErrTooLarge, "%dx%d: a side exceeds %d px", h.Width, h.Height, l.MaxSide)
+	}
+	if h.Pixels() > int64(l.MaxPixels) {
+		return wrap(ErrTooLarge, "%dx%d is %.1f MP, over the %.1f MP limit", h.Width, h.Height,
+			float64(h.Pixels())/1e6, float64(l.MaxPixels)/1e6)
+	}
+	if h.Scans > l.MaxScans {
+		return wrap(ErrTooLarge, "the JPEG has %d scans, over the limit of %d", h.Scans, l.MaxScans)
+	}
+	return nil
 }
 
 // Photo is a decoded image and the EXIF orientation to display it with. Width and
@@ -61,40 +89,31 @@ func sniff(data []byte) string {
 // Decode reads a JPEG, PNG, WebP or GIF (first frame). The header is read first and
 // images over the limits are refused before any pixel memory is allocated. Errors wrap
 // ErrEmpty, ErrUnsupportedFormat, ErrTooLarge or ErrUndecodable.
-func Decode(data []byte, lim Limits) (p *Photo, err error) {
-	lim = lim.withDefaults()
-	if len(data) == 0 {
-		return nil, wrap(ErrEmpty, "0 bytes")
-	}
-	format := sniff(data)
-	if format == "" {
-		return nil, wrap(ErrUnsupportedFormat, "not a JPEG, PNG, WebP or GIF (starts with % x)", data[:min(8, len(data))])
-	}
-	var cfg image.Config
-	switch format {
-	case "jpeg":
-		cfg, err = jpeg.DecodeConfig(bytes.NewReader(data))
-	case "png":
-		cfg, err = png.DecodeConfig(bytes.NewReader(data))
-	case "gif":
-		cfg, err = gif.DecodeConfig(bytes.NewReader(data))
-	case "webp":
-		cfg, err = safeWebPConfig(data)
-	}
-	if err != nil {
-		return nil, wrap(ErrUndecodable, "%s header: %v", format, err)
-	}
-	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, wrap(ErrUndecodable, "%s header says %dx%d", format, cfg.Width, cfg.Height)
-	}
-	if cfg.Width > lim.MaxSide || cfg.Height > lim.MaxSide {
-		return nil, wrap(ErrTooLarge, "%dx%d: a side exceeds %d px", cfg.Width, cfg.Height, lim.MaxSide)
-	}
-	if int64(cfg.Width)*int64(cfg.Height) > int64(lim.MaxPixels) {
-		return nil, wrap(ErrTooLarge, "%dx%d is %.1f MP, over the %.1f MP limit", cfg.Width, cfg.Height,
-			float64(cfg.Width)*float64(cfg.Height)/1e6, float64(lim.MaxPixels)/1e6)
-	}
+func Decode(data []byte, lim Limits) (*Photo, error) {
+	return DecodeContext(context.Background(), data, lim)
+}
 
+// DecodeContext is Decode that gives up (with ctx's error) when ctx ends before the
+// pixels are decoded. A decoder already running is not interrupted: Limits bound its
+// time (pixels, JPEG scans).
+func DecodeContext(ctx context.Context, data []byte, lim Limits) (*Photo, error) {
+	h, err := ReadHeader(data)
+	if err != nil {
+		return nil, err
+	}
+	return DecodeHeader(ctx, data, h, lim)
+}
+
+// DecodeHeader decodes data whose header the caller has already read with ReadHeader
+// (to admit the work by its DecodeBytes first).
+func DecodeHeader(ctx context.Context, data []byte, h Header, lim Limits) (p *Photo, err error) {
+	if err := lim.Check(h); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	format := h.Format
 	orientation := 1
 	var img image.Image
 	err = func() (err error) {
@@ -113,7 +132,7 @@ func Decode(data []byte, lim Limits) (p *Photo, err error) {
 			orientation = pngOrientation(data)
 			img, err = png.Decode(bytes.NewReader(data))
 		case "gif":
-			img, err = gif.Decode(bytes.NewReader(data))
+			img, err = decodeGIF(data)
 		case "webp":
 			orientation = webpOrientation(data)
 			img, err = webp.Decode(bytes.NewReader(data))
@@ -124,8 +143,8 @@ func Decode(data []byte, lim Limits) (p *Photo, err error) {
 		return nil, wrap(ErrUndecodable, "%s: %v", format, err)
 	}
 	b := img.Bounds()
-	if b.Dx() != cfg.Width || b.Dy() != cfg.Height {
-		return nil, wrap(ErrUndecodable, "%s decoded to %dx%d, its header said %dx%d", format, b.Dx(), b.Dy(), cfg.Width, cfg.Height)
+	if b.Dx() != h.Width || b.Dy() != h.Height {
+		return nil, wrap(ErrUndecodable, "%s decoded to %dx%d, its header said %dx%d", format, b.Dx(), b.Dy(), h.Width, h.Height)
 	}
 	p = &Photo{Src: img, Orientation: orientation, Format: format}
 	p.Width, p.Height = b.Dx(), b.Dy()
@@ -133,6 +152,26 @@ func Decode(data []byte, lim Limits) (p *Photo, err error) {
 		p.Width, p.Height = p.Height, p.Width
 	}
 	return p, nil
+}
+
+// decodeGIF returns the first frame drawn on the logical screen: a frame may be smaller
+// than the canvas and placed anywhere on it (what browsers show).
+func decodeGIF(data []byte) (image.Image, error) {
+	cfg, err := gif.DecodeConfig(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	frame, err := gif.Decode(bytes.NewReader(data))
+	if err != nil {
+		return nil, err
+	}
+	screen := image.Rect(0, 0, cfg.Width, cfg.Height)
+	if frame.Bounds() == screen {
+		return frame, nil
+	}
+	canvas := image.NewRGBA(screen)
+	draw.Draw(canvas, frame.Bounds().Intersect(screen), frame, frame.Bounds().Min, draw.Src)
+	return canvas, nil
 }
 
 func safeWebPConfig(data []byte) (cfg image.Config, err error) {

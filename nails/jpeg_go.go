@@ -23,3 +23,10 @@ func EncodeJPEG(img *image.RGBA, quality int) ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
+
+// turboBuilt says JPEGs go through libjpeg-turbo (tests compare it with image/jpeg).
+const turboBuilt = false
+
+func stdDecodeJPEG(data []byte) (image.Image, error) { return jpeg.Decode(bytes.NewReader(data)) }
+
+func cmykJPEG([]byte, int, int) []byte { return nil }

@@ -54,6 +54,38 @@ static unsigned char* nt_tj_encode_rgba(const unsigned char* pix, int w, int pit
 	return out;
 }
 
+// Decodes any JPEG libjpeg-turbo reads into packed pixels of format pf (TJPF_GRAY,
+// TJPF_CMYK or TJPF_RGBA) in one malloc'd block the caller frees.
+static unsigned char* nt_tj_decode_packed(const unsigned char* buf, unsigned long len, int w, int h, int pf,
+                                          char* err, int errlen) {
+	tjhandle tj = tjInitDecompress();
+	if (!tj) { snprintf(err, errlen, "%s", tjGetErrorStr2(NULL)); return NULL; }
+	unsigned char* out = malloc((size_t)w * h * tjPixelSize[pf]);
+	if (!out) { tjDestroy(tj); snprintf(err, errlen, "out of memory"); return NULL; }
+	if (tjDecompress2(tj, buf, len, out, w, 0, h, pf, TJFLAG_STOPONWARNING) != 0) {
+		snprintf(err, errlen, "%s", tjGetErrorStr2(tj));
+		free(out);
+		tjDestroy(tj);
+		return NULL;
+	}
+	tjDestroy(tj);
+	return out;
+}
+
+// Compresses packed CMYK pixels (tests make CMYK JPEGs with it; Go cannot encode them).
+static unsigned char* nt_tj_encode_cmyk(const unsigned char* pix, int w, int h, unsigned long* size) {
+	tjhandle tj = tjInitCompress();
+	if (!tj) return NULL;
+	unsigned char* out = NULL;
+	*size = 0;
+	if (tjCompress2(tj, pix, w, 0, h, TJPF_CMYK, &out, size, TJSAMP_444, 90, 0) != 0) {
+		if (out) tjFree(out);
+		out = NULL;
+	}
+	tjDestroy(tj);
+	return out;
+}
+
 static int nt_tj_header(const unsigned char* buf, unsigned long len, int* w, int* h, int* samp, int* cs,
                         char* err, int errlen) {
 	tjhandle tj = tjInitDecompress();
@@ -85,8 +117,10 @@ var turboRatios = map[C.int]image.YCbCrSubsampleRatio{
 
 // decodeJPEG decodes with libjpeg-turbo (SIMD), about 2-3x faster than image/jpeg on a
 // 1.2 MP photo, straight into the *image.YCbCr planes the preprocessing fast path reads.
-// Greyscale, CMYK and unusual subsamplings go to image/jpeg. Build with
-// -tags noturbojpeg to use image/jpeg only.
+// Greyscale, CMYK/YCCK and subsamplings TurboJPEG cannot name are decoded by
+// libjpeg-turbo too, into packed pixels: image/jpeg holds every coefficient of a
+// progressive CMYK file in Go memory (over 1 GB for 40 MP) and is far slower on
+// crafted multi-scan files. Build with -tags noturbojpeg to use image/jpeg only.
 func decodeJPEG(data []byte) (image.Image, error) {
 	var errbuf [256]C.char
 	var w, h, samp, cs C.int
@@ -96,7 +130,7 @@ func decodeJPEG(data []byte) (image.Image, error) {
 	}
 	ratio, ok := turboRatios[samp]
 	if cs != C.TJCS_YCbCr || !ok {
-		return jpeg.Decode(bytes.NewReader(data))
+		return decodePacked(data, int(w), int(h), cs)
 	}
 	var strides, rows [3]C.int
 	block := C.nt_tj_decode_yuv(buf, C.ulong(len(data)), w, h, samp, &strides[0], &rows[0], &errbuf[0], C.int(len(errbuf)))
@@ -123,6 +157,55 @@ func decodeJPEG(data []byte) (image.Image, error) {
 	return img, nil
 }
 
+// decodePacked decodes to image.Gray (greyscale files), image.CMYK (CMYK and YCCK,
+// with the Adobe inversion image/jpeg applies) or image.RGBA (everything else).
+func decodePacked(data []byte, w, h int, cs C.int) (image.Image, error) {
+	var errbuf [256]C.char
+	pf, size := C.int(C.TJPF_RGBA), 4
+	switch cs {
+	case C.TJCS_GRAY:
+		pf, size = C.TJPF_GRAY, 1
+	case C.TJCS_CMYK, C.TJCS_YCCK:
+		pf, size = C.TJPF_CMYK, 4
+	}
+	out := C.nt_tj_decode_packed((*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)), C.int(w), C.int(h), pf,
+		&errbuf[0], C.int(len(errbuf)))
+	if out == nil {
+		return nil, errors.New("libjpeg-turbo: " + C.GoString(&errbuf[0]))
+	}
+	defer C.free(unsafe.Pointer(out))
+	src := unsafe.Slice((*byte)(unsafe.Pointer(out)), w*h*size)
+	r := image.Rect(0, 0, w, h)
+	switch pf {
+	case C.TJPF_GRAY:
+		img := image.NewGray(r)
+		copy(img.Pix, src)
+		return img, nil
+	case C.TJPF_CMYK:
+		// Adobe CMYK JPEGs store 255 for no ink; image/jpeg inverts them, and so do we.
+		img := image.NewCMYK(r)
+		for i, v := range src {
+			img.Pix[i] = 255 - v
+		}
+		return img, nil
+	}
+	img := image.NewRGBA(r)
+	copy(img.Pix, src)
+	return img, nil
+}
+
+// encodeCMYKJPEG makes a CMYK (YCCK) JPEG from packed CMYK pixels as stored in the
+// file (255 = no ink): a test helper, since image/jpeg cannot encode CMYK.
+func encodeCMYKJPEG(pix []byte, w, h int) []byte {
+	var size C.ulong
+	out := C.nt_tj_encode_cmyk((*C.uchar)(unsafe.Pointer(&pix[0])), C.int(w), C.int(h), &size)
+	if out == nil {
+		return nil
+	}
+	defer C.tjFree(out)
+	return C.GoBytes(unsafe.Pointer(out), C.int(size))
+}
+
 // EncodeJPEG compresses img (4:2:0) with libjpeg-turbo, about 6x faster than
 // image/jpeg on a 1.2 MP render. quality is 1..100.
 func EncodeJPEG(img *image.RGBA, quality int) ([]byte, error) {
@@ -141,3 +224,12 @@ func EncodeJPEG(img *image.RGBA, quality int) ([]byte, error) {
 	defer C.tjFree(out)
 	return C.GoBytes(unsafe.Pointer(out), C.int(size)), nil
 }
+
+// turboBuilt says JPEGs go through libjpeg-turbo (tests compare it with image/jpeg).
+const turboBuilt = true
+
+// stdDecodeJPEG is image/jpeg, the reference the libjpeg-turbo paths are tested against.
+func stdDecodeJPEG(data []byte) (image.Image, error) { return jpeg.Decode(bytes.NewReader(data)) }
+
+// cmykJPEG makes a CMYK JPEG for tests (image/jpeg cannot encode one).
+func cmykJPEG(pix []byte, w, h int) []byte { return encodeCMYKJPEG(pix, w, h) }

@@ -1,6 +1,7 @@
 package nails
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -76,15 +77,33 @@ func LoadManifest(path string) (*Manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrManifest, err)
 	}
-	var m Manifest
-	dec := json.NewDecoder(strings.NewReader(string(data)))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&m); err != nil {
+	m, err := parseManifest(data, filepath.Dir(path))
+	if err != nil {
 		return nil, wrap(ErrManifest, "%s: %v", path, err)
 	}
-	m.dir = filepath.Dir(path)
+	return m, nil
+}
+
+// ParseManifest parses and validates manifest JSON; dir is where a relative model file
+// is looked up. Errors wrap ErrManifest.
+func ParseManifest(data []byte, dir string) (*Manifest, error) {
+	m, err := parseManifest(data, dir)
+	if err != nil {
+		return nil, wrap(ErrManifest, "%v", err)
+	}
+	return m, nil
+}
+
+func parseManifest(data []byte, dir string) (*Manifest, error) {
+	var m Manifest
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&m); err != nil {
+		return nil, err
+	}
+	m.dir = dir
 	if err := m.validate(); err != nil {
-		return nil, wrap(ErrManifest, "%s: %v", path, err)
+		return nil, err
 	}
 	return &m, nil
 }

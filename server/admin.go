@@ -4,6 +4,7 @@ import (
 	"crypto/subtle"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -13,22 +14,27 @@ import (
 	"github.com/nailtrt/nailtrt/trt"
 )
 
-// healthz is liveness: the process serves HTTP.
-func (s *Server) healthz(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"status": "ok"}) }
+// healthz is liveness: 200 while the process serves HTTP and its model is loaded,
+// loading or retrying; 503 once every load attempt has failed, so an orchestrator
+// restarts a replica that cannot recover by itself.
+func (s *Server) healthz(c *gin.Context) {
+	if state, _, err := s.model.status(); state == stateFailed && err != errClosed {
+		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "failed", "reason": "the model could not be loaded; see the server log"})
+		return
+	}
+	c.JSON(http.StatusOK, gin.H{"status": "ok"})
+}
 
 // readyz is readiness: 200 once the model is loaded and warmed, 503 (with the state and,
 // after a failure, the reason) until then.
 func (s *Server) readyz(c *gin.Context) {
-	state, _, err := s.model.status()
+	state, _, _ := s.model.status()
 	if state == stateReady {
 		c.JSON(http.StatusOK, gin.H{"status": "ready"})
 		return
 	}
-	body := gin.H{"status": state}
-	if err != nil {
-		body["reason"] = err.Error()
-	}
-	c.JSON(http.StatusServiceUnavailable, body)
+	// The reason (paths, library messages) is logged, not shown to anyone who asks.
+	c.JSON(http.StatusServiceUnavailable, gin.H{"status": state})
 }
 
 // health is GET /api/health: status, backend, model, uptime and GPUs.
@@ -42,7 +48,7 @@ func (s *Server) health(c *gin.Context) {
 		"gpu":            s.gpu.Read(),
 	}
 	if err != nil {
-		body["reason"] = err.Error()
+		body["reason"] = "the model could not be loaded; see the server log"
 	}
 	if seg != nil {
 		m := seg.Manifest()
@@ -99,8 +105,14 @@ func (s *Server) cacheClear(c *gin.Context) {
 			_ = c.Error(newError(http.StatusForbidden, "forbidden", "wrong admin token"))
 			return
 		}
-	} else if !isLoopback(c.Request.RemoteAddr) {
-		_ = c.Error(newError(http.StatusForbidden, "forbidden", "no admin token is configured: cache clear is allowed from loopback only"))
+	} else if !isLoopback(c.Request.RemoteAddr) || proxied(c.Request) {
+		_ = c.Error(newError(http.StatusForbidden, "forbidden", "no admin token is configured (NAILTRT_ADMIN_TOKEN): cache clear is allowed from loopback only, not through a proxy"))
+		return
+	}
+	if !sameOrigin(c.Request) {
+		// A page on another site can make the browser POST here (a form needs no CORS
+		// preflight); the browser says where it came from.
+		_ = c.Error(newError(http.StatusForbidden, "forbidden", "cross-origin cache clear refused"))
 		return
 	}
 	n := s.cache.clear()
@@ -115,4 +127,25 @@ func isLoopback(remote string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// proxied reports a request relayed by a proxy: a loopback peer that forwards for
+// someone else is not a local administrator.
+func proxied(r *http.Request) bool {
+	for _, h := range []string{"X-Forwarded-For", "Forwarded", "X-Real-Ip", "Via"} {
+		if r.Header.Get(h) != "" {
+			return true
+		}
+	}
+	return false
+}
+
+// sameOrigin is true without an Origin header (curl, scripts) or when it names this host.
+func sameOrigin(r *http.Request) bool {
+	origin := r.Header.Get("Origin")
+	if origin == "" {
+		return r.Header.Get("Sec-Fetch-Site") == "" || r.Header.Get("Sec-Fetch-Site") == "same-origin"
+	}
+	u, err := url.Parse(origin)
+	return err == nil && u.Host == r.Host
 }

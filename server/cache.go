@@ -4,6 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -74,7 +77,7 @@ func (c *resultCache) get(ctx context.Context, key string, compute func() (*nail
 			return r, nil
 		}
 		ran = true
-		r, err := compute()
+		r, err := safeCompute(compute)
 		if err != nil {
 			return nil, err
 		}
@@ -97,6 +100,20 @@ func (c *resultCache) get(ctx context.Context, key string, compute func() (*nail
 	}
 }
 
+// safeCompute runs the shared computation and turns a panic into an error. singleflight
+// re-panics a panicking function in a goroutine of its own, outside any recovery, which
+// would kill the process; here the waiting requests get a 500 instead.
+func safeCompute(compute func() (*nails.Result, error)) (r *nails.Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			r, err = nil, fmt.Errorf("%w: %v\n%s", errPanic, p, debug.Stack())
+		}
+	}()
+	return compute()
+}
+
+var errPanic = errors.New("panic in shared computation")
+
 func (c *resultCache) add(key string, r *nails.Result) {
 	n := int64(r.Bytes())
 	if c.maxBytes > 0 && n > c.maxBytes {
@@ -104,9 +121,12 @@ func (c *resultCache) add(key string, r *nails.Result) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if old, ok := c.lru.Peek(key); ok {
-		c.bytes.Add(-int64(old.Bytes()))
-	}
+	// Remove, then add: an entry that expired but is not purged yet is invisible to
+	// Peek, and Add would replace it without the eviction callback, so its bytes would
+	// never be subtracted. Remove runs the callback for it, expired or not.
+	c.removing.Store(true)
+	c.lru.Remove(key)
+	c.removing.Store(false)
 	c.lru.Add(key, r)
 	c.bytes.Add(n)
 	for c.maxBytes > 0 && c.bytes.Load() > c.maxBytes {

@@ -1,6 +1,9 @@
 package server
 
 import (
+	"errors"
+	"fmt"
+	"net"
 	"time"
 
 	"github.com/nailtrt/nailtrt/nails"
@@ -31,6 +34,22 @@ type Config struct {
 
 	MaxBodyBytes int64 // request body limit; default 20 MB
 	MaxQueue     int   // requests allowed to wait for an inference; default 64
+
+	// MemoryBudget bounds the bytes all requests together may hold for decode ->
+	// inference -> paint -> encode, each admitted by an estimate from its image header
+	// (nails.Header.DecodeBytes plus what rendering adds). Default 1 GiB.
+	MemoryBudget int64
+	// UploadBudget bounds the request bodies being held at once (each counts its
+	// Content-Length, or MaxBodyBytes when unknown). Default 256 MiB.
+	UploadBudget int64
+	// AdmitWait is how long a request waits for budget before 503; default 5 s.
+	AdmitWait time.Duration
+	// MaxConns caps open client connections (Serve only); default 1024.
+	MaxConns int
+	// LoadAttempts is how many times a failing model load is tried (with backoff from
+	// 1 s, doubling to at most 30 s) before /healthz reports the replica as failed;
+	// default 5.
+	LoadAttempts int
 	Limits       nails.Limits
 	JPEGQuality  int // render output; default 90
 
@@ -42,6 +61,23 @@ type Config struct {
 	RequestTimeout    time.Duration // one inference, queueing included; default 30 s
 
 	TrustedProxies []string // for client IPs in logs; default none
+}
+
+// Validate reports settings that cannot work (a malformed trusted proxy, an upload
+// budget smaller than one body); New logs the same problems, serve refuses to start.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	var errs []error
+	for _, p := range c.TrustedProxies {
+		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
+			errs = append(errs, fmt.Errorf("trusted proxy %q is neither an IP nor a CIDR (NAILTRT_TRUSTED_PROXIES)", p))
+		}
+	}
+	if c.UploadBudget < c.MaxBodyBytes {
+		errs = append(errs, fmt.Errorf("upload budget %d is below the body limit %d: no large upload could ever be read "+
+			"(raise NAILTRT_UPLOAD_BUDGET or lower NAILTRT_MAX_BODY_BYTES)", c.UploadBudget, c.MaxBodyBytes))
+	}
+	return errors.Join(errs...)
 }
 
 func (c Config) withDefaults() Config {
@@ -71,6 +107,15 @@ func (c Config) withDefaults() Config {
 		c.MaxBodyBytes = 20 << 20
 	}
 	def(&c.MaxQueue, 64)
+	if c.MemoryBudget <= 0 {
+		c.MemoryBudget = 1 << 30
+	}
+	if c.UploadBudget <= 0 {
+		c.UploadBudget = 256 << 20
+	}
+	defDur(&c.AdmitWait, 5*time.Second)
+	def(&c.MaxConns, 1024)
+	def(&c.LoadAttempts, 5)
 	def(&c.JPEGQuality, 90)
 	defDur(&c.ReadHeaderTimeout, 10*time.Second)
 	defDur(&c.ReadTimeout, 60*time.Second)

@@ -36,15 +36,17 @@ func classify(err error) *apiError {
 	case errors.As(err, &ae):
 		return ae
 	case errors.As(err, &mbe):
-		return newError(http.StatusRequestEntityTooLarge, "too_large", "request body exceeds %d bytes", mbe.Limit)
+		return newError(http.StatusRequestEntityTooLarge, "too_large", "request body exceeds %d bytes (NAILTRT_MAX_BODY_BYTES)", mbe.Limit)
 	case errors.Is(err, nails.ErrEmpty):
 		return newError(http.StatusBadRequest, "empty_image", "%v", err)
 	case errors.Is(err, nails.ErrUnsupportedFormat):
 		return newError(http.StatusUnsupportedMediaType, "unsupported_media_type", "%v", err)
-	case errors.Is(err, nails.ErrUndecodable):
-		return newError(http.StatusUnprocessableEntity, "undecodable_image", "%v", err)
 	case errors.Is(err, nails.ErrTooLarge):
-		return newError(http.StatusUnprocessableEntity, "image_too_large", "%v", err)
+		return newError(http.StatusUnprocessableEntity, "image_too_large",
+			"%v (limits: NAILTRT_MAX_PIXELS, NAILTRT_MAX_SIDE, NAILTRT_MAX_SCANS, NAILTRT_MEMORY_BUDGET)", err)
+	case errors.Is(err, nails.ErrUndecodable):
+		// The decoder's own words (library messages) stay in the log.
+		return newError(http.StatusUnprocessableEntity, "undecodable_image", "the image is corrupt or truncated and cannot be decoded")
 	case errors.Is(err, nails.ErrUnknownMaterial):
 		return newError(http.StatusBadRequest, "bad_material", "%v", err)
 	case errors.Is(err, context.DeadlineExceeded):
@@ -52,7 +54,7 @@ func classify(err error) *apiError {
 	case errors.Is(err, context.Canceled):
 		return newError(499, "client_closed", "the client went away")
 	case errors.Is(err, trt.ErrUnavailable):
-		return newError(http.StatusServiceUnavailable, "model_unavailable", "%v", err)
+		return newError(http.StatusServiceUnavailable, "model_unavailable", "the inference backend is unavailable; see the server log")
 	}
 	return newError(http.StatusInternalServerError, "internal", "internal error")
 }
@@ -67,8 +69,11 @@ func errorMiddleware(log *slog.Logger) gin.HandlerFunc {
 		}
 		err := c.Errors[0].Err
 		ae := classify(err)
-		if ae.Status >= 500 && ae.Code == "internal" {
+		switch {
+		case ae.Status >= 500 && ae.Code == "internal", ae.Code == "model_unavailable":
 			log.Error("request failed", "path", c.FullPath(), "request_id", c.GetString(requestIDKey), "err", err)
+		case ae.Code == "undecodable_image":
+			log.Debug("undecodable image", "path", c.FullPath(), "request_id", c.GetString(requestIDKey), "err", err)
 		}
 		if ae.RetryAfter > 0 {
 			c.Header("Retry-After", fmt.Sprint(ae.RetryAfter))

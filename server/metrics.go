@@ -66,9 +66,9 @@ func (m *metrics) observeStage(stage string, d time.Duration) {
 func (m *metrics) middleware() gin.HandlerFunc {
 	return func(c *gin.Context) {
 		m.inflight.Inc()
+		defer m.inflight.Dec() // also when a handler panics
 		t := time.Now()
 		c.Next()
-		m.inflight.Dec()
 		route := c.FullPath()
 		if route == "" {
 			route = "unmatched"

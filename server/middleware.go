@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"log/slog"
 	"net/http"
 	"runtime/debug"
@@ -85,5 +86,33 @@ func cors(origins []string) gin.HandlerFunc {
 			return
 		}
 		c.Next()
+	}
+}
+
+// bodyKey holds the request's original body (before http.MaxBytesReader) for linger.
+const bodyKey = "raw_body"
+
+// linger drains what is left of an oversized upload after the 413 has been written,
+// bounded in bytes and time, as nginx's lingering close does. Clients that send the
+// whole body before reading (Python's requests and urllib) would otherwise see the
+// connection reset under them instead of the JSON 413.
+func linger(maxBytes int64, maxTime time.Duration) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if c.Request.ContentLength == 0 || c.Request.ProtoMajor != 1 {
+			c.Next()
+			return
+		}
+		// The server would otherwise discard unread body before writing the response,
+		// and give up (closing the connection) after 256 KB.
+		rc := http.NewResponseController(c.Writer)
+		_ = rc.EnableFullDuplex()
+		c.Next()
+		body, ok := c.Get(bodyKey)
+		if !ok || c.Writer.Status() != http.StatusRequestEntityTooLarge {
+			return
+		}
+		_ = rc.Flush()
+		_ = rc.SetReadDeadline(time.Now().Add(maxTime))
+		_, _ = io.CopyN(io.Discard, body.(io.Reader), maxBytes)
 	}
 }

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"image"
 	"image/color"
 	"image/jpeg"
@@ -25,26 +26,42 @@ const (
 	stateFailed  = "failed"
 )
 
-// model owns the segmenter's lifecycle: one load (in the background at start, or on the
-// first request when lazy), a warm-up inference, then ready. Requests that arrive during
-// the load wait for it (bounded by their own deadline); a failed load is reported with
-// its reason and every request gets 503 with it, never a hang.
+// model owns the segmenter's lifecycle: a load (in the background at start, or on the
+// first request when lazy) retried with backoff, a warm-up inference, then ready.
+// Requests that arrive during the load wait for it (bounded by their own deadline); a
+// load that failed every attempt is reported with its reason, every request gets 503
+// and /healthz turns 503 so an orchestrator replaces the replica.
+//
+// Work holds the segmenter (hold/release) for as long as it uses it; close waits for
+// every holder before freeing it, so a shutdown never frees a model under a running
+// inference.
 type model struct {
-	load Loader
-	log  *slog.Logger
-	once sync.Once
-	done chan struct{}
+	load     Loader
+	log      *slog.Logger
+	attempts int
+	once     sync.Once
+	done     chan struct{}
+	ctx      context.Context // cancelled by close: stops a load's retries
+	cancel   context.CancelFunc
 
-	mu       sync.RWMutex
+	mu       sync.Mutex
+	idle     *sync.Cond // signalled when users drops to 0
 	state    string
 	seg      *nails.Segmenter
 	err      error
+	users    int
+	closing  bool
+	tries    int
 	loadTime time.Duration
 	warmTime time.Duration
 }
 
-func newModel(load Loader, log *slog.Logger) *model {
-	return &model{load: load, log: log, done: make(chan struct{}), state: stateIdle}
+func newModel(load Loader, log *slog.Logger, attempts int) *model {
+	ctx, cancel := context.WithCancel(context.Background())
+	m := &model{load: load, log: log, attempts: max(1, attempts), done: make(chan struct{}), state: stateIdle,
+		ctx: ctx, cancel: cancel}
+	m.idle = sync.NewCond(&m.mu)
+	return m
 }
 
 // start begins loading (once).
@@ -57,34 +74,84 @@ func (m *model) start() {
 	})
 }
 
+// loadBackoff is the wait before retry n (1-based): 1 s, 2 s, 4 s, ... at most 30 s.
+func loadBackoff(n int) time.Duration {
+	return min(30*time.Second, time.Second<<min(n-1, 5))
+}
+
 func (m *model) run() {
 	defer close(m.done)
-	t0 := time.Now()
-	seg, err := m.load(context.Background())
-	loadTime := time.Since(t0)
-	var warm time.Duration
-	if err == nil {
-		// One inference before ready: first runs pay for lazy allocations and kernel
-		// selection, which the first user should not.
-		t1 := time.Now()
-		_, err = seg.Segment(context.Background(), warmupJPEG())
-		warm = time.Since(t1)
-		if err != nil {
-			seg.Close()
-			seg = nil
+	var err error
+	for try := 1; try <= m.attempts; try++ {
+		if try > 1 {
+			if m.ctx.Err() != nil { // closed while loading
+				break
+			}
+			wait := loadBackoff(try - 1)
+			m.log.Warn("model load failed, retrying", "err", err, "attempt", try-1, "of", m.attempts, "retry_in", wait)
+			select {
+			case <-time.After(wait):
+			case <-m.ctx.Done():
+				m.finish(nil, errClosed, 0, 0)
+				return
+			}
+		}
+		m.mu.Lock()
+		m.tries = try
+		m.mu.Unlock()
+		var seg *nails.Segmenter
+		var load, warm time.Duration
+		seg, load, warm, err = m.loadOnce()
+		if err == nil {
+			m.finish(seg, nil, load, warm)
+			return
 		}
 	}
+	if m.ctx.Err() != nil {
+		err = errClosed
+	}
+	m.finish(nil, err, 0, 0)
+}
+
+// loadOnce opens the model and runs one inference before it is called ready: first runs
+// pay for lazy allocations and kernel selection, which the first user should not.
+func (m *model) loadOnce() (seg *nails.Segmenter, load, warm time.Duration, err error) {
+	defer func() {
+		if r := recover(); r != nil { // a loader bug must not take the process down
+			err = fmt.Errorf("model load panicked: %v", r)
+		}
+	}()
+	t0 := time.Now()
+	seg, err = m.load(m.ctx)
+	load = time.Since(t0)
+	if err != nil {
+		return nil, load, 0, err
+	}
+	t1 := time.Now()
+	if _, err = seg.Segment(m.ctx, warmupJPEG()); err != nil {
+		seg.Close()
+		return nil, load, 0, fmt.Errorf("warm-up inference: %w", err)
+	}
+	return seg, load, time.Since(t1), nil
+}
+
+func (m *model) finish(seg *nails.Segmenter, err error, load, warm time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.loadTime, m.warmTime = loadTime, warm
+	m.loadTime, m.warmTime = load, warm
 	if err != nil {
 		m.state, m.err = stateFailed, err
-		m.log.Error("model failed to load", "err", err, "after", loadTime)
+		m.log.Error("model failed to load", "err", err, "attempts", m.tries)
+		return
+	}
+	if m.closing { // closed while loading: nobody will use it
+		seg.Close()
+		m.state, m.err = stateFailed, errClosed
 		return
 	}
 	m.state, m.seg = stateReady, seg
 	m.log.Info("model ready", "model", seg.Manifest().ID(), "backend", seg.Backend().String(),
-		"load", loadTime.Round(time.Millisecond), "warmup", warm.Round(time.Millisecond))
+		"load", load.Round(time.Millisecond), "warmup", warm.Round(time.Millisecond), "attempts", m.tries)
 }
 
 func warmupJPEG() []byte {
@@ -99,7 +166,7 @@ func warmupJPEG() []byte {
 }
 
 // get returns the ready segmenter, waiting for a load in progress (starting it when
-// lazy) until ctx ends.
+// lazy) until ctx ends. Use it for the manifest; work that runs the model holds it.
 func (m *model) get(ctx context.Context) (*nails.Segmenter, error) {
 	m.start()
 	select {
@@ -108,39 +175,75 @@ func (m *model) get(ctx context.Context) (*nails.Segmenter, error) {
 		return nil, &apiError{Status: http.StatusServiceUnavailable, Code: "not_ready",
 			Message: "the model is still loading", RetryAfter: 2}
 	}
-	m.mu.RLock()
-	defer m.mu.RUnlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	if m.err != nil {
-		return nil, newError(http.StatusServiceUnavailable, "model_unavailable", "the model failed to load: %v", m.err)
+		if m.err == errClosed {
+			return nil, errClosed
+		}
+		// The reason (file paths, library messages) goes to the log and /api/health's
+		// operators, not to every client.
+		return nil, &apiError{Status: http.StatusServiceUnavailable, Code: "model_unavailable",
+			Message: "the model failed to load; see the server log", RetryAfter: 30}
 	}
 	return m.seg, nil
 }
 
+// hold returns the ready segmenter and counts the caller as a user until release;
+// close waits for every user. It fails once close has begun.
+func (m *model) hold() (*nails.Segmenter, func(), error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closing {
+		return nil, nil, errClosed
+	}
+	if m.seg == nil {
+		return nil, nil, &apiError{Status: http.StatusServiceUnavailable, Code: "not_ready", Message: "the model is not loaded", RetryAfter: 2}
+	}
+	m.users++
+	var once sync.Once
+	return m.seg, func() {
+		once.Do(func() {
+			m.mu.Lock()
+			m.users--
+			if m.users == 0 {
+				m.idle.Broadcast()
+			}
+			m.mu.Unlock()
+		})
+	}, nil
+}
+
 // status reports the state and, when failed, why.
 func (m *model) status() (state string, seg *nails.Segmenter, err error) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	return m.state, m.seg, m.err
 }
 
 // timings reports how long the load and the warm-up inference took (0 before).
 func (m *model) timings() (load, warmup time.Duration) {
-	m.mu.RLock()
-	defer m.mu.RUnlock()
+	m.mu.Lock()
+	defer m.mu.Unlock()
 	return m.loadTime, m.warmTime
 }
 
-// close waits for a load in progress, then frees the model.
+// close stops a load in progress (no more retries), waits for the work holding the
+// model, then frees it. Safe to call more than once.
 func (m *model) close() error {
-	m.mu.RLock()
+	m.mu.Lock()
+	m.closing = true
 	started := m.state != stateIdle
-	m.mu.RUnlock()
-	if !started {
-		return nil
+	m.mu.Unlock()
+	m.cancel()
+	if started {
+		<-m.done
 	}
-	<-m.done
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	for m.users > 0 {
+		m.idle.Wait()
+	}
 	if m.seg == nil {
 		return nil
 	}

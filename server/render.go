@@ -27,7 +27,8 @@ func unitValue(c *gin.Context, key string, def float64) (float64, error) {
 		return def, nil
 	}
 	f, err := strconv.ParseFloat(v, 64)
-	if err != nil || f < 0 || f > 1 {
+	// !(f >= 0 && f <= 1) also refuses NaN, which every comparison lets through.
+	if err != nil || !(f >= 0 && f <= 1) {
 		return 0, newError(http.StatusBadRequest, "bad_material", "%s=%q must be a number in 0..1", key, v)
 	}
 	return f, nil
@@ -70,11 +71,12 @@ func material(c *gin.Context) (nails.Material, error) {
 // with format=png). The segmentation comes from the same cache as /segment, so a photo
 // segmented before is never inferred again.
 func (s *Server) render(c *gin.Context) {
-	data, err := s.readImage(c)
+	data, release, err := s.readImage(c)
 	if err != nil {
 		_ = c.Error(err)
 		return
 	}
+	defer release()
 	mat, err := material(c)
 	if err != nil {
 		_ = c.Error(err)
@@ -99,8 +101,16 @@ func (s *Server) render(c *gin.Context) {
 	}
 	// Decode once: the pixels are needed to paint, and the same photo feeds inference
 	// on a cache miss.
+	// Admitted once for the whole request: decode, the painted RGBA copy and the
+	// encoded output (at most 4 bytes a pixel again) are held together.
+	h, free, err := s.admitDecode(c.Request.Context(), data, func(h nails.Header) int64 { return 8 * h.Pixels() })
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
+	defer free()
 	t := time.Now()
-	photo, err := nails.Decode(data, s.cfg.Limits)
+	photo, err := nails.DecodeHeader(c.Request.Context(), data, h, s.cfg.Limits)
 	if err != nil {
 		_ = c.Error(err)
 		return

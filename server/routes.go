@@ -2,6 +2,7 @@ package server
 
 import (
 	"net/http"
+	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -13,11 +14,16 @@ func init() { gin.SetMode(gin.ReleaseMode) }
 func (s *Server) routes() http.Handler {
 	r := gin.New()
 	r.HandleMethodNotAllowed = true
-	_ = r.SetTrustedProxies(s.cfg.TrustedProxies)
+	if err := r.SetTrustedProxies(s.cfg.TrustedProxies); err != nil {
+		// Validate (called by New and by serve) has said why; trust no proxy rather
+		// than some of them.
+		_ = r.SetTrustedProxies(nil)
+	}
 	// Multipart parts beyond this stay on disk; the body itself is bounded by
 	// http.MaxBytesReader in readImage.
 	r.MaxMultipartMemory = 8 << 20
-	r.Use(recovery(s.log), requestID(), accessLog(s.log), s.metrics.middleware(), cors(s.cfg.CORSOrigins), errorMiddleware(s.log))
+	r.Use(recovery(s.log), requestID(), accessLog(s.log), s.metrics.middleware(), cors(s.cfg.CORSOrigins),
+		linger(max(4*s.cfg.MaxBodyBytes, 64<<20), 10*time.Second), errorMiddleware(s.log))
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)

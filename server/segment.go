@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -16,74 +17,129 @@ import (
 )
 
 // readImage returns the uploaded image: multipart field "file" (what the Python app's
-// clients send), or the raw request body. The body is bounded by MaxBodyBytes.
-func (s *Server) readImage(c *gin.Context) ([]byte, error) {
+// clients send), or the raw request body. The body is bounded by MaxBodyBytes, and the
+// bytes held for bodies by all requests together by UploadBudget: release must be
+// called (once the bytes are no longer needed) after a nil error.
+func (s *Server) readImage(c *gin.Context) (data []byte, release func(), err error) {
+	c.Set(bodyKey, c.Request.Body) // the lingering-close middleware drains it after a 413
 	if c.Request.ContentLength > s.cfg.MaxBodyBytes {
-		return nil, &http.MaxBytesError{Limit: s.cfg.MaxBodyBytes}
+		return nil, nil, &http.MaxBytesError{Limit: s.cfg.MaxBodyBytes}
 	}
+	reserve := s.cfg.MaxBodyBytes
+	if c.Request.ContentLength >= 0 {
+		reserve = c.Request.ContentLength
+	}
+	if err := s.uploads.acquire(c.Request.Context(), reserve); err != nil {
+		return nil, nil, err
+	}
+	free := func() { s.uploads.release(reserve) }
+	defer func() {
+		if err != nil {
+			free()
+		}
+	}()
 	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes)
-	var data []byte
 	if strings.HasPrefix(c.ContentType(), "multipart/form-data") {
-		fh, err := c.FormFile("file")
-		if err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return nil, err
-			}
-			if errors.Is(err, http.ErrMissingFile) {
-				return nil, newError(http.StatusBadRequest, "missing_file", "multipart form has no \"file\" field")
-			}
-			return nil, newError(http.StatusBadRequest, "bad_form", "cannot read the multipart form: %v", err)
+		data, err = s.readMultipart(c)
+	} else if data, err = io.ReadAll(c.Request.Body); err != nil {
+		var mbe *http.MaxBytesError
+		if !errors.As(err, &mbe) {
+			err = newError(http.StatusBadRequest, "bad_body", "cannot read the request body: %v", err)
 		}
-		f, err := fh.Open()
-		if err != nil {
-			return nil, newError(http.StatusBadRequest, "bad_form", "cannot read the uploaded file: %v", err)
-		}
-		defer f.Close()
-		if data, err = io.ReadAll(io.LimitReader(f, s.cfg.MaxBodyBytes+1)); err != nil {
-			return nil, newError(http.StatusBadRequest, "bad_form", "cannot read the uploaded file: %v", err)
-		}
-	} else {
-		var err error
-		if data, err = io.ReadAll(c.Request.Body); err != nil {
-			var mbe *http.MaxBytesError
-			if errors.As(err, &mbe) {
-				return nil, err
-			}
-			return nil, newError(http.StatusBadRequest, "bad_body", "cannot read the request body: %v", err)
-		}
+	}
+	if err != nil {
+		return nil, nil, err
 	}
 	if len(data) == 0 {
-		return nil, newError(http.StatusBadRequest, "missing_file", "no image: send multipart field \"file\" or the image bytes as the body")
+		return nil, nil, newError(http.StatusBadRequest, "missing_file", "no image: send multipart field \"file\" or the image bytes as the body")
+	}
+	return data, free, nil
+}
+
+// readMultipart reads the form's "file" part.
+func (s *Server) readMultipart(c *gin.Context) ([]byte, error) {
+	fh, err := c.FormFile("file")
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, err
+		}
+		if errors.Is(err, http.ErrMissingFile) {
+			return nil, newError(http.StatusBadRequest, "missing_file", "multipart form has no \"file\" field")
+		}
+		return nil, newError(http.StatusBadRequest, "bad_form", "cannot read the multipart form: %v", err)
+	}
+	f, err := fh.Open()
+	if err != nil {
+		return nil, newError(http.StatusBadRequest, "bad_form", "cannot read the uploaded file")
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, s.cfg.MaxBodyBytes+1))
+	if err != nil {
+		return nil, newError(http.StatusBadRequest, "bad_form", "cannot read the uploaded file")
 	}
 	return data, nil
 }
 
+// admitDecode reads the image header, refuses what the limits or the memory budget can
+// never take, and reserves extra + the decode's bytes. release must follow a nil error.
+func (s *Server) admitDecode(ctx context.Context, data []byte, extra func(nails.Header) int64) (nails.Header, func(), error) {
+	h, err := nails.ReadHeader(data)
+	if err != nil {
+		return h, nil, err
+	}
+	if err := s.cfg.Limits.Check(h); err != nil {
+		return h, nil, err
+	}
+	n := h.DecodeBytes()
+	if extra != nil {
+		n += extra(h)
+	}
+	if err := s.memory.acquire(ctx, n); err != nil {
+		if errors.Is(err, errNeverFits) {
+			return h, nil, fmt.Errorf("%w: %dx%d %s %v", nails.ErrTooLarge, h.Width, h.Height, h.Format, err)
+		}
+		return h, nil, err
+	}
+	return h, func() { s.memory.release(n) }, nil
+}
+
 // segmentation returns the nails of an image, from the cache or by inference. photo may
-// be nil (the bytes are decoded here, with the server's limits, only on a miss) or an
-// already decoded photo of data.
+// be nil (the bytes are decoded here, admitted by their estimated memory, only on a
+// miss) or an already decoded photo of data whose memory the caller has admitted.
 func (s *Server) segmentation(ctx context.Context, data []byte, photo *nails.Photo) (*nails.Result, bool, error) {
 	wait, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
-	seg, err := s.model.get(wait)
+	ready, err := s.model.get(wait)
 	if err != nil {
 		return nil, false, err
 	}
-	key := cacheKey(data, seg.Manifest().ID())
+	key := cacheKey(data, ready.Manifest().ID())
 	return s.cache.get(wait, key, func() (*nails.Result, error) {
 		if err := s.limit.acquire(); err != nil {
 			return nil, err
 		}
 		defer s.limit.release()
 		// Shared by every request waiting on this key: one client leaving must not
-		// cancel the others' answer, so only the deadline applies.
+		// cancel the others' answer, so only the deadline applies. The model is held
+		// here, by the work itself, so shutdown waits for it even when every client
+		// that asked has gone.
 		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.RequestTimeout)
 		defer cancel()
+		seg, release, err := s.model.hold()
+		if err != nil {
+			return nil, err
+		}
+		defer release()
 		p, decode := photo, time.Duration(0)
 		if p == nil {
+			h, free, err := s.admitDecode(ictx, data, nil)
+			if err != nil {
+				return nil, err
+			}
+			defer free()
 			t := time.Now()
-			var err error
-			if p, err = nails.Decode(data, s.cfg.Limits); err != nil {
+			if p, err = nails.DecodeHeader(ictx, data, h, s.cfg.Limits); err != nil {
 				return nil, err
 			}
 			decode = time.Since(t)
@@ -168,11 +224,12 @@ func (s *Server) segment(c *gin.Context) {
 		_ = c.Error(newError(http.StatusBadRequest, "bad_mask", "mask=%q: want polygon, rle, png or none", mode))
 		return
 	}
-	data, err := s.readImage(c)
+	data, release, err := s.readImage(c)
 	if err != nil {
 		_ = c.Error(err)
 		return
 	}
+	defer release()
 	res, cached, err := s.segmentation(c.Request.Context(), data, nil)
 	if err != nil {
 		_ = c.Error(err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
+	"golang.org/x/net/netutil"
 
 	"github.com/nailtrt/nailtrt/nails"
 )
@@ -21,6 +22,8 @@ type Server struct {
 	model   *model
 	cache   *resultCache
 	limit   *limiter
+	memory  *budget // decode -> inference -> paint -> encode
+	uploads *budget // request bodies being held
 	gpu     *GPUMonitor
 	metrics *metrics
 	handler http.Handler
@@ -47,11 +50,16 @@ func New(cfg Config, load Loader, opts Options) *Server {
 	if lib == nil {
 		lib = nvml.New()
 	}
+	if err := cfg.Validate(); err != nil {
+		log.Error("invalid server configuration", "err", err)
+	}
 	s := &Server{cfg: cfg, log: log, started: time.Now(),
-		model: newModel(load, log),
-		cache: newResultCache(cfg.CacheEntries, cfg.CacheBytes, cfg.CacheTTL),
-		limit: newLimiter(cfg.Contexts, cfg.MaxQueue),
-		gpu:   NewGPUMonitor(lib),
+		model:   newModel(load, log, cfg.LoadAttempts),
+		cache:   newResultCache(cfg.CacheEntries, cfg.CacheBytes, cfg.CacheTTL),
+		limit:   newLimiter(cfg.Contexts, cfg.MaxQueue),
+		memory:  newBudget("memory", "NAILTRT_MEMORY_BUDGET", cfg.MemoryBudget, cfg.AdmitWait, cfg.MaxQueue),
+		uploads: newBudget("upload", "NAILTRT_UPLOAD_BUDGET", cfg.UploadBudget, cfg.AdmitWait, cfg.MaxQueue),
+		gpu:     NewGPUMonitor(lib),
 	}
 	s.metrics = newMetrics(s.cache, s.gpu)
 	s.handler = s.routes()
@@ -97,6 +105,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	// Bound open connections: each holds buffers and a goroutine even when idle.
+	ln = netutil.LimitListener(ln, s.cfg.MaxConns)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

@@ -18,6 +18,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -146,21 +147,37 @@ func TestRequestWaitsForTheLoad(t *testing.T) {
 }
 
 func TestFailingModel(t *testing.T) {
-	s := newTestServer(t, Config{}, func(ctx context.Context) (*nails.Segmenter, error) {
+	var attempts atomic.Int32
+	s := newTestServer(t, Config{LoadAttempts: 2}, func(ctx context.Context) (*nails.Segmenter, error) {
+		attempts.Add(1)
 		return nails.Open(ctx, nails.Config{Model: "testdata/does-not-exist.json"})
 	})
-	require.Eventually(t, func() bool { st, _, _ := s.model.status(); return st == stateFailed }, 5*time.Second, 5*time.Millisecond)
+	assert.Equal(t, http.StatusOK, do(t, s, "GET", "/healthz", nil, "").Code, "alive while it still retries")
+	require.Eventually(t, func() bool { st, _, _ := s.model.status(); return st == stateFailed }, 10*time.Second, 5*time.Millisecond)
+	assert.Equal(t, int32(2), attempts.Load(), "tried LoadAttempts times")
 	rec := do(t, s, "GET", "/readyz", nil, "")
 	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
-	assert.Contains(t, rec.Body.String(), "does-not-exist.json")
+	assert.NotContains(t, rec.Body.String(), "does-not-exist.json", "paths stay in the log")
+	rec = do(t, s, "GET", "/healthz", nil, "")
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code, "liveness tells the orchestrator to restart")
 	rec = postImage(t, s, "/api/nails/segment", photoJPEG(t, 32, 32, 0), nil)
 	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
 	e := decodeJSON[errorBody](t, rec)
 	assert.Equal(t, "model_unavailable", e.Error.Code)
-	assert.Contains(t, e.Error.Message, "does-not-exist.json")
-	h := decodeJSON[map[string]any](t, do(t, s, "GET", "/api/health", nil, ""))
-	assert.Equal(t, "degraded", h["status"])
-	assert.Contains(t, h["reason"], "does-not-exist.json")
+	assert.NotContains(t, e.Error.Message, "does-not-exist.json")
+}
+
+func TestModelLoadRetrySucceeds(t *testing.T) {
+	var attempts atomic.Int32
+	s := newTestServer(t, Config{}, func(ctx context.Context) (*nails.Segmenter, error) {
+		if attempts.Add(1) == 1 {
+			return nil, errors.New("transient: device busy")
+		}
+		return fixtureLoader(ctx)
+	})
+	waitReady(t, s)
+	assert.Equal(t, int32(2), attempts.Load())
+	assert.Equal(t, http.StatusOK, do(t, s, "GET", "/healthz", nil, "").Code)
 }
 
 func TestSegment(t *testing.T) {
@@ -394,16 +411,23 @@ func TestCacheClearAuth(t *testing.T) {
 
 	noToken := newTestServer(t, Config{}, nil)
 	assert.Equal(t, http.StatusForbidden, do(t, noToken, "POST", "/api/cache/clear", nil, "").Code, "httptest's peer is 192.0.2.1")
-	req := httptest.NewRequest("POST", "/api/cache/clear", nil)
-	req.RemoteAddr = "127.0.0.1:5555"
-	req.Header.Set("X-Forwarded-For", "203.0.113.9")
-	rec := httptest.NewRecorder()
-	noToken.ServeHTTP(rec, req)
-	assert.Equal(t, http.StatusOK, rec.Code)
-	req.RemoteAddr = "[::1]:5555"
-	rec = httptest.NewRecorder()
-	noToken.ServeHTTP(rec, req)
-	assert.Equal(t, http.StatusOK, rec.Code)
+	clear := func(remote string, header ...string) int {
+		req := httptest.NewRequest("POST", "http://localhost:8080/api/cache/clear", nil)
+		req.RemoteAddr = remote
+		for i := 0; i+1 < len(header); i += 2 {
+			req.Header.Set(header[i], header[i+1])
+		}
+		rec := httptest.NewRecorder()
+		noToken.ServeHTTP(rec, req)
+		return rec.Code
+	}
+	assert.Equal(t, http.StatusOK, clear("127.0.0.1:5555"))
+	assert.Equal(t, http.StatusOK, clear("[::1]:5555"))
+	assert.Equal(t, http.StatusOK, clear("127.0.0.1:5555", "Origin", "http://localhost:8080"), "the server's own page")
+	assert.Equal(t, http.StatusForbidden, clear("127.0.0.1:5555", "X-Forwarded-For", "203.0.113.9"), "a same-host proxy relays strangers")
+	assert.Equal(t, http.StatusForbidden, clear("127.0.0.1:5555", "Forwarded", "for=203.0.113.9"))
+	assert.Equal(t, http.StatusForbidden, clear("127.0.0.1:5555", "Origin", "https://evil.example"), "a cross-site form post")
+	assert.Equal(t, http.StatusForbidden, clear("127.0.0.1:5555", "Sec-Fetch-Site", "cross-site"))
 }
 
 func TestBackpressure(t *testing.T) {

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
+	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -19,7 +22,8 @@ func runServe(args []string) error {
 	m := addModelFlags(f)
 	addr := f.String("addr", "NAILTRT_ADDR", ":8080", "listen address")
 	lazy := f.Bool("lazy", "NAILTRT_LAZY", false, "load the model on the first request instead of at start")
-	token := f.String("admin-token", "NAILTRT_ADMIN_TOKEN", "", "bearer token for POST /api/cache/clear (unset: loopback clients only)")
+	// The admin token never comes from the command line, where ps shows it to every user.
+	tokenFile := f.String("admin-token-file", "NAILTRT_ADMIN_TOKEN_FILE", "", "file holding the bearer token for POST /api/cache/clear; or set NAILTRT_ADMIN_TOKEN (unset: loopback clients only)")
 	cors := f.String("cors-origins", "NAILTRT_CORS_ORIGINS", "", "comma-separated browser origins allowed to call the API; * for any")
 	cacheSize := f.Int("cache-size", "NAILTRT_CACHE_SIZE", 100, "result cache entries")
 	cacheBytes := f.Int64("cache-bytes", "NAILTRT_CACHE_BYTES", 256<<20, "result cache bytes")
@@ -28,6 +32,12 @@ func runServe(args []string) error {
 	maxQueue := f.Int("max-queue", "NAILTRT_MAX_QUEUE", 64, "requests that may wait for an inference (503 + Retry-After beyond)")
 	maxPixels := f.Int("max-pixels", "NAILTRT_MAX_PIXELS", nails.DefaultMaxPixels, "largest image in pixels (422 beyond)")
 	maxSide := f.Int("max-side", "NAILTRT_MAX_SIDE", nails.DefaultMaxSide, "largest image side in pixels (422 beyond)")
+	maxScans := f.Int("max-scans", "NAILTRT_MAX_SCANS", nails.DefaultMaxScans, "most scans a (progressive) JPEG may have (422 beyond)")
+	memBudget := f.Int64("memory-budget", "NAILTRT_MEMORY_BUDGET", 1<<30, "bytes all requests together may hold for decode, inference, paint and encode (503 when busy, 422 when one image could never fit)")
+	uploadBudget := f.Int64("upload-budget", "NAILTRT_UPLOAD_BUDGET", 256<<20, "bytes of request bodies held at once (503 beyond)")
+	memLimit := f.Int64("memory-limit", "NAILTRT_MEMORY_LIMIT", 0, "Go soft memory limit in bytes (GOMEMLIMIT); 0: memory budget + upload budget + 512 MiB, unless GOMEMLIMIT is set")
+	maxConns := f.Int("max-conns", "NAILTRT_MAX_CONNS", 1024, "open client connections at most")
+	loadAttempts := f.Int("load-attempts", "NAILTRT_LOAD_ATTEMPTS", 5, "tries to load the model (backoff 1 s doubling to 30 s) before /healthz reports failure")
 	quality := f.Int("jpeg-quality", "NAILTRT_JPEG_QUALITY", 90, "JPEG quality of rendered images")
 	tolerance := f.Float64("polygon-tolerance", "NAILTRT_POLYGON_TOLERANCE", 1, "polygon simplification tolerance in pixels (negative: none)")
 	readTimeout := f.Duration("read-timeout", "NAILTRT_READ_TIMEOUT", 60*time.Second, "time to read a request")
@@ -47,14 +57,26 @@ func runServe(args []string) error {
 	}
 	slog.SetDefault(log)
 	trt.SetLogger(log)
+	token, err := adminToken(*tokenFile)
+	if err != nil {
+		return err
+	}
 
 	cfg := server.Config{
 		Addr: *addr, Model: resolveModel(*m.model), Backend: *m.backend, Threads: *m.threads, Contexts: *m.contexts,
-		Device: *m.dev, CacheDir: *m.cacheDir, Lazy: *lazy, AdminToken: *token, CORSOrigins: splitList(*cors),
+		Device: *m.dev, CacheDir: *m.cacheDir, Lazy: *lazy, AdminToken: token, CORSOrigins: splitList(*cors),
 		CacheEntries: *cacheSize, CacheBytes: *cacheBytes, CacheTTL: *cacheTTL, MaxBodyBytes: *maxBody, MaxQueue: *maxQueue,
-		Limits: nails.Limits{MaxPixels: *maxPixels, MaxSide: *maxSide}, JPEGQuality: *quality, PolygonTolerance: *tolerance,
+		Limits:       nails.Limits{MaxPixels: *maxPixels, MaxSide: *maxSide, MaxScans: *maxScans},
+		MemoryBudget: *memBudget, UploadBudget: *uploadBudget, MaxConns: *maxConns, LoadAttempts: *loadAttempts, JPEGQuality: *quality, PolygonTolerance: *tolerance,
 		ReadTimeout: *readTimeout, WriteTimeout: *writeTimeout, IdleTimeout: *idleTimeout,
 		RequestTimeout: *requestTimeout, ShutdownTimeout: *shutdownTimeout, TrustedProxies: splitList(*proxies),
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	if limit := memoryLimit(*memLimit, *memBudget, *uploadBudget); limit > 0 {
+		debug.SetMemoryLimit(limit)
+		log.Debug("memory limit", "bytes", limit)
 	}
 	// Listen first: the port is open well under a second after exec, while the model
 	// loads in the background (readiness gates traffic).
@@ -81,6 +103,35 @@ func timedLoader(load server.Loader, log *slog.Logger) server.Loader {
 		}
 		return seg, err
 	}
+}
+
+// adminToken reads the token from a file (trailing newline dropped) or NAILTRT_ADMIN_TOKEN.
+func adminToken(file string) (string, error) {
+	if file == "" {
+		return strings.TrimSpace(os.Getenv("NAILTRT_ADMIN_TOKEN")), nil
+	}
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("admin token file: %w", err)
+	}
+	token := strings.TrimSpace(string(b))
+	if token == "" {
+		return "", fmt.Errorf("admin token file %s is empty", file)
+	}
+	return token, nil
+}
+
+// memoryLimit is the Go soft memory limit to set: the flag, else (unless GOMEMLIMIT is
+// in the environment, which the runtime already applied) the budgets plus headroom for
+// the model, the cache and the runtime. 0 means leave it alone.
+func memoryLimit(flag, memBudget, uploadBudget int64) int64 {
+	if flag > 0 {
+		return flag
+	}
+	if os.Getenv("GOMEMLIMIT") != "" {
+		return 0
+	}
+	return memBudget + uploadBudget + 512<<20
 }
 
 func splitList(s string) []string {

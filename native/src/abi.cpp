@@ -218,6 +218,16 @@ nt_status nt_engine_tensor_count(const nt_engine* engine, size_t* out) {
   return guard([&] { *nt::require(out, "out") = nt::require(engine, "engine")->impl->tensors().size(); });
 }
 
+namespace {
+// Every dims array that crosses the ABI has NT_MAX_DIMS slots: a longer shape is an error,
+// never a write past the caller's array.
+void check_rank(const nt::Dims& d, const std::string& what) {
+  if (d.size() > NT_MAX_DIMS)
+    nt::fail(NT_SHAPE, what + " has rank " + std::to_string(d.size()) + ", the C ABI carries at most " +
+                           std::to_string(NT_MAX_DIMS));
+}
+}  // namespace
+
 nt_status nt_engine_tensor(const nt_engine* engine, size_t index, nt_tensor_desc* out) {
   return guard([&] {
     nt::require(out, "out");
@@ -226,6 +236,7 @@ nt_status nt_engine_tensor(const nt_engine* engine, size_t index, nt_tensor_desc
     d.name = t.name.c_str();
     d.mode = t.mode;
     d.dtype = t.dtype;
+    check_rank(t.dims, t.name);
     d.rank = static_cast<int32_t>(t.dims.size());
     for (size_t i = 0; i < t.dims.size(); ++i) d.dims[i] = t.dims[i];
     *out = d;
@@ -306,6 +317,8 @@ nt_status nt_context_tensor_shape(const nt_context* context, size_t index, int32
     nt::require(rank, "rank");
     nt::require(dims, "dims");
     const nt::Dims& d = context->impl->tensor_shape(index);
+    // A backend reports the shape a run produced; the caller's array holds NT_MAX_DIMS.
+    check_rank(d, "tensor " + std::to_string(index));
     *rank = static_cast<int32_t>(d.size());
     for (size_t i = 0; i < d.size(); ++i) dims[i] = d[i];
   });

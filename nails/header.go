@@ -1,0 +1,153 @@
+package nails
+
+import (
+	"bytes"
+	"encoding/binary"
+	"image"
+	"image/gif"
+	"image/png"
+)
+
+// Header is what an image's header says about it, read without decoding pixels: enough
+// to refuse it (Limits) and to estimate the memory a decode will take (DecodeBytes)
+// before any pixel memory is allocated.
+type Header struct {
+	Format        string // "jpeg", "png", "gif", "webp"
+	Width, Height int    // as stored (before EXIF orientation)
+	Components    int    // colour channels: 1 grey, 3 colour, 4 CMYK or RGBA
+	BitDepth      int    // bits per channel (PNG 16; 8 elsewhere)
+	Progressive   bool   // JPEG: progressive (SOF2), which buffers every coefficient
+	Scans         int    // JPEG: start-of-scan markers in the file
+}
+
+// Pixels is Width*Height.
+func (h Header) Pixels() int64 { return int64(h.Width) * int64(h.Height) }
+
+// DecodeBytes estimates the peak memory of decoding the image to pixels, as this
+// package's decoders do it, and of the oriented RGBA copy that preprocessing and
+// rendering read. It is an upper bound measured per format (see decode_test.go):
+//
+//   - JPEG (libjpeg-turbo): decoded planes in C plus their Go copy (2 x components
+//     bytes a pixel); progressive files also hold every DCT coefficient (2 bytes per
+//     component a pixel) until the last scan;
+//   - PNG: the decoded image at its bit depth (4 or 8 bytes a pixel for RGBA) plus one
+//     filtered row and zlib's window;
+//   - GIF: the frame (1 byte a pixel) and the canvas it is drawn on (4);
+//   - WebP: YCbCr or NRGBA (up to 4 bytes a pixel).
+//
+// Every format adds 4 bytes a pixel for the RGBA copy.
+func (h Header) DecodeBytes() int64 {
+	px := h.Pixels()
+	comps := int64(max(1, h.Components))
+	var perPixel int64
+	switch h.Format {
+	case "jpeg":
+		perPixel = 2 * comps
+		if h.Progressive {
+			perPixel += 2 * comps
+		}
+	case "png":
+		perPixel = comps * int64(max(8, h.BitDepth)/8)
+		if perPixel < 4 {
+			perPixel = 4 // grey and paletted PNGs are converted when drawn
+		}
+	case "gif":
+		perPixel = 5
+	default:
+		perPixel = 4
+	}
+	return px*(perPixel+4) + 1<<20
+}
+
+// ReadHeader sniffs the format and reads the header. Errors wrap ErrEmpty,
+// ErrUnsupportedFormat or ErrUndecodable.
+func ReadHeader(data []byte) (Header, error) {
+	if len(data) == 0 {
+		return Header{}, wrap(ErrEmpty, "0 bytes")
+	}
+	h := Header{Format: sniff(data), BitDepth: 8}
+	var err error
+	var cfg image.Config
+	switch h.Format {
+	case "":
+		return h, wrap(ErrUnsupportedFormat, "not a JPEG, PNG, WebP or GIF")
+	case "jpeg":
+		return readJPEGHeader(data)
+	case "png":
+		cfg, err = png.DecodeConfig(bytes.NewReader(data))
+		if err == nil && len(data) >= 26 {
+			// IHDR: bit depth at 24, colour type at 25.
+			h.BitDepth = int(data[24])
+			h.Components = map[byte]int{0: 1, 2: 3, 3: 1, 4: 2, 6: 4}[data[25]]
+		}
+	case "gif":
+		cfg, err = gif.DecodeConfig(bytes.NewReader(data))
+		h.Components = 1
+	case "webp":
+		cfg, err = safeWebPConfig(data)
+		h.Components = 4
+	}
+	if err != nil {
+		return h, wrap(ErrUndecodable, "%s header: %v", h.Format, err)
+	}
+	h.Width, h.Height = cfg.Width, cfg.Height
+	return h, nil
+}
+
+// readJPEGHeader walks the marker segments: the frame header (SOFn) gives size,
+// components and whether the file is progressive; every start of scan (SOS) is counted,
+// skipping the entropy-coded data between them. A progressive file with thousands of
+// (empty) scans decodes for minutes: Limits.MaxScans refuses it before decoding.
+func readJPEGHeader(data []byte) (Header, error) {
+	h := Header{Format: "jpeg", BitDepth: 8}
+	bad := func(why string) (Header, error) { return h, wrap(ErrUndecodable, "jpeg header: %s", why) }
+	i := 2
+	for i+4 <= len(data) {
+		if data[i] != 0xFF {
+			return bad("expected a marker")
+		}
+		m := data[i+1]
+		switch {
+		case m == 0xFF: // fill byte
+			i++
+			continue
+		case m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7):
+			i += 2
+			continue
+		case m == 0xD9: // end of image
+			i = len(data)
+			continue
+		}
+		n := int(binary.BigEndian.Uint16(data[i+2:]))
+		if n < 2 || i+2+n > len(data) {
+			return bad("a segment runs past the end of the file")
+		}
+		seg := data[i+4 : i+2+n]
+		switch {
+		case m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC: // SOFn
+			if len(seg) < 6 || h.Width != 0 {
+				return bad("bad or repeated frame header")
+			}
+			h.BitDepth = int(seg[0])
+			h.Height = int(binary.BigEndian.Uint16(seg[1:]))
+			h.Width = int(binary.BigEndian.Uint16(seg[3:]))
+			h.Components = int(seg[5])
+			h.Progressive = m == 0xC2 || m == 0xC6 || m == 0xCA || m == 0xCE
+		case m == 0xDA: // SOS: skip the entropy-coded data up to the next real marker
+			h.Scans++
+			i += 2 + n
+			for i+1 < len(data) && (data[i] != 0xFF || data[i+1] == 0 || (data[i+1] >= 0xD0 && data[i+1] <= 0xD7)) {
+				i++
+			}
+			continue
+		}
+		i += 2 + n
+	}
+	if h.Width == 0 {
+		return bad("no frame header")
+	}
+	if h.Scans == 0 {
+		return bad("no image data")
+	}
+	return h, nil
+}

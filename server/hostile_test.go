@@ -1,0 +1,284 @@
+package server
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	dto "github.com/prometheus/client_model/go"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/nailtrt/nailtrt/nails"
+)
+
+// jpegBomb is a JPEG whose header claims w x h, CMYK and progressive, followed by
+// `scans` empty scans and no image data: a few hundred bytes that image/jpeg would
+// answer with gigabytes of coefficient buffers or minutes of CPU.
+func jpegBomb(w, h, scans int) []byte {
+	var b bytes.Buffer
+	b.Write([]byte{0xFF, 0xD8})
+	seg := func(marker byte, payload []byte) {
+		b.Write([]byte{0xFF, marker})
+		_ = binary.Write(&b, binary.BigEndian, uint16(len(payload)+2))
+		b.Write(payload)
+	}
+	sof := []byte{8, byte(h >> 8), byte(h), byte(w >> 8), byte(w), 4}
+	for c := byte(1); c <= 4; c++ {
+		sof = append(sof, c, 0x11, 0)
+	}
+	seg(0xC2, sof)
+	for i := 0; i < scans; i++ {
+		seg(0xDA, []byte{1, 1, 0, 0, 0, 0})
+	}
+	b.Write([]byte{0xFF, 0xD9})
+	return b.Bytes()
+}
+
+func TestHostileImages(t *testing.T) {
+	s := newTestServer(t, Config{MemoryBudget: 256 << 20}, nil)
+	waitReady(t, s)
+	for _, tc := range []struct {
+		name   string
+		data   []byte
+		status int
+		code   string
+	}{
+		{"progressive CMYK claiming 40 MP does not fit the memory budget", jpegBomb(6000, 6666, 1), http.StatusUnprocessableEntity, "image_too_large"},
+		{"a thousand empty scans", jpegBomb(64, 64, 1000), http.StatusUnprocessableEntity, "image_too_large"},
+		{"small CMYK with no data", jpegBomb(64, 64, 2), http.StatusUnprocessableEntity, "undecodable_image"},
+		{"truncated JPEG", photoJPEG(t, 64, 64, 0)[:300], http.StatusUnprocessableEntity, "undecodable_image"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, route := range []string{"/api/nails/segment", "/api/nails/render"} {
+				start := time.Now()
+				rec := postImage(t, s, route, tc.data, nil)
+				assert.Equal(t, tc.status, rec.Code, "%s: %s", route, rec.Body.String())
+				assert.Equal(t, tc.code, decodeJSON[errorBody](t, rec).Error.Code, route)
+				assert.NotContains(t, rec.Body.String(), "libjpeg", "library messages stay in the log")
+				assert.Less(t, time.Since(start), 5*time.Second, "refused from the header, not after decoding")
+			}
+		})
+	}
+	// Nothing above was cached, and nothing is still held.
+	assert.Equal(t, 0, s.cache.stats().Size)
+	assert.True(t, s.memory.sem.TryAcquire(s.cfg.MemoryBudget), "every admitted byte was released")
+	s.memory.release(s.cfg.MemoryBudget)
+}
+
+func TestNaNMaterialRefused(t *testing.T) {
+	s := newTestServer(t, Config{}, nil)
+	waitReady(t, s)
+	for _, v := range []string{"NaN", "nan", "Inf", "-Inf", "1.5", "-0.1"} {
+		rec := postImage(t, s, "/api/nails/render", photoJPEG(t, 64, 48, 0),
+			map[string]string{"material": "custom", "custom_color": "#c8102e", "intensity": v})
+		assert.Equal(t, http.StatusBadRequest, rec.Code, "intensity=%s", v)
+	}
+}
+
+func TestBudget(t *testing.T) {
+	b := newBudget("memory", "NAILTRT_MEMORY_BUDGET", 100, 50*time.Millisecond, 1)
+	ctx := context.Background()
+	require.NoError(t, b.acquire(ctx, 60))
+	err := b.acquire(ctx, 101)
+	assert.ErrorIs(t, err, errNeverFits)
+	assert.Contains(t, err.Error(), "NAILTRT_MEMORY_BUDGET", "says which setting to raise")
+
+	// No room within the wait: 503 with Retry-After.
+	err = b.acquire(ctx, 50)
+	var ae *apiError
+	require.ErrorAs(t, err, &ae)
+	assert.Equal(t, http.StatusServiceUnavailable, ae.Status)
+	assert.Positive(t, ae.RetryAfter)
+
+	// One waiter at most: a second one is refused at once.
+	got := make(chan error)
+	go func() { got <- b.acquire(ctx, 50) }()
+	time.Sleep(10 * time.Millisecond)
+	start := time.Now()
+	require.ErrorAs(t, b.acquire(ctx, 50), &ae)
+	assert.Less(t, time.Since(start), 40*time.Millisecond)
+	b.release(60) // the waiter gets in
+	require.NoError(t, <-got)
+	b.release(50)
+	assert.True(t, b.sem.TryAcquire(100))
+}
+
+func TestCacheBytesExactAfterExpiry(t *testing.T) {
+	c := newResultCache(10, 1<<20, 30*time.Millisecond)
+	r := &nails.Result{Width: 10, Height: 10}
+	for i := 0; i < 5; i++ {
+		c.add("k", r)
+		time.Sleep(40 * time.Millisecond) // expired, maybe not purged yet
+	}
+	c.add("k", r)
+	assert.Equal(t, int64(r.Bytes()), c.stats().Bytes, "one entry's bytes, however often it expired and came back")
+	assert.Equal(t, 1, c.stats().Size)
+}
+
+func TestPanicInSharedWorkIsAnError(t *testing.T) {
+	c := newResultCache(10, 1<<20, time.Minute)
+	_, _, err := c.get(context.Background(), "k", func() (*nails.Result, error) { panic("boom") })
+	assert.ErrorIs(t, err, errPanic)
+	assert.Equal(t, http.StatusInternalServerError, classify(err).Status)
+	assert.NotContains(t, classify(err).Message, "boom", "the panic stays in the log")
+	// The key is usable afterwards.
+	res, _, err := c.get(context.Background(), "k", func() (*nails.Result, error) { return &nails.Result{}, nil })
+	require.NoError(t, err)
+	assert.NotNil(t, res)
+}
+
+func TestCloseWaitsForWorkInFlight(t *testing.T) {
+	s := New(Config{}, fixtureLoader, Options{Logger: quietLogger(), NVML: noNVML()})
+	waitReady(t, s)
+	_, release, err := s.model.hold()
+	require.NoError(t, err)
+	closed := make(chan error)
+	go func() { closed <- s.Close() }()
+	select {
+	case <-closed:
+		t.Fatal("Close freed the model under work that holds it")
+	case <-time.After(100 * time.Millisecond):
+	}
+	_, _, err = s.model.hold()
+	assert.ErrorIs(t, err, errClosed, "no new work once closing")
+	release()
+	select {
+	case err := <-closed:
+		assert.NoError(t, err)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close did not return after the work ended")
+	}
+}
+
+func TestClientGoneMidRequest(t *testing.T) {
+	s := newTestServer(t, Config{}, nil)
+	waitReady(t, s)
+	ctx, cancel := context.WithCancel(context.Background())
+	body, ct := multipartBody(t, "file", photoJPEG(t, 640, 480, 3), nil)
+	req := httptest.NewRequest("POST", "/api/nails/segment", body).WithContext(ctx)
+	req.Header.Set("Content-Type", ct)
+	cancel() // gone before the work starts
+	rec := httptest.NewRecorder()
+	s.ServeHTTP(rec, req)
+	assert.NotEqual(t, http.StatusOK, rec.Code)
+	require.Eventually(t, func() bool { return s.limit.pending.Load() == 0 }, 5*time.Second, 5*time.Millisecond, "slot freed")
+	assert.True(t, s.uploads.sem.TryAcquire(s.cfg.UploadBudget), "upload bytes released")
+	s.uploads.release(s.cfg.UploadBudget)
+	// The server still answers.
+	assert.Equal(t, http.StatusOK, postImage(t, s, "/api/nails/segment", photoJPEG(t, 64, 48, 9), nil).Code)
+}
+
+func TestModelFileFaults(t *testing.T) {
+	dir := t.TempDir()
+	onnx, err := os.ReadFile(filepath.Join(filepath.Dir(fixtureModel), "semantic.onnx"))
+	require.NoError(t, err)
+	manifest, err := os.ReadFile(fixtureModel)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "semantic.json"), manifest, 0o644))
+	model := filepath.Join(dir, "semantic.json")
+	open := func(ctx context.Context) (*nails.Segmenter, error) {
+		return nails.Open(ctx, nails.Config{Model: model, Backend: "onnxruntime", Threads: 1})
+	}
+
+	t.Run("corrupt model file", func(t *testing.T) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "semantic.onnx"), []byte("not a model"), 0o644))
+		s := newTestServer(t, Config{LoadAttempts: 1}, open)
+		require.Eventually(t, func() bool { st, _, _ := s.model.status(); return st == stateFailed }, 5*time.Second, 5*time.Millisecond)
+		assert.Equal(t, http.StatusServiceUnavailable, postImage(t, s, "/api/nails/segment", photoJPEG(t, 32, 32, 0), nil).Code)
+	})
+	t.Run("model file changed while serving", func(t *testing.T) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "semantic.onnx"), onnx, 0o644))
+		s := newTestServer(t, Config{}, open)
+		waitReady(t, s)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "semantic.onnx"), []byte("overwritten"), 0o644))
+		assert.Equal(t, http.StatusOK, postImage(t, s, "/api/nails/segment", photoJPEG(t, 48, 32, 1), nil).Code,
+			"the loaded model keeps serving")
+	})
+	t.Run("model file removed while serving", func(t *testing.T) {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "semantic.onnx"), onnx, 0o644))
+		s := newTestServer(t, Config{}, open)
+		waitReady(t, s)
+		require.NoError(t, os.Remove(filepath.Join(dir, "semantic.onnx")))
+		assert.Equal(t, http.StatusOK, postImage(t, s, "/api/nails/segment", photoJPEG(t, 48, 32, 2), nil).Code)
+	})
+}
+
+func TestInvalidConfig(t *testing.T) {
+	err := Config{TrustedProxies: []string{"10.0.0.0/8", "not-a-cidr"}}.Validate()
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "not-a-cidr")
+	assert.Contains(t, err.Error(), "NAILTRT_TRUSTED_PROXIES")
+	assert.NoError(t, Config{TrustedProxies: []string{"10.0.0.0/8", "192.0.2.7"}}.Validate())
+	assert.Error(t, Config{MaxBodyBytes: 100 << 20, UploadBudget: 10 << 20}.Validate())
+}
+
+func TestInFlightGaugeSurvivesPanics(t *testing.T) {
+	m := newMetrics(newResultCache(1, 1, time.Minute), NewGPUMonitor(noNVML()))
+	r := gin.New()
+	r.Use(recovery(quietLogger()), m.middleware())
+	r.GET("/boom", func(*gin.Context) { panic("boom") })
+	for i := 0; i < 3; i++ {
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, httptest.NewRequest("GET", "/boom", nil))
+		assert.Equal(t, http.StatusInternalServerError, rec.Code)
+	}
+	var g dto.Metric
+	require.NoError(t, m.inflight.Write(&g))
+	assert.Equal(t, 0.0, g.GetGauge().GetValue())
+}
+
+// TestOversizedBodyLingers plays a client that, like Python's requests, sends the whole
+// body before it reads anything: it must get the JSON 413, not a connection reset.
+func TestOversizedBodyLingers(t *testing.T) {
+	s := newTestServer(t, Config{MaxBodyBytes: 64 << 10}, nil)
+	waitReady(t, s)
+	srv := httptest.NewServer(s)
+	defer srv.Close()
+	for _, chunked := range []bool{false, true} {
+		t.Run(fmt.Sprintf("chunked=%v", chunked), func(t *testing.T) {
+			conn, err := net.Dial("tcp", srv.Listener.Addr().String())
+			require.NoError(t, err)
+			defer conn.Close()
+			body := bytes.Repeat([]byte{0xFF}, 8<<20)
+			head := "POST /api/nails/segment HTTP/1.1\r\nHost: x\r\nContent-Type: image/jpeg\r\n"
+			if chunked {
+				head += "Transfer-Encoding: chunked\r\n\r\n"
+			} else {
+				head += fmt.Sprintf("Content-Length: %d\r\n\r\n", len(body))
+			}
+			_ = conn.SetDeadline(time.Now().Add(20 * time.Second))
+			_, err = conn.Write([]byte(head))
+			require.NoError(t, err)
+			for off := 0; off < len(body); off += 64 << 10 {
+				chunk := body[off:min(len(body), off+64<<10)]
+				if chunked {
+					_, err = fmt.Fprintf(conn, "%x\r\n%s\r\n", len(chunk), chunk)
+				} else {
+					_, err = conn.Write(chunk)
+				}
+				require.NoError(t, err, "the server reset the connection while the client was still sending")
+			}
+			if chunked {
+				_, _ = conn.Write([]byte("0\r\n\r\n"))
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+			require.NoError(t, err)
+			defer resp.Body.Close()
+			assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+			b, _ := io.ReadAll(resp.Body)
+			assert.Contains(t, string(b), "NAILTRT_MAX_BODY_BYTES")
+		})
+	}
+}
