@@ -41,7 +41,7 @@ export NAILTRT_DATASET ?= $(DATASET)
 TRAIN_PACKAGES := python3-torch python3-torchvision python3-onnx python3-scipy python3-pil python3-numpy
 
 .PHONY: build native deps ort test test-native test-go bench run dev fixtures clean check-tensorrt \
-        train train-deps apt eval gallery fuzz
+        train train-deps apt eval gallery fuzz soak
 
 # ---------------------------------------------------------------- set-up
 
@@ -122,6 +122,14 @@ fuzz: native
 	  $(GO) test -run '^$$' -fuzz "^$$t$$" -fuzztime $(FUZZTIME) $$pkg || exit 1; \
 	done
 
+# The hostile soak (server/soak_test.go) for longer than make test's few seconds; the
+# figures go to build/soak.json (docs/reliability.md quotes them).
+SOAK ?= 2m
+SOAK_CLIENTS ?= 16
+soak: native
+	$(GO) test -count=1 -run '^TestSoak$$' -v -timeout 0 ./server -soak.duration $(SOAK) -soak.clients $(SOAK_CLIENTS) \
+	  -soak.report $(BUILD)/soak.json
+
 bench: native
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./trt/... ./nails/...
 
@@ -150,9 +158,12 @@ train: train-deps native
 eval: native
 	$(GO) run ./tools/eval --model $(MODEL) --dataset $(DATASET) --split $(SPLIT)
 
-# Before/after images for a few validation photos and every finish.
+# Before/after images for a few validation photos and every finish, then the val hands
+# the model gets most and least right (prediction filled green, labels outlined red).
 gallery: native
 	$(GO) run ./tools/gallery --model $(MODEL) --dataset $(DATASET) --out docs/gallery
+	$(GO) run ./tools/eval --model $(MODEL) --dataset $(DATASET) --split val --sources hands --per-image $(BUILD)/eval-hands.csv
+	$(GO) run ./tools/gallery --model $(MODEL) --dataset $(DATASET) --out docs/gallery --errors $(BUILD)/eval-hands.csv
 
 clean:
 	rm -rf $(BUILD) $(ROOT)/bin

@@ -127,7 +127,7 @@ func DecodeHeader(ctx context.Context, data []byte, h Header, lim Limits) (p *Ph
 		switch format {
 		case "jpeg":
 			orientation = jpegOrientation(data)
-			img, err = decodeJPEG(data)
+			img, err = decodeJPEG(data, h)
 		case "png":
 			orientation = pngOrientation(data)
 			img, err = png.Decode(bytes.NewReader(data))

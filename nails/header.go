@@ -27,9 +27,10 @@ func (h Header) Pixels() int64 { return int64(h.Width) * int64(h.Height) }
 // package's decoders do it, and of the oriented RGBA copy that preprocessing and
 // rendering read. It is an upper bound measured per format (see decode_test.go):
 //
-//   - JPEG (libjpeg-turbo): decoded planes in C plus their Go copy (2 x components
-//     bytes a pixel); progressive files also hold every DCT coefficient (2 bytes per
-//     component a pixel) until the last scan;
+//   - JPEG: decoded planes in C plus their Go copy (2 x components bytes a pixel);
+//     progressive files also hold every DCT coefficient until the last scan: 2 bytes
+//     per component a pixel in libjpeg-turbo, 4 in image/jpeg (-tags noturbojpeg),
+//     priced at 4;
 //   - PNG: the decoded image at its bit depth (4 or 8 bytes a pixel for RGBA) plus one
 //     filtered row and zlib's window;
 //   - GIF: the frame (1 byte a pixel) and the canvas it is drawn on (4);
@@ -44,7 +45,7 @@ func (h Header) DecodeBytes() int64 {
 	case "jpeg":
 		perPixel = 2 * comps
 		if h.Progressive {
-			perPixel += 2 * comps
+			perPixel += 4 * comps
 		}
 	case "png":
 		perPixel = comps * int64(max(8, h.BitDepth)/8)

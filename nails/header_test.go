@@ -146,6 +146,28 @@ func maxPixelDiff(a, b *image.RGBA) int {
 	return worst
 }
 
+// The packed path (for sampling factors TurboJPEG's header call cannot name) decodes an
+// ordinary colour JPEG like image/jpeg does.
+func TestTurboPackedFallback(t *testing.T) {
+	if !turboBuilt {
+		t.Skip("built with -tags noturbojpeg")
+	}
+	// Smooth colour: libjpeg-turbo upsamples chroma smoothly, image/jpeg by replication,
+	// which differ only at sharp colour edges.
+	img := image.NewRGBA(image.Rect(0, 0, 37, 23))
+	for y := 0; y < 23; y++ {
+		for x := 0; x < 37; x++ {
+			img.SetRGBA(x, y, color.RGBA{uint8(100 + 3*x), uint8(60 + 2*y), uint8(150 - x - y), 255})
+		}
+	}
+	data := encodeJPEG(t, img, 90)
+	got, err := decodePackedRGB(data, 37, 23)
+	require.NoError(t, err)
+	ref, err := stdDecodeJPEG(data)
+	require.NoError(t, err)
+	assert.LessOrEqual(t, maxPixelDiff(NewPhoto(ref).RGBA(), NewPhoto(got).RGBA()), 4)
+}
+
 func TestGIFSmallFirstFrame(t *testing.T) {
 	frame := image.NewPaletted(image.Rect(10, 5, 30, 25), palette.Plan9)
 	for i := range frame.Pix {

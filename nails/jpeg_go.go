@@ -10,7 +10,7 @@ import (
 )
 
 // decodeJPEG is image/jpeg when built with -tags noturbojpeg (no libturbojpeg needed).
-func decodeJPEG(data []byte) (image.Image, error) { return jpeg.Decode(bytes.NewReader(data)) }
+func decodeJPEG(data []byte, _ Header) (image.Image, error) { return jpeg.Decode(bytes.NewReader(data)) }
 
 // EncodeJPEG compresses img with image/jpeg (built with -tags noturbojpeg).
 func EncodeJPEG(img *image.RGBA, quality int) ([]byte, error) {
@@ -30,3 +30,5 @@ const turboBuilt = false
 func stdDecodeJPEG(data []byte) (image.Image, error) { return jpeg.Decode(bytes.NewReader(data)) }
 
 func cmykJPEG([]byte, int, int) []byte { return nil }
+
+func decodePackedRGB(data []byte, _, _ int) (image.Image, error) { return stdDecodeJPEG(data) }

@@ -121,12 +121,21 @@ var turboRatios = map[C.int]image.YCbCrSubsampleRatio{
 // libjpeg-turbo too, into packed pixels: image/jpeg holds every coefficient of a
 // progressive CMYK file in Go memory (over 1 GB for 40 MP) and is far slower on
 // crafted multi-scan files. Build with -tags noturbojpeg to use image/jpeg only.
-func decodeJPEG(data []byte) (image.Image, error) {
+func decodeJPEG(data []byte, hdr Header) (image.Image, error) {
 	var errbuf [256]C.char
 	var w, h, samp, cs C.int
 	buf := (*C.uchar)(unsafe.Pointer(&data[0]))
 	if C.nt_tj_header(buf, C.ulong(len(data)), &w, &h, &samp, &cs, &errbuf[0], C.int(len(errbuf))) != 0 {
-		return nil, errors.New("libjpeg-turbo: " + C.GoString(&errbuf[0]))
+		// TurboJPEG's header call refuses sampling factors it has no TJSAMP name for;
+		// its decompressor reads them all. The frame header we parsed says the rest.
+		cs = C.TJCS_RGB
+		switch hdr.Components {
+		case 1:
+			cs = C.TJCS_GRAY
+		case 4:
+			cs = C.TJCS_CMYK
+		}
+		return decodePacked(data, hdr.Width, hdr.Height, cs)
 	}
 	ratio, ok := turboRatios[samp]
 	if cs != C.TJCS_YCbCr || !ok {
@@ -233,3 +242,6 @@ func stdDecodeJPEG(data []byte) (image.Image, error) { return jpeg.Decode(bytes.
 
 // cmykJPEG makes a CMYK JPEG for tests (image/jpeg cannot encode one).
 func cmykJPEG(pix []byte, w, h int) []byte { return encodeCMYKJPEG(pix, w, h) }
+
+// decodePackedRGB is the fallback path for colour JPEGs, exposed to tests.
+func decodePackedRGB(data []byte, w, h int) (image.Image, error) { return decodePacked(data, w, h, C.TJCS_RGB) }

@@ -85,7 +85,7 @@ func Preset(name string) (Material, bool) {
 // glossiness (matte..glossy), metallic (plain..metal) and intensity (sheer..opaque).
 func CustomMaterial(color string, glossiness, metallic, intensity float64) (Material, error) {
 	for name, v := range map[string]float64{"glossiness": glossiness, "metallic": metallic, "intensity": intensity} {
-		if v < 0 || v > 1 {
+		if !(v >= 0 && v <= 1) { // also NaN, which passes every comparison
 			return Material{}, wrap(ErrUnknownMaterial, "%s %v is outside 0..1", name, v)
 		}
 	}
@@ -139,7 +139,7 @@ func (m Material) Validate() error {
 	if !known {
 		return wrap(ErrUnknownMaterial, "finish %q is not one of %v", m.Finish, Finishes)
 	}
-	if m.Opacity < 0 || m.Opacity > 1 {
+	if !(m.Opacity >= 0 && m.Opacity <= 1) { // NaN too
 		return wrap(ErrUnknownMaterial, "opacity %v is outside 0..1", m.Opacity)
 	}
 	return nil

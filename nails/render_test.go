@@ -163,6 +163,8 @@ func TestMaterials(t *testing.T) {
 	}
 	_, err := CustomMaterial("#ff0000", 1.2, 0, 1)
 	assert.ErrorIs(t, err, ErrUnknownMaterial)
+	_, err = CustomMaterial("#ff0000", 0.5, 0, math.NaN())
+	assert.ErrorIs(t, err, ErrUnknownMaterial, "NaN intensity would paint black nails")
 	c, err := ParseColor("#C8102E")
 	require.NoError(t, err)
 	assert.Equal(t, "#c8102e", c.String())

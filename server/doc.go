@@ -9,6 +9,7 @@
 //	model.go       model lifecycle: background/lazy load, warm-up, readiness
 //	cache.go       result cache: expirable LRU bounded by entries and bytes, singleflight
 //	limiter.go     back-pressure: bounded inferences and queue, 503 + Retry-After
+//	admission.go   byte budgets: memory (decode -> encode, priced from the header) and uploads
 //	routes.go      the gin engine, middleware order, route table
 //	segment.go     POST /api/nails/segment
 //	render.go      POST /api/nails/render

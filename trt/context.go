@@ -182,8 +182,10 @@ func (c *Context) Run(ctx context.Context) error {
 		return closedError(op, "context")
 	}
 	var stop func() bool
+	var cancelled chan struct{}
 	if ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, c.cancel)
+		cancelled = make(chan struct{})
+		stop = context.AfterFunc(ctx, func() { defer close(cancelled); c.cancel() })
 	}
 	h := c.h
 	err := call(op, func() C.nt_status { return C.nt_context_enqueue(h) })
@@ -192,8 +194,10 @@ func (c *Context) Run(ctx context.Context) error {
 		err = c.stream.syncLocked()
 		c.stream.mu.Unlock()
 	}
-	if stop != nil {
-		stop()
+	if stop != nil && !stop() {
+		// The cancel has started: let it land on this run before returning, or it could
+		// reach the runner during the next run on this context and stop that one.
+		<-cancelled
 	}
 	if err != nil {
 		if e, ok := err.(*Error); ok && e.Code == CodeCancelled && ctx.Err() != nil {

@@ -389,6 +389,30 @@ func TestCancelledContext(t *testing.T) {
 	require.NoError(t, s.Run(context.Background()))
 }
 
+// A cancel that fires as a run ends must land on that run, never on the next one that
+// shares the context: each Run cancelled at a random moment, then a run with a live
+// context, which must succeed.
+func TestLateCancelDoesNotLeak(t *testing.T) {
+	e := openCPU(t, "affine.onnx")
+	p := newPool(t, e, trt.PoolOptions{})
+	s, err := p.Acquire(context.Background())
+	require.NoError(t, err)
+	defer p.Release(s)
+	require.NoError(t, s.SetInputShape(0, trt.Shape{1, 4}))
+	for i := range 5000 {
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			if i%2 == 0 {
+				runtime.Gosched()
+			}
+			cancel()
+		}()
+		_ = s.Run(ctx) // cancelled or not, depending on the race
+		cancel()
+		require.NoError(t, s.Run(context.Background()), "iteration %d: a stale cancel reached the next run", i)
+	}
+}
+
 func TestBackends(t *testing.T) {
 	for in, want := range map[string]trt.Backend{"": trt.Auto, "AUTO": trt.Auto, "ort": trt.ONNXRuntime, "cpu": trt.ONNXRuntime, "tensorrt": trt.TensorRT, "gpu": trt.TensorRT} {
 		got, err := trt.ParseBackend(in)

@@ -32,17 +32,44 @@ func main() {
 	threads := flag.Int("threads", runtime.NumCPU(), "intra-op threads")
 	out := flag.String("json", "", "also write the table as JSON to this file")
 	write := flag.Bool("write-manifest", false, "store the metrics in the model manifest")
+	sources := flag.String("sources", "", "comma-separated sources to evaluate (default all)")
+	perImage := flag.String("per-image", "", "also write one CSV row per image (id, source, IoU, nails found/labelled/matched) to this file")
 	flag.Parse()
-	if err := run(*model, *dataset, *split, *backend, *threads, *out, *write); err != nil {
+	opts := options{sources: *sources, perImage: *perImage}
+	if err := run(*model, *dataset, *split, *backend, *threads, *out, *write, opts); err != nil {
 		fmt.Fprintln(os.Stderr, "eval:", err)
 		os.Exit(1)
 	}
 }
 
-func run(model, dataset, split, backend string, threads int, out string, write bool) error {
+// options are the evaluation's optional outputs and filters.
+type options struct {
+	sources  string // comma-separated; "" = all
+	perImage string // CSV path; "" = none
+}
+
+func run(model, dataset, split, backend string, threads int, out string, write bool, opts options) error {
 	rows, err := readManifest(dataset, split)
 	if err != nil {
 		return err
+	}
+	if opts.sources != "" {
+		keep := strings.Split(opts.sources, ",")
+		rows = slices.DeleteFunc(rows, func(r row) bool { return !slices.Contains(keep, r.source) })
+		if len(rows) == 0 {
+			return fmt.Errorf("no images of sources %q in split %q", opts.sources, split)
+		}
+	}
+	var perImage *csv.Writer
+	if opts.perImage != "" {
+		f, err := os.Create(opts.perImage)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		perImage = csv.NewWriter(f)
+		defer perImage.Flush()
+		_ = perImage.Write([]string{"id", "source", "image", "iou", "found", "labelled", "matched"})
 	}
 	seg, err := nails.Open(context.Background(), nails.Config{Model: model, Backend: backend, Threads: threads})
 	if err != nil {
@@ -95,6 +122,10 @@ func run(model, dataset, split, backend string, threads int, out string, write b
 		}
 		var one accumulator
 		one.add(pred, truth, w, h, preds, truths)
+		if perImage != nil {
+			_ = perImage.Write([]string{r.id, r.source, r.image, fmt.Sprintf("%.4f", one.result()["iou"]),
+				fmt.Sprint(one.npred), fmt.Sprint(one.ntrue), fmt.Sprint(one.tp)})
+		}
 		for _, key := range []string{r.source, "origin:" + r.origin} {
 			if key == "origin:" {
 				continue

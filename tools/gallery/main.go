@@ -14,6 +14,7 @@ import (
 	"image/color"
 	"image/draw"
 	"image/jpeg"
+	_ "image/png"
 	"os"
 	"path/filepath"
 
@@ -35,8 +36,15 @@ func main() {
 	out := flag.String("out", "docs/gallery", "output folder")
 	photos := flag.Int("photos", 3, "validation photos to use (hands first)")
 	tile := flag.Int("tile", 240, "tile width in pixels")
+	perImage := flag.String("errors", "", "tools/eval --per-image CSV: write the val hands the model got most and least right instead")
 	flag.Parse()
-	if err := run(*model, *dataset, *out, *photos, *tile); err != nil {
+	var err error
+	if *perImage != "" {
+		err = errorSheets(*model, *dataset, *perImage, *out, 8, *tile)
+	} else {
+		err = run(*model, *dataset, *out, *photos, *tile)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "gallery:", err)
 		os.Exit(1)
 	}

@@ -28,7 +28,7 @@ STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
 PAD_RGB = tuple(int(round(v * 255)) for v in MEAN)  # letterbox fill: 0 after normalisation
 
 # Share of training samples drawn from each source (train.py --weights overrides it).
-SOURCE_WEIGHTS = {"hands": 0.6, "closeups": 0.2, "fingers": 0.1, "fingertips": 0.1}
+SOURCE_WEIGHTS = {"hands": 0.7, "closeups": 0.15, "fingers": 0.075, "fingertips": 0.075}
 
 SKIN_TONES = np.array([[233, 196, 170], [224, 172, 138], [198, 134, 100], [160, 102, 70],
                        [110, 70, 50], [250, 215, 195], [210, 160, 140]], dtype=np.float32)
@@ -92,24 +92,39 @@ def _blobs(rng, n):
     return img
 
 
-def background(rng, n, pool):
+def pick(rng, by_source):
+    """One training photo, its source drawn by SOURCE_WEIGHTS."""
+    names = [k for k in SOURCE_WEIGHTS if by_source.get(k)]
+    p = np.array([SOURCE_WEIGHTS[k] for k in names])
+    src = by_source[names[rng.choice(len(names), p=p / p.sum())]]
+    return src[rng.integers(len(src))]
+
+
+def photo_scale(rng, s, infer_size):
+    """The scale a photo is seen at: as inference letterboxes it, times a log-uniform
+    factor, with close-ups sometimes much smaller (far-away nails)."""
+    base = infer_size / max(s.image.shape[:2])
+    factor = math.exp(rng.uniform(math.log(0.55), math.log(1.7)))
+    if s.source != "hands" and rng.random() < 0.35:
+        factor *= rng.uniform(0.25, 0.6)
+    return base * factor
+
+
+def background(rng, n, by_source, infer_size):
     kind = rng.random()
     if kind < 0.3:
         img = _gradient(rng, n)
     elif kind < 0.6:
         img = _blobs(rng, n)
     else:
-        # Another labelled photo, scaled to cover the canvas: its nails stay labelled.
-        s = pool[rng.integers(len(pool))]
-        img, lab, _ = transform(rng, s, n / min(s.image.shape[:2]) * rng.uniform(1.0, 1.6), small_ok=False)
-        y0 = rng.integers(0, max(1, img.shape[0] - n + 1))
-        x0 = rng.integers(0, max(1, img.shape[1] - n + 1))
-        img, lab = img[y0:y0 + n, x0:x0 + n], lab[y0:y0 + n, x0:x0 + n]
-        out = np.empty((n, n, 3), np.float32)
-        out[:] = PAD_RGB
-        outl = np.zeros((n, n), np.float32)
-        out[:img.shape[0], :img.shape[1]] = img
-        outl[:lab.shape[0], :lab.shape[1]] = lab
+        # Another labelled photo, drawn and scaled like the main one (a first trial
+        # scaled it to cover the canvas, so 40% of samples showed close-up nails
+        # 150 px wide, and the model took the back of a hand for a nail). Its nails stay
+        # labelled; what it does not cover is a gradient.
+        s = pick(rng, by_source)
+        img, lab, alpha = transform(rng, s, photo_scale(rng, s, infer_size))
+        out, outl = _gradient(rng, n).astype(np.float32), np.zeros((n, n), np.float32)
+        paste(out, outl, img, lab, alpha, *_place(rng, n, img, lab))
         return out, outl
     img = img + rng.normal(0, rng.uniform(0, 12), img.shape)
     return img.astype(np.float32), np.zeros((n, n), np.float32)
@@ -267,22 +282,14 @@ def photometric(rng, img):
 
 def synth(rng, by_source, n=320, infer_size=384):
     """One (image uint8 HxWx3, label float HxW) training pair of size n x n."""
-    pool = [s for v in by_source.values() for s in v]
-    canvas, label = background(rng, n, pool)
-    names = [k for k in SOURCE_WEIGHTS if by_source.get(k)]
-    p = np.array([SOURCE_WEIGHTS[k] for k in names])
-    src = by_source[names[rng.choice(len(names), p=p / p.sum())]]
-    s = src[rng.integers(len(src))]
-    base = infer_size / max(s.image.shape[:2])
-    factor = math.exp(rng.uniform(math.log(0.55), math.log(1.7)))
-    if s.source != "hands" and rng.random() < 0.35:
-        factor *= rng.uniform(0.25, 0.6)      # a close-up pasted small: far-away nails
-    img, lab, alpha = transform(rng, s, base * factor)
+    canvas, label = background(rng, n, by_source, infer_size)
+    s = pick(rng, by_source)
+    img, lab, alpha = transform(rng, s, photo_scale(rng, s, infer_size))
     x0, y0 = _place(rng, n, img, lab)
     paste(canvas, label, img, lab, alpha, x0, y0)
     if rng.random() < 0.35:
         for _ in range(rng.integers(1, 4)):
-            o = pool[rng.integers(len(pool))]
+            o = pick(rng, by_source)
             f = infer_size / max(o.image.shape[:2]) * rng.uniform(0.2, 0.6)
             im2, lab2, al2 = transform(rng, o, f)
             paste(canvas, label, im2, lab2, al2, int(rng.integers(-im2.shape[1] // 2, n)),

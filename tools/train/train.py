@@ -92,7 +92,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workdir", default="build/train")
     ap.add_argument("--widths", default="16,32,48,96,128", help="NailNet channel widths of the five stages")
-    ap.add_argument("--weights", default="hands=0.6,closeups=0.2,fingers=0.1,fingertips=0.1",
+    ap.add_argument("--weights", default="hands=0.7,closeups=0.15,fingers=0.075,fingertips=0.075",
                     help="share of training samples drawn from each source")
     ap.add_argument("--eval-sources", default="hands,closeups,fingers,fingertips",
                     help="val sources evaluated during training (for selection)")
