@@ -41,7 +41,7 @@ func classify(err error) *apiError {
 		return newError(http.StatusBadRequest, "empty_image", "%v", err)
 	case errors.Is(err, nails.ErrUnsupportedFormat):
 		return newError(http.StatusUnsupportedMediaType, "unsupported_media_type", "%v", err)
-	case errors.Is(err, nails.ErrTooLarge):
+	case errors.Is(err, nails.ErrTooLarge), errors.Is(err, errNeverFits):
 		return newError(http.StatusUnprocessableEntity, "image_too_large",
 			"%v (limits: NAILTRT_MAX_PIXELS, NAILTRT_MAX_SIDE, NAILTRT_MAX_SCANS, NAILTRT_MEMORY_BUDGET)", err)
 	case errors.Is(err, nails.ErrUndecodable):

@@ -282,3 +282,11 @@ func TestOversizedBodyLingers(t *testing.T) {
 		})
 	}
 }
+
+// A budget that can never hold the work is a 422 naming the setting, on every path.
+func TestNeverFitsIs422(t *testing.T) {
+	err := newBudget("memory", "NAILTRT_MEMORY_BUDGET", 10, time.Second, 1).acquire(context.Background(), 11)
+	ae := classify(err)
+	assert.Equal(t, http.StatusUnprocessableEntity, ae.Status)
+	assert.Contains(t, ae.Message, "NAILTRT_MEMORY_BUDGET")
+}

@@ -92,10 +92,11 @@ func cors(origins []string) gin.HandlerFunc {
 // bodyKey holds the request's original body (before http.MaxBytesReader) for linger.
 const bodyKey = "raw_body"
 
-// linger drains what is left of an oversized upload after the 413 has been written,
+// linger drains what is left of an upload the server refused without reading it all (a
+// 413, or a 503 when the upload budget is full) after the answer has been written,
 // bounded in bytes and time, as nginx's lingering close does. Clients that send the
 // whole body before reading (Python's requests and urllib) would otherwise see the
-// connection reset under them instead of the JSON 413.
+// connection reset under them instead of the JSON error.
 func linger(maxBytes int64, maxTime time.Duration) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		if c.Request.ContentLength == 0 || c.Request.ProtoMajor != 1 {
@@ -108,7 +109,7 @@ func linger(maxBytes int64, maxTime time.Duration) gin.HandlerFunc {
 		_ = rc.EnableFullDuplex()
 		c.Next()
 		body, ok := c.Get(bodyKey)
-		if !ok || c.Writer.Status() != http.StatusRequestEntityTooLarge {
+		if st := c.Writer.Status(); !ok || (st != http.StatusRequestEntityTooLarge && st != http.StatusServiceUnavailable) {
 			return
 		}
 		_ = rc.Flush()

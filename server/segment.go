@@ -242,7 +242,14 @@ func (s *Server) segment(c *gin.Context) {
 	out := SegmentJSON(res, mode, classes)
 	out.Cached = cached
 	if mode == "png" {
+		// The label image (a byte a pixel) and its PNG: admitted like any other pixels.
+		n := 2 * int64(res.Width) * int64(res.Height)
+		if err := s.memory.acquire(c.Request.Context(), n); err != nil {
+			_ = c.Error(err)
+			return
+		}
 		png, err := res.LabelPNG()
+		s.memory.release(n)
 		if err != nil {
 			_ = c.Error(err)
 			return

@@ -42,7 +42,7 @@ def main():
 
     ckpt = torch.load(args.checkpoint, map_location="cpu")
     if "state" not in ckpt:  # a bare state_dict from an early run
-        ckpt = {"widths": (16, 32, 48, 96, 128), "state": ckpt}
+        ckpt = {"widths": (16, 32, 48, 96, 128), "state": ckpt}  # nailseg 1.x
     model = NailNet(tuple(ckpt["widths"]))
     model.load_state_dict(ckpt["state"])
     model.eval()

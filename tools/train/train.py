@@ -81,17 +81,17 @@ def selection_score(res):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default=None, help="dataset folder (default ../shared/datasets/nails or $NAILTRT_DATASET)")
-    ap.add_argument("--steps", type=int, default=6000)
+    ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--crop", type=int, default=352, help="training crop side")
+    ap.add_argument("--crop", type=int, default=320, help="training crop side")
     ap.add_argument("--size", type=int, default=512, help="model input side at inference")
     ap.add_argument("--lr", type=float, default=4e-3)
-    ap.add_argument("--eval-every", type=int, default=250)
+    ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--patience", type=int, default=10, help="evaluations without improvement before stopping")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workdir", default="build/train")
-    ap.add_argument("--widths", default="16,32,48,96,128", help="NailNet channel widths of the five stages")
+    ap.add_argument("--widths", default="16,32,64,128,192", help="NailNet channel widths of the five stages")
     ap.add_argument("--weights", default="hands=0.7,closeups=0.15,fingers=0.075,fingertips=0.075",
                     help="share of training samples drawn from each source")
     ap.add_argument("--eval-sources", default="hands,closeups,fingers,fingertips",
