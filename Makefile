@@ -146,11 +146,14 @@ fixtures: train-deps
 
 # Trains the bundled model from scratch (seeded), exports it, checks the export through
 # the native runner against PyTorch, then evaluates it through the Go pipeline and
-# stores the metrics in the manifest. About 75 minutes on a 2-core machine.
+# stores the metrics in the manifest. About 50 minutes on a 2-core machine. The manifest's
+# post-processing (threshold 0.7, min area 250, hflip TTA) was chosen with
+# tools/train/sweep.py on val (tools/train/README.md).
 TRAIN_ARGS ?=
 train: train-deps native
 	$(PYTHON) tools/train/train.py --workdir build/train $(TRAIN_ARGS)
-	$(PYTHON) tools/train/export.py --checkpoint build/train/best.pt --metrics build/train/metrics.json --out engines/nailseg
+	$(PYTHON) tools/train/export.py --checkpoint build/train/best.pt --metrics build/train/metrics.json --out engines/nailseg \
+	  --threshold 0.7 --min-area 250 --tta hflip
 	$(GO) run ./tools/parity --dir build/train/parity
 	$(GO) run ./tools/eval --model engines/nailseg.json --dataset $(DATASET) --split val --write-manifest
 
