@@ -3,7 +3,6 @@ package nails
 import (
 	"bytes"
 	"context"
-	"encoding/binary"
 	"errors"
 	"image"
 	"image/color"
@@ -16,29 +15,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-)
 
-// progressiveBomb is a JPEG header claiming w x h, progressive, with `scans` empty scans.
-func progressiveBomb(w, h, comps, scans int) []byte {
-	var b bytes.Buffer
-	b.Write([]byte{0xFF, 0xD8})
-	seg := func(marker byte, payload []byte) {
-		b.Write([]byte{0xFF, marker})
-		_ = binary.Write(&b, binary.BigEndian, uint16(len(payload)+2))
-		b.Write(payload)
-	}
-	sof := []byte{8, byte(h >> 8), byte(h), byte(w >> 8), byte(w), byte(comps)}
-	for c := 1; c <= comps; c++ {
-		sof = append(sof, byte(c), 0x11, 0)
-	}
-	seg(0xC2, sof)
-	for i := 0; i < scans; i++ {
-		seg(0xDA, []byte{1, 1, 0, 0, 0, 0})
-		b.Write([]byte{0x12, 0xFF, 0x00, 0x34, 0xFF, 0xD3}) // entropy data with a stuffed byte and a restart
-	}
-	b.Write([]byte{0xFF, 0xD9})
-	return b.Bytes()
-}
+	"github.com/nailtrt/nailtrt/internal/testimg"
+)
 
 func TestReadHeader(t *testing.T) {
 	img := patternPhoto(40, 30)
@@ -46,7 +25,7 @@ func TestReadHeader(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, Header{Format: "jpeg", Width: 40, Height: 30, Components: 3, BitDepth: 8, Scans: 1}, h)
 
-	h, err = ReadHeader(progressiveBomb(6000, 6666, 4, 1000))
+	h, err = ReadHeader(testimg.ProgressiveJPEG(6000, 6666, 4, 1000))
 	require.NoError(t, err)
 	assert.True(t, h.Progressive)
 	assert.Equal(t, 4, h.Components)

@@ -10,7 +10,9 @@ import (
 )
 
 // decodeJPEG is image/jpeg when built with -tags noturbojpeg (no libturbojpeg needed).
-func decodeJPEG(data []byte, _ Header) (image.Image, error) { return jpeg.Decode(bytes.NewReader(data)) }
+func decodeJPEG(data []byte, _ Header) (image.Image, error) {
+	return jpeg.Decode(bytes.NewReader(data))
+}
 
 // EncodeJPEG compresses img with image/jpeg (built with -tags noturbojpeg).
 func EncodeJPEG(img *image.RGBA, quality int) ([]byte, error) {

@@ -244,4 +244,6 @@ func stdDecodeJPEG(data []byte) (image.Image, error) { return jpeg.Decode(bytes.
 func cmykJPEG(pix []byte, w, h int) []byte { return encodeCMYKJPEG(pix, w, h) }
 
 // decodePackedRGB is the fallback path for colour JPEGs, exposed to tests.
-func decodePackedRGB(data []byte, w, h int) (image.Image, error) { return decodePacked(data, w, h, C.TJCS_RGB) }
+func decodePackedRGB(data []byte, w, h int) (image.Image, error) {
+	return decodePacked(data, w, h, C.TJCS_RGB)
+}

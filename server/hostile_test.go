@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"net"
@@ -20,31 +19,12 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nailtrt/nailtrt/internal/testimg"
 	"github.com/nailtrt/nailtrt/nails"
 )
 
-// jpegBomb is a JPEG whose header claims w x h, CMYK and progressive, followed by
-// `scans` empty scans and no image data: a few hundred bytes that image/jpeg would
-// answer with gigabytes of coefficient buffers or minutes of CPU.
-func jpegBomb(w, h, scans int) []byte {
-	var b bytes.Buffer
-	b.Write([]byte{0xFF, 0xD8})
-	seg := func(marker byte, payload []byte) {
-		b.Write([]byte{0xFF, marker})
-		_ = binary.Write(&b, binary.BigEndian, uint16(len(payload)+2))
-		b.Write(payload)
-	}
-	sof := []byte{8, byte(h >> 8), byte(h), byte(w >> 8), byte(w), 4}
-	for c := byte(1); c <= 4; c++ {
-		sof = append(sof, c, 0x11, 0)
-	}
-	seg(0xC2, sof)
-	for i := 0; i < scans; i++ {
-		seg(0xDA, []byte{1, 1, 0, 0, 0, 0})
-	}
-	b.Write([]byte{0xFF, 0xD9})
-	return b.Bytes()
-}
+// jpegBomb is a progressive CMYK JPEG header claiming w x h with `scans` empty scans.
+func jpegBomb(w, h, scans int) []byte { return testimg.ProgressiveJPEG(w, h, 4, scans) }
 
 func TestHostileImages(t *testing.T) {
 	s := newTestServer(t, Config{MemoryBudget: 256 << 20}, nil)

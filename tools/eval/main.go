@@ -233,24 +233,15 @@ func readManifest(dataset, split string) ([]row, error) {
 }
 
 func readMask(path string) ([]bool, int, int, error) {
-	f, err := os.Open(path)
+	labels, w, h, err := readLabels(path)
 	if err != nil {
 		return nil, 0, 0, err
 	}
-	defer f.Close()
-	img, _, err := image.Decode(f)
-	if err != nil {
-		return nil, 0, 0, err
+	m := make([]bool, len(labels))
+	for i, v := range labels {
+		m[i] = v > 127
 	}
-	b := img.Bounds()
-	m := make([]bool, b.Dx()*b.Dy())
-	for y := 0; y < b.Dy(); y++ {
-		for x := 0; x < b.Dx(); x++ {
-			r, _, _, _ := img.At(b.Min.X+x, b.Min.Y+y).RGBA()
-			m[y*b.Dx()+x] = r > 127*257
-		}
-	}
-	return m, b.Dx(), b.Dy(), nil
+	return m, w, h, nil
 }
 
 // readLabels reads an 8-bit instance map: pixel = nail number, 0 = background.
