@@ -13,37 +13,18 @@ const tagOrientation = 0x0112
 // jpegOrientation scans a JPEG's APP1 "Exif" segment. 1 (no transform) when absent or
 // malformed: a broken EXIF block should never make a readable photo fail.
 func jpegOrientation(data []byte) int {
-	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
-		return 1
-	}
-	i := 2
-	for i+4 <= len(data) {
-		if data[i] != 0xFF {
-			return 1
+	o := 1
+	jpegSegments(data, func(marker byte, seg []byte) bool {
+		if marker == 0xDA { // start of scan: no EXIF after the image data begins
+			return false
 		}
-		marker := data[i+1]
-		if marker == 0xFF { // fill byte
-			i++
-			continue
-		}
-		if marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7) || marker == 0x01 { // standalone markers
-			i += 2
-			continue
-		}
-		if marker == 0xDA || marker == 0xD9 { // start of scan / end: no EXIF before the image data
-			return 1
-		}
-		n := int(binary.BigEndian.Uint16(data[i+2:]))
-		if n < 2 || i+2+n > len(data) {
-			return 1
-		}
-		seg := data[i+4 : i+2+n]
 		if marker == 0xE1 && bytes.HasPrefix(seg, []byte("Exif\x00\x00")) {
-			return tiffOrientation(seg[6:])
+			o = tiffOrientation(seg[6:])
+			return false
 		}
-		i += 2 + n
-	}
-	return 1
+		return true
+	})
+	return o
 }
 
 // tiffOrientation reads the orientation from a TIFF-structured EXIF block.

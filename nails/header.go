@@ -95,60 +95,85 @@ func ReadHeader(data []byte) (Header, error) {
 	return h, nil
 }
 
-// readJPEGHeader walks the marker segments: the frame header (SOFn) gives size,
-// components and whether the file is progressive; every start of scan (SOS) is counted,
-// skipping the entropy-coded data between them. A progressive file with thousands of
-// (empty) scans decodes for minutes: Limits.MaxScans refuses it before decoding.
-func readJPEGHeader(data []byte) (Header, error) {
-	h := Header{Format: "jpeg", BitDepth: 8}
-	bad := func(why string) (Header, error) { return h, wrap(ErrUndecodable, "jpeg header: %s", why) }
+// jpegSegments walks a JPEG's marker segments after SOI, calling fn with each marker
+// and its payload (nil for standalone markers) until fn returns false or the image ends
+// (EOI, or the end of the bytes). After a start of scan (SOS) it skips the entropy-coded
+// data up to the next real marker. It reports false when the bytes are not a JPEG or a
+// segment is malformed (every offset is bounds-checked: the bytes come from clients;
+// FuzzOrientation and FuzzDecode cover it).
+func jpegSegments(data []byte, fn func(marker byte, seg []byte) bool) bool {
+	if len(data) < 4 || data[0] != 0xFF || data[1] != 0xD8 {
+		return false
+	}
 	i := 2
 	for i+4 <= len(data) {
 		if data[i] != 0xFF {
-			return bad("expected a marker")
+			return false
 		}
 		m := data[i+1]
 		switch {
 		case m == 0xFF: // fill byte
 			i++
 			continue
-		case m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7):
+		case m == 0xD8 || m == 0x01 || (m >= 0xD0 && m <= 0xD7): // standalone
+			if !fn(m, nil) {
+				return true
+			}
 			i += 2
 			continue
 		case m == 0xD9: // end of image
-			i = len(data)
-			continue
+			return true
 		}
 		n := int(binary.BigEndian.Uint16(data[i+2:]))
 		if n < 2 || i+2+n > len(data) {
-			return bad("a segment runs past the end of the file")
+			return false
 		}
-		seg := data[i+4 : i+2+n]
+		if !fn(m, data[i+4:i+2+n]) {
+			return true
+		}
+		i += 2 + n
+		if m == 0xDA {
+			for i+1 < len(data) && (data[i] != 0xFF || data[i+1] == 0 || (data[i+1] >= 0xD0 && data[i+1] <= 0xD7)) {
+				i++
+			}
+		}
+	}
+	return true
+}
+
+// readJPEGHeader reads the frame header (SOFn: size, components, progressive or not)
+// and counts every start of scan (SOS). A progressive file with thousands of (empty)
+// scans decodes for minutes: Limits.MaxScans refuses it before decoding.
+func readJPEGHeader(data []byte) (Header, error) {
+	h := Header{Format: "jpeg", BitDepth: 8}
+	var bad string
+	ok := jpegSegments(data, func(m byte, seg []byte) bool {
 		switch {
 		case m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC: // SOFn
 			if len(seg) < 6 || h.Width != 0 {
-				return bad("bad or repeated frame header")
+				bad = "bad or repeated frame header"
+				return false
 			}
 			h.BitDepth = int(seg[0])
 			h.Height = int(binary.BigEndian.Uint16(seg[1:]))
 			h.Width = int(binary.BigEndian.Uint16(seg[3:]))
 			h.Components = int(seg[5])
 			h.Progressive = m == 0xC2 || m == 0xC6 || m == 0xCA || m == 0xCE
-		case m == 0xDA: // SOS: skip the entropy-coded data up to the next real marker
+		case m == 0xDA:
 			h.Scans++
-			i += 2 + n
-			for i+1 < len(data) && (data[i] != 0xFF || data[i+1] == 0 || (data[i+1] >= 0xD0 && data[i+1] <= 0xD7)) {
-				i++
-			}
-			continue
 		}
-		i += 2 + n
+		return true
+	})
+	switch {
+	case !ok:
+		bad = "malformed marker segments"
+	case bad != "":
+	case h.Width == 0:
+		bad = "no frame header"
+	case h.Scans == 0:
+		bad = "no image data"
+	default:
+		return h, nil
 	}
-	if h.Width == 0 {
-		return bad("no frame header")
-	}
-	if h.Scans == 0 {
-		return bad("no image data")
-	}
-	return h, nil
+	return h, wrap(ErrUndecodable, "jpeg header: %s", bad)
 }

@@ -38,14 +38,15 @@ static unsigned char* nt_tj_decode_yuv(const unsigned char* buf, unsigned long l
 	return block;
 }
 
-// Compresses RGBA pixels to a 4:2:0 JPEG. Returns a buffer to release with tjFree.
-static unsigned char* nt_tj_encode_rgba(const unsigned char* pix, int w, int pitch, int h, int quality,
-                                        unsigned long* size, char* err, int errlen) {
+// Compresses packed pixels of format pf (TJPF_RGBA; TJPF_CMYK in tests) with the given
+// subsampling. Returns a buffer to release with tjFree.
+static unsigned char* nt_tj_encode(const unsigned char* pix, int w, int pitch, int h, int pf, int samp, int quality,
+                                   unsigned long* size, char* err, int errlen) {
 	tjhandle tj = tjInitCompress();
 	if (!tj) { snprintf(err, errlen, "%s", tjGetErrorStr2(NULL)); return NULL; }
 	unsigned char* out = NULL;
 	*size = 0;
-	if (tjCompress2(tj, pix, w, pitch, h, TJPF_RGBA, &out, size, TJSAMP_420, quality, 0) != 0) {
+	if (tjCompress2(tj, pix, w, pitch, h, pf, &out, size, samp, quality, 0) != 0) {
 		snprintf(err, errlen, "%s", tjGetErrorStr2(tj));
 		if (out) tjFree(out);
 		out = NULL;
@@ -67,20 +68,6 @@ static unsigned char* nt_tj_decode_packed(const unsigned char* buf, unsigned lon
 		free(out);
 		tjDestroy(tj);
 		return NULL;
-	}
-	tjDestroy(tj);
-	return out;
-}
-
-// Compresses packed CMYK pixels (tests make CMYK JPEGs with it; Go cannot encode them).
-static unsigned char* nt_tj_encode_cmyk(const unsigned char* pix, int w, int h, unsigned long* size) {
-	tjhandle tj = tjInitCompress();
-	if (!tj) return NULL;
-	unsigned char* out = NULL;
-	*size = 0;
-	if (tjCompress2(tj, pix, w, 0, h, TJPF_CMYK, &out, size, TJSAMP_444, 90, 0) != 0) {
-		if (out) tjFree(out);
-		out = NULL;
 	}
 	tjDestroy(tj);
 	return out;
@@ -207,7 +194,9 @@ func decodePacked(data []byte, w, h int, cs C.int) (image.Image, error) {
 // file (255 = no ink): a test helper, since image/jpeg cannot encode CMYK.
 func encodeCMYKJPEG(pix []byte, w, h int) []byte {
 	var size C.ulong
-	out := C.nt_tj_encode_cmyk((*C.uchar)(unsafe.Pointer(&pix[0])), C.int(w), C.int(h), &size)
+	var errbuf [256]C.char
+	out := C.nt_tj_encode((*C.uchar)(unsafe.Pointer(&pix[0])), C.int(w), 0, C.int(h), C.TJPF_CMYK, C.TJSAMP_444, 90,
+		&size, &errbuf[0], C.int(len(errbuf)))
 	if out == nil {
 		return nil
 	}
@@ -225,7 +214,7 @@ func EncodeJPEG(img *image.RGBA, quality int) ([]byte, error) {
 	var errbuf [256]C.char
 	var size C.ulong
 	pix := img.Pix[img.PixOffset(b.Min.X, b.Min.Y):]
-	out := C.nt_tj_encode_rgba((*C.uchar)(unsafe.Pointer(&pix[0])), C.int(b.Dx()), C.int(img.Stride), C.int(b.Dy()),
+	out := C.nt_tj_encode((*C.uchar)(unsafe.Pointer(&pix[0])), C.int(b.Dx()), C.int(img.Stride), C.int(b.Dy()), C.TJPF_RGBA, C.TJSAMP_420,
 		C.int(min(100, max(1, quality))), &size, &errbuf[0], C.int(len(errbuf)))
 	if out == nil {
 		return nil, errors.New("libjpeg-turbo: " + C.GoString(&errbuf[0]))

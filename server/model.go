@@ -82,18 +82,15 @@ func loadBackoff(n int) time.Duration {
 func (m *model) run() {
 	defer close(m.done)
 	var err error
+retries:
 	for try := 1; try <= m.attempts; try++ {
 		if try > 1 {
-			if m.ctx.Err() != nil { // closed while loading
-				break
-			}
 			wait := loadBackoff(try - 1)
 			m.log.Warn("model load failed, retrying", "err", err, "attempt", try-1, "of", m.attempts, "retry_in", wait)
 			select {
 			case <-time.After(wait):
 			case <-m.ctx.Done():
-				m.finish(nil, errClosed, 0, 0)
-				return
+				break retries
 			}
 		}
 		m.mu.Lock()
@@ -101,13 +98,12 @@ func (m *model) run() {
 		m.mu.Unlock()
 		var seg *nails.Segmenter
 		var load, warm time.Duration
-		seg, load, warm, err = m.loadOnce()
-		if err == nil {
+		if seg, load, warm, err = m.loadOnce(); err == nil {
 			m.finish(seg, nil, load, warm)
 			return
 		}
 	}
-	if m.ctx.Err() != nil {
+	if m.ctx.Err() != nil { // closed while loading
 		err = errClosed
 	}
 	m.finish(nil, err, 0, 0)

@@ -100,9 +100,8 @@ func (s *Server) render(c *gin.Context) {
 		quality = v
 	}
 	// Decode once: the pixels are needed to paint, and the same photo feeds inference
-	// on a cache miss.
-	// Admitted once for the whole request: decode, the painted RGBA copy and the
-	// encoded output (at most 4 bytes a pixel again) are held together.
+	// on a cache miss. Admitted once for the whole request: decode, the painted RGBA
+	// copy and the encoded output (at most 4 bytes a pixel again) are held together.
 	h, free, err := s.admitDecode(c.Request.Context(), data, func(h nails.Header) int64 { return 8 * h.Pixels() })
 	if err != nil {
 		_ = c.Error(err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
-	"fmt"
 	"io"
 	"math"
 	"net/http"
@@ -96,10 +95,7 @@ func (s *Server) admitDecode(ctx context.Context, data []byte, extra func(nails.
 		n += extra(h)
 	}
 	if err := s.memory.acquire(ctx, n); err != nil {
-		if errors.Is(err, errNeverFits) {
-			return h, nil, fmt.Errorf("%w: %dx%d %s %v", nails.ErrTooLarge, h.Width, h.Height, h.Format, err)
-		}
-		return h, nil, err
+		return h, nil, err // errNeverFits is a 422 like ErrTooLarge (classify)
 	}
 	return h, func() { s.memory.release(n) }, nil
 }

@@ -370,16 +370,23 @@ func TestPoolLifecycle(t *testing.T) {
 	p2.Release(s)
 }
 
-func TestCancelledContext(t *testing.T) {
-	e := openCPU(t, "affine.onnx")
-	p := newPool(t, e, trt.PoolOptions{})
+// affineSlot is a ready slot of the affine fixture with a one-row input, released at the
+// end of the test.
+func affineSlot(t *testing.T) *trt.Slot {
+	t.Helper()
+	p := newPool(t, openCPU(t, "affine.onnx"), trt.PoolOptions{})
 	s, err := p.Acquire(context.Background())
 	require.NoError(t, err)
-	defer p.Release(s)
+	t.Cleanup(func() { p.Release(s) })
 	require.NoError(t, s.SetInputShape(0, trt.Shape{1, 4}))
+	return s
+}
+
+func TestCancelledContext(t *testing.T) {
+	s := affineSlot(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	err = s.Run(ctx)
+	err := s.Run(ctx)
 	assert.ErrorIs(t, err, trt.ErrCancelled)
 	assert.ErrorIs(t, err, context.Canceled)
 	// A live context with a deadline runs normally and leaves no stale cancel behind.
@@ -393,12 +400,7 @@ func TestCancelledContext(t *testing.T) {
 // shares the context: each Run cancelled at a random moment, then a run with a live
 // context, which must succeed.
 func TestLateCancelDoesNotLeak(t *testing.T) {
-	e := openCPU(t, "affine.onnx")
-	p := newPool(t, e, trt.PoolOptions{})
-	s, err := p.Acquire(context.Background())
-	require.NoError(t, err)
-	defer p.Release(s)
-	require.NoError(t, s.SetInputShape(0, trt.Shape{1, 4}))
+	s := affineSlot(t)
 	for i := range 5000 {
 		ctx, cancel := context.WithCancel(context.Background())
 		go func() {
