@@ -41,7 +41,7 @@ export NAILTRT_DATASET ?= $(DATASET)
 TRAIN_PACKAGES := python3-torch python3-torchvision python3-onnx python3-scipy python3-pil python3-numpy
 
 .PHONY: build native deps ort test test-native test-go bench run dev fixtures clean check-tensorrt \
-        train train-deps apt eval gallery fuzz soak
+        train train-deps apt eval gallery fuzz soak browser-deps test-browser screenshots
 
 # ---------------------------------------------------------------- set-up
 
@@ -50,6 +50,15 @@ deps:
 
 train-deps:
 	@$(MAKE) --no-print-directory apt PACKAGES="$(TRAIN_PACKAGES)"
+
+# The browser tests: Debian's Chromium, and playwright-core at the version and SHA-512
+# that web/e2e/package-lock.json pins (npm ci; it never downloads a browser of its own).
+browser-deps:
+	@$(MAKE) --no-print-directory apt PACKAGES="chromium"
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory apt PACKAGES="nodejs npm"
+	@if [ ! web/e2e/node_modules/.package-lock.json -nt web/e2e/package-lock.json ]; then \
+	  echo "installing playwright-core into web/e2e/node_modules"; \
+	  cd web/e2e && npm ci --silent --no-audit --no-fund; fi
 
 apt:
 	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -111,7 +120,16 @@ test-go: native
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
-test: test-native test-go fuzz
+test: test-native test-go test-browser fuzz
+
+# The try-on page in headless Chromium against the bundled model (web/browser_test.go);
+# without -race, since it reports frame rates.
+test-browser: native browser-deps
+	NAILTRT_BROWSER_TESTS=1 $(GO) test -count=1 -run '^TestTryOnPageInChromium$$' -v ./web/
+
+# The README's screenshots (docs/screenshots), from the same browser run.
+screenshots: native browser-deps
+	SHOTS=$(ROOT)/docs/screenshots NAILTRT_BROWSER_TESTS=1 $(GO) test -count=1 -run '^TestTryOnPageInChromium$$' -v ./web/
 
 # Short fuzzing runs of every parser; longer ones: make fuzz FUZZTIME=5m
 FUZZTIME ?= 10s

@@ -105,6 +105,16 @@ func CustomMaterial(color string, glossiness, metallic, intensity float64) (Mate
 	return m.withDefaults(), nil
 }
 
+// WithFinish returns m with another finish (a name from Finishes), its opacity and tip
+// kept or defaulted as that finish needs.
+func (m Material) WithFinish(name string) (Material, error) {
+	m.Finish = Finish(strings.ToLower(strings.TrimSpace(name)))
+	if err := m.Validate(); err != nil {
+		return Material{}, err
+	}
+	return m.withDefaults(), nil
+}
+
 func (m Material) withDefaults() Material {
 	if m.Opacity == 0 {
 		switch m.Finish {

@@ -25,6 +25,10 @@ type Config struct {
 	// (0: 1 px; negative: every corner of the traced boundary).
 	PolygonTolerance float64
 
+	// DisableUI turns off the try-on page at GET / (NAILTRT_UI=false), for API-only
+	// deployments; /openapi.json stays.
+	DisableUI bool
+
 	AdminToken  string   // bearer token for POST /api/cache/clear; "" = loopback only
 	CORSOrigins []string // allowed browser origins; "*" allows any; default none
 

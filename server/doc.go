@@ -10,7 +10,8 @@
 //	cache.go       result cache: expirable LRU bounded by entries and bytes, singleflight
 //	limiter.go     back-pressure: bounded inferences and queue, 503 + Retry-After
 //	admission.go   byte budgets: memory (decode -> encode, priced from the header) and uploads
-//	routes.go      the gin engine, middleware order, route table
+//	routes.go      the gin engine, middleware order, route table (the page from package web)
+//	openapi.json   the OpenAPI 3 document of every route, served at /openapi.json
 //	segment.go     POST /api/nails/segment
 //	render.go      POST /api/nails/render
 //	admin.go       materials, cache stats/clear, health, readiness

@@ -35,7 +35,7 @@ func unitValue(c *gin.Context, key string, def float64) (float64, error) {
 }
 
 // material reads the form's material: a preset name, or "custom" with custom_color,
-// glossiness, metallic and intensity (the Python app's fields).
+// glossiness, metallic and intensity (the Python app's fields), and optionally finish.
 func material(c *gin.Context) (nails.Material, error) {
 	name := strings.TrimSpace(formValue(c, "material"))
 	if name == "" {
@@ -64,7 +64,16 @@ func material(c *gin.Context) (nails.Material, error) {
 	if err != nil {
 		return nails.Material{}, err
 	}
-	return nails.CustomMaterial(color, g, m, in)
+	mat, err := nails.CustomMaterial(color, g, m, in)
+	if err != nil {
+		return mat, err
+	}
+	// Without finish, CustomMaterial picks one from glossiness and metallic (the Python
+	// app's fields); with it, the finish asked for wins.
+	if f := strings.TrimSpace(formValue(c, "finish")); f != "" {
+		return mat.WithFinish(f)
+	}
+	return mat, nil
 }
 
 // render is POST /api/nails/render: the photo with polish painted on, as JPEG (or PNG

@@ -1,12 +1,20 @@
 package server
 
 import (
+	_ "embed"
 	"net/http"
 	"time"
 
 	"github.com/gin-gonic/gin"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/nailtrt/nailtrt/web"
 )
+
+// openAPI documents every route; TestOpenAPIDocumentsEveryRoute holds it to the table below.
+//
+//go:embed openapi.json
+var openAPI []byte
 
 func init() { gin.SetMode(gin.ReleaseMode) }
 
@@ -28,6 +36,15 @@ func (s *Server) routes() http.Handler {
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)
 	r.GET("/metrics", gin.WrapH(promhttp.HandlerFor(s.metrics.reg, promhttp.HandlerOpts{})))
+	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", openAPI) })
+	if !s.cfg.DisableUI {
+		if site, err := web.New(); err != nil {
+			s.log.Error("the try-on page is off: its embedded assets cannot be read", "err", err)
+		} else {
+			r.GET("/", gin.WrapH(site))
+			r.GET("/ui/*file", gin.WrapH(site))
+		}
+	}
 
 	api := r.Group("/api")
 	api.GET("/health", s.health)

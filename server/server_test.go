@@ -318,6 +318,25 @@ func TestRender(t *testing.T) {
 	assert.True(t, decodeJSON[SegmentResponse](t, postImage(t, s, "/api/nails/segment", other, nil)).Cached)
 }
 
+// A custom colour honours finish when one is sent (it was silently ignored before).
+func TestRenderCustomFinish(t *testing.T) {
+	s := newTestServer(t, Config{}, nil)
+	waitReady(t, s)
+	img := photoJPEG(t, 128, 96, 4)
+	paint := func(finish string) *httptest.ResponseRecorder {
+		return postImage(t, s, "/api/nails/render?format=png", img,
+			map[string]string{"material": "custom", "custom_color": "#3a7bd5", "glossiness": "0.7", "finish": finish})
+	}
+	glossy, matte := paint("glossy"), paint("matte")
+	require.Equal(t, http.StatusOK, glossy.Code, glossy.Body.String())
+	require.Equal(t, http.StatusOK, matte.Code, matte.Body.String())
+	assert.NotEqual(t, glossy.Body.Bytes(), matte.Body.Bytes(), "finish must change the render")
+	assert.Equal(t, glossy.Body.Bytes(), paint("").Body.Bytes(), "no finish: chosen from glossiness 0.7 (glossy)")
+	bad := paint("sparkly")
+	assert.Equal(t, http.StatusBadRequest, bad.Code)
+	assert.Contains(t, decodeJSON[errorBody](t, bad).Error.Message, "sparkly")
+}
+
 func TestMaterialsAndStats(t *testing.T) {
 	s := newTestServer(t, Config{CacheEntries: 7, CacheTTL: time.Minute}, nil)
 	m := decodeJSON[map[string]any](t, do(t, s, "GET", "/api/materials", nil, ""))

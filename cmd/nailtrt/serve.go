@@ -22,6 +22,7 @@ func runServe(args []string) error {
 	m := addModelFlags(f)
 	addr := f.String("addr", "NAILTRT_ADDR", ":8080", "listen address")
 	lazy := f.Bool("lazy", "NAILTRT_LAZY", false, "load the model on the first request instead of at start")
+	ui := f.Bool("ui", "NAILTRT_UI", true, "serve the try-on page at / (false: API only)")
 	// The admin token never comes from the command line, where ps shows it to every user.
 	tokenFile := f.String("admin-token-file", "NAILTRT_ADMIN_TOKEN_FILE", "", "file holding the bearer token for POST /api/cache/clear; or set NAILTRT_ADMIN_TOKEN (unset: loopback clients only)")
 	cors := f.String("cors-origins", "NAILTRT_CORS_ORIGINS", "", "comma-separated browser origins allowed to call the API; * for any")
@@ -64,7 +65,7 @@ func runServe(args []string) error {
 
 	cfg := server.Config{
 		Addr: *addr, Model: resolveModel(*m.model), Backend: *m.backend, Threads: *m.threads, Contexts: *m.contexts,
-		Device: *m.dev, CacheDir: *m.cacheDir, Lazy: *lazy, AdminToken: token, CORSOrigins: splitList(*cors),
+		Device: *m.dev, CacheDir: *m.cacheDir, Lazy: *lazy, DisableUI: !*ui, AdminToken: token, CORSOrigins: splitList(*cors),
 		CacheEntries: *cacheSize, CacheBytes: *cacheBytes, CacheTTL: *cacheTTL, MaxBodyBytes: *maxBody, MaxQueue: *maxQueue,
 		Limits:       nails.Limits{MaxPixels: *maxPixels, MaxSide: *maxSide, MaxScans: *maxScans},
 		MemoryBudget: *memBudget, UploadBudget: *uploadBudget, MaxConns: *maxConns, LoadAttempts: *loadAttempts, JPEGQuality: *quality, PolygonTolerance: *tolerance,
@@ -85,7 +86,7 @@ func runServe(args []string) error {
 		return err
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "since_start_ms", ms(time.Since(processStart)),
-		"model", cfg.Model, "backend", cfg.Backend, "lazy", cfg.Lazy)
+		"model", cfg.Model, "backend", cfg.Backend, "lazy", cfg.Lazy, "page", !cfg.DisableUI)
 	srv := server.New(cfg, timedLoader(server.OpenLoader(cfg), log), server.Options{Logger: log})
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
