@@ -20,12 +20,17 @@ type Limits struct {
 	// so; a crafted progressive file repeating an empty scan thousands of times costs
 	// seconds of CPU per kilobyte. Default 64.
 	MaxScans int
+	// MinSide is the shortest side a photo may have to be segmented (ErrTooSmall below):
+	// no nail is big enough to find there, and the model answered noise (a 10x10 image
+	// came back "one nail, 0.80"). Default 32 px.
+	MinSide int
 }
 
 const (
 	DefaultMaxPixels = 40_000_000
 	DefaultMaxSide   = 12_000
 	DefaultMaxScans  = 64
+	DefaultMinSide   = 32
 )
 
 func (l Limits) withDefaults() Limits {
@@ -38,10 +43,14 @@ func (l Limits) withDefaults() Limits {
 	if l.MaxScans <= 0 {
 		l.MaxScans = DefaultMaxScans
 	}
+	if l.MinSide <= 0 {
+		l.MinSide = DefaultMinSide
+	}
 	return l
 }
 
 // Check refuses a header over the limits (ErrTooLarge), before any pixel is decoded.
+// (MinSide is checked where nails are searched for: small images decode fine.)
 func (l Limits) Check(h Header) error {
 	l = l.withDefaults()
 	if h.Width <= 0 || h.Height <= 0 {

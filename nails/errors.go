@@ -14,10 +14,16 @@ var (
 	ErrUndecodable = errors.New("undecodable image")
 	// ErrTooLarge: over the pixel or side limit, refused before decoding (HTTP 422).
 	ErrTooLarge = errors.New("image too large")
+	// ErrTooSmall: a side under Limits.MinSide, too small to hold a nail (HTTP 422).
+	ErrTooSmall = errors.New("image too small")
 	// ErrEmpty: zero bytes (HTTP 400).
 	ErrEmpty = errors.New("empty image")
-	// ErrUnknownMaterial: a render material that is neither a preset nor valid custom (HTTP 400).
-	ErrUnknownMaterial = errors.New("unknown material")
+	// ErrBadMaterial: a material with a value out of range (colour, finish, 0..1 knobs)
+	// (HTTP 400).
+	ErrBadMaterial = errors.New("invalid material")
+	// ErrUnknownMaterial: a preset name that does not exist (HTTP 400). It wraps
+	// ErrBadMaterial, so errors.Is(err, ErrBadMaterial) covers every material error.
+	ErrUnknownMaterial = fmt.Errorf("%w: unknown preset", ErrBadMaterial)
 	// ErrManifest: a model manifest that cannot be used.
 	ErrManifest = errors.New("invalid model manifest")
 )

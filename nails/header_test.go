@@ -193,3 +193,12 @@ func FuzzManifest(f *testing.F) {
 		}
 	})
 }
+
+// --model x.onnx is the commonest first mistake: say what to give instead.
+func TestManifestPathThatIsONNX(t *testing.T) {
+	_, err := LoadManifest("testdata/semantic.onnx")
+	require.ErrorIs(t, err, ErrManifest)
+	assert.Contains(t, err.Error(), "JSON manifest")
+	_, err = Open(context.Background(), Config{Model: "testdata/semantic.onnx"})
+	require.ErrorIs(t, err, ErrManifest)
+}

@@ -19,6 +19,7 @@ func EncodeJPEG(img *image.RGBA, quality int) ([]byte, error) {
 	if img.Bounds().Empty() {
 		return nil, errors.New("jpeg: empty image")
 	}
+	img = flatten(img)
 	var b bytes.Buffer
 	if err := jpeg.Encode(&b, img, &jpeg.Options{Quality: quality}); err != nil {
 		return nil, err

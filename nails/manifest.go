@@ -73,6 +73,10 @@ type OutputSpec struct {
 
 // LoadManifest reads and validates a manifest file.
 func LoadManifest(path string) (*Manifest, error) {
+	if strings.EqualFold(filepath.Ext(path), ".onnx") {
+		return nil, wrap(ErrManifest, "%s is an ONNX file: give the model's JSON manifest instead (such as "+
+			"engines/nailseg.json), which names the ONNX file with its input size, normalisation and post-processing", path)
+	}
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrManifest, err)

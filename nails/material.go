@@ -81,12 +81,58 @@ func Preset(name string) (Material, bool) {
 	return m.withDefaults(), ok
 }
 
+// LookupPreset returns the preset called name. An unknown name is an ErrUnknownMaterial
+// that suggests the nearest preset ("metallic-gold": did you mean "metallic_gold"?).
+func LookupPreset(name string) (Material, error) {
+	if m, ok := Preset(name); ok {
+		return m, nil
+	}
+	if near := nearestPreset(name); near != "" {
+		return Material{}, wrap(ErrUnknownMaterial, "%q: did you mean %q?", name, near)
+	}
+	return Material{}, wrap(ErrUnknownMaterial, "%q is not a preset", name)
+}
+
+// nearestPreset is the preset name closest to name once case, '-' and ' ' are
+// normalised, within a third of its length in edits; "" when none is that close.
+func nearestPreset(name string) string {
+	norm := strings.NewReplacer("-", "_", " ", "_").Replace(strings.ToLower(strings.TrimSpace(name)))
+	best, bestD := "", len(norm)/3+1
+	for p := range presets {
+		if d := editDistance(norm, p); d < bestD || (d == bestD && p < best) {
+			best, bestD = p, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b (bytes).
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
 // CustomMaterial builds the app's "custom" material from a colour and three 0..1 knobs:
 // glossiness (matte..glossy), metallic (plain..metal) and intensity (sheer..opaque).
 func CustomMaterial(color string, glossiness, metallic, intensity float64) (Material, error) {
 	for name, v := range map[string]float64{"glossiness": glossiness, "metallic": metallic, "intensity": intensity} {
 		if !(v >= 0 && v <= 1) { // also NaN, which passes every comparison
-			return Material{}, wrap(ErrUnknownMaterial, "%s %v is outside 0..1", name, v)
+			return Material{}, wrap(ErrBadMaterial, "%s %v is outside 0..1", name, v)
 		}
 	}
 	f := Cream
@@ -147,10 +193,10 @@ func (m Material) Validate() error {
 		known = known || f == m.Finish
 	}
 	if !known {
-		return wrap(ErrUnknownMaterial, "finish %q is not one of %v", m.Finish, Finishes)
+		return wrap(ErrBadMaterial, "finish %q is not one of %v", m.Finish, Finishes)
 	}
 	if !(m.Opacity >= 0 && m.Opacity <= 1) { // NaN too
-		return wrap(ErrUnknownMaterial, "opacity %v is outside 0..1", m.Opacity)
+		return wrap(ErrBadMaterial, "opacity %v is outside 0..1", m.Opacity)
 	}
 	return nil
 }
@@ -162,11 +208,11 @@ type RGB struct{ R, G, B float32 }
 func ParseColor(s string) (RGB, error) {
 	h := strings.TrimPrefix(strings.TrimSpace(s), "#")
 	if len(h) != 6 {
-		return RGB{}, wrap(ErrUnknownMaterial, "colour %q is not #rrggbb", s)
+		return RGB{}, wrap(ErrBadMaterial, "colour %q is not #rrggbb", s)
 	}
 	v, err := strconv.ParseUint(h, 16, 32)
 	if err != nil {
-		return RGB{}, wrap(ErrUnknownMaterial, "colour %q is not #rrggbb", s)
+		return RGB{}, wrap(ErrBadMaterial, "colour %q is not #rrggbb", s)
 	}
 	return RGB{float32(v>>16&0xff) / 255, float32(v>>8&0xff) / 255, float32(v&0xff) / 255}, nil
 }

@@ -10,10 +10,86 @@ import (
 func Render(p *Photo, res *Result, m Material) (*image.RGBA, error) {
 	src := p.RGBA()
 	out := &image.RGBA{Pix: append([]uint8(nil), src.Pix...), Stride: src.Stride, Rect: src.Rect}
+	// image.RGBA is premultiplied, and polish is painted in straight colour: in a photo
+	// with transparency, the nail boxes are unpremultiplied first and premultiplied back
+	// after, so colours come out right whatever the alpha (PNG output keeps it).
+	translucent := !opaqueKind(p.Src) && !out.Opaque()
+	if translucent {
+		for i := range res.Nails {
+			unpremultiply(out, res.Nails[i].Box)
+		}
+	}
 	if err := RenderInto(out, res, m); err != nil {
 		return nil, err
 	}
+	if translucent {
+		for i := range res.Nails {
+			premultiply(out, res.Nails[i].Box)
+		}
+	}
 	return out, nil
+}
+
+// opaqueKind reports image types that cannot hold transparency (no alpha scan needed).
+func opaqueKind(img image.Image) bool {
+	switch img.(type) {
+	case *image.YCbCr, *image.Gray, *image.Gray16, *image.CMYK:
+		return true
+	}
+	return false
+}
+
+func unpremultiply(img *image.RGBA, r image.Rectangle) {
+	r = r.Intersect(img.Rect)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		row := img.Pix[img.PixOffset(r.Min.X, y):img.PixOffset(r.Max.X, y)]
+		for i := 0; i < len(row); i += 4 {
+			if a := uint32(row[i+3]); a != 0 && a != 255 {
+				for c := 0; c < 3; c++ {
+					row[i+c] = uint8(min(255, (uint32(row[i+c])*255+a/2)/a))
+				}
+			}
+		}
+	}
+}
+
+func premultiply(img *image.RGBA, r image.Rectangle) {
+	r = r.Intersect(img.Rect)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		row := img.Pix[img.PixOffset(r.Min.X, y):img.PixOffset(r.Max.X, y)]
+		for i := 0; i < len(row); i += 4 {
+			if a := uint32(row[i+3]); a != 255 {
+				for c := 0; c < 3; c++ {
+					row[i+c] = uint8((uint32(row[i+c])*a + 127) / 255)
+				}
+			}
+		}
+	}
+}
+
+// JPEGBackground is what EncodeJPEG flattens transparent pixels onto: JPEG has no alpha.
+var JPEGBackground = RGB{1, 1, 1} // white
+
+// flatten composites a premultiplied image onto JPEGBackground, or returns it unchanged
+// when it is opaque.
+func flatten(img *image.RGBA) *image.RGBA {
+	if img.Opaque() {
+		return img
+	}
+	out := image.NewRGBA(img.Rect)
+	bg := [3]uint32{uint32(JPEGBackground.R*255 + 0.5), uint32(JPEGBackground.G*255 + 0.5), uint32(JPEGBackground.B*255 + 0.5)}
+	for y := img.Rect.Min.Y; y < img.Rect.Max.Y; y++ {
+		src := img.Pix[img.PixOffset(img.Rect.Min.X, y):img.PixOffset(img.Rect.Max.X, y)]
+		dst := out.Pix[out.PixOffset(img.Rect.Min.X, y):out.PixOffset(img.Rect.Max.X, y)]
+		for i := 0; i < len(src); i += 4 {
+			inv := 255 - uint32(src[i+3])
+			for c := 0; c < 3; c++ {
+				dst[i+c] = uint8(min(255, uint32(src[i+c])+(bg[c]*inv+127)/255))
+			}
+			dst[i+3] = 255
+		}
+	}
+	return out
 }
 
 // RenderInto paints m onto every nail of res directly into img, which must be the

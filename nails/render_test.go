@@ -2,6 +2,7 @@ package nails
 
 import (
 	"image"
+	"image/color"
 	"math"
 	"testing"
 
@@ -159,15 +160,80 @@ func TestMaterials(t *testing.T) {
 		{Color: "#123456", Finish: "sparkly"},
 		{Color: "#123456", Finish: Glossy, Opacity: 1.5},
 	} {
-		assert.ErrorIs(t, bad.Validate(), ErrUnknownMaterial, "%+v", bad)
+		assert.ErrorIs(t, bad.Validate(), ErrBadMaterial, "%+v", bad)
 	}
 	_, err := CustomMaterial("#ff0000", 1.2, 0, 1)
-	assert.ErrorIs(t, err, ErrUnknownMaterial)
+	assert.ErrorIs(t, err, ErrBadMaterial)
 	_, err = CustomMaterial("#ff0000", 0.5, 0, math.NaN())
-	assert.ErrorIs(t, err, ErrUnknownMaterial, "NaN intensity would paint black nails")
+	assert.ErrorIs(t, err, ErrBadMaterial, "NaN intensity would paint black nails")
 	c, err := ParseColor("#C8102E")
 	require.NoError(t, err)
 	assert.Equal(t, "#c8102e", c.String())
 	_, res := testResult()
-	assert.ErrorIs(t, RenderInto(image.NewRGBA(image.Rect(0, 0, 200, 150)), res, Material{Color: "#zzzzzz", Finish: Glossy}), ErrUnknownMaterial)
+	assert.ErrorIs(t, RenderInto(image.NewRGBA(image.Rect(0, 0, 200, 150)), res, Material{Color: "#zzzzzz", Finish: Glossy}), ErrBadMaterial)
+}
+
+// A photo with transparency paints the same colours as the opaque photo: polish is mixed
+// in straight colour, alpha is kept, and JPEG flattens transparency onto white.
+func TestRenderTranslucentPhoto(t *testing.T) {
+	opaque, res := testResult()
+	src := opaque.RGBA()
+	nrgba := image.NewNRGBA(src.Rect)
+	copy(nrgba.Pix, src.Pix)
+	for i := 3; i < len(nrgba.Pix); i += 4 {
+		nrgba.Pix[i] = 200
+	}
+	for y := 0; y < 10; y++ { // a fully transparent corner
+		for x := 0; x < 10; x++ {
+			nrgba.Pix[nrgba.PixOffset(x, y)+3] = 0
+		}
+	}
+	translucent := NewPhoto(nrgba)
+	m, _ := Preset("glossy_red")
+	want, err := Render(opaque, res, m)
+	require.NoError(t, err)
+	got, err := Render(translucent, res, m)
+	require.NoError(t, err)
+
+	nail := res.Nails[1]
+	var worst float64
+	for y := nail.Box.Min.Y; y < nail.Box.Max.Y; y++ {
+		for x := nail.Box.Min.X; x < nail.Box.Max.X; x++ {
+			if nail.Mask.At(x, y) != 255 {
+				continue
+			}
+			g := color.NRGBAModel.Convert(got.At(x, y)).(color.NRGBA)
+			w := want.RGBAAt(x, y)
+			require.EqualValues(t, 200, g.A, "alpha is kept")
+			worst = math.Max(worst, math.Max(math.Abs(float64(g.R)-float64(w.R)),
+				math.Max(math.Abs(float64(g.G)-float64(w.G)), math.Abs(float64(g.B)-float64(w.B)))))
+		}
+	}
+	assert.LessOrEqual(t, worst, 3.0, "straight colours match the opaque render within rounding")
+
+	jpg, err := EncodeJPEG(got, 95)
+	require.NoError(t, err)
+	dec, err := Decode(jpg, Limits{})
+	require.NoError(t, err)
+	r, g, b, _ := dec.RGBA().At(4, 4).RGBA()
+	assert.Greater(t, min(r, g, b)>>8, uint32(245), "transparent pixels flatten onto white")
+}
+
+func TestLookupPresetSuggests(t *testing.T) {
+	m, err := LookupPreset("Metallic_Gold")
+	require.NoError(t, err)
+	assert.Equal(t, "metallic_gold", m.Name)
+	for name, want := range map[string]string{"metallic-gold": "metallic_gold", "glossy red": "glossy_red", "mate_black": "matte_black"} {
+		_, err := LookupPreset(name)
+		require.ErrorIs(t, err, ErrUnknownMaterial, name)
+		require.ErrorIs(t, err, ErrBadMaterial, name)
+		assert.Contains(t, err.Error(), `did you mean "`+want+`"`, name)
+	}
+	_, err = LookupPreset("zebra")
+	require.ErrorIs(t, err, ErrUnknownMaterial)
+	assert.NotContains(t, err.Error(), "did you mean")
+	// Range errors are bad materials, not unknown ones.
+	_, err = CustomMaterial("#ff0000", 3, 0, 1)
+	require.ErrorIs(t, err, ErrBadMaterial)
+	assert.NotErrorIs(t, err, ErrUnknownMaterial)
 }

@@ -146,6 +146,9 @@ func (s *Segmenter) Segment(ctx context.Context, data []byte) (*Result, error) {
 
 // SegmentPhoto finds the nails of an already decoded photo.
 func (s *Segmenter) SegmentPhoto(ctx context.Context, p *Photo) (*Result, error) {
+	if least := s.cfg.Limits.withDefaults().MinSide; p.Width < least || p.Height < least {
+		return nil, wrap(ErrTooSmall, "%dx%d: a side is under %d px, too small to show a fingernail", p.Width, p.Height, least)
+	}
 	slot, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, err

@@ -44,10 +44,12 @@ func classify(err error) *apiError {
 	case errors.Is(err, nails.ErrTooLarge), errors.Is(err, errNeverFits):
 		return newError(http.StatusUnprocessableEntity, "image_too_large",
 			"%v (limits: NAILTRT_MAX_PIXELS, NAILTRT_MAX_SIDE, NAILTRT_MAX_SCANS, NAILTRT_MEMORY_BUDGET)", err)
+	case errors.Is(err, nails.ErrTooSmall):
+		return newError(http.StatusUnprocessableEntity, "image_too_small", "%v (NAILTRT_MIN_SIDE)", err)
 	case errors.Is(err, nails.ErrUndecodable):
 		// The decoder's own words (library messages) stay in the log.
 		return newError(http.StatusUnprocessableEntity, "undecodable_image", "the image is corrupt or truncated and cannot be decoded")
-	case errors.Is(err, nails.ErrUnknownMaterial):
+	case errors.Is(err, nails.ErrBadMaterial):
 		return newError(http.StatusBadRequest, "bad_material", "%v", err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "timeout", Message: "the request timed out waiting for an inference", RetryAfter: 1}
@@ -78,6 +80,7 @@ func errorMiddleware(log *slog.Logger) gin.HandlerFunc {
 		if ae.RetryAfter > 0 {
 			c.Header("Retry-After", fmt.Sprint(ae.RetryAfter))
 		}
-		c.JSON(ae.Status, gin.H{"error": gin.H{"code": ae.Code, "message": ae.Message}})
+		// PureJSON: messages such as "Bearer <admin token>" read as written, not \u003c.
+		c.PureJSON(ae.Status, gin.H{"error": gin.H{"code": ae.Code, "message": ae.Message}})
 	}
 }

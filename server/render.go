@@ -42,9 +42,9 @@ func material(c *gin.Context) (nails.Material, error) {
 		name = "glossy_red"
 	}
 	if name != "custom" {
-		m, ok := nails.Preset(name)
-		if !ok {
-			return m, newError(http.StatusBadRequest, "bad_material", "unknown material %q: use a name from GET /api/materials or \"custom\"", name)
+		m, err := nails.LookupPreset(name)
+		if err != nil {
+			return m, newError(http.StatusBadRequest, "bad_material", "%v: use a name from GET /api/materials, or \"custom\" with custom_color", err)
 		}
 		return m, nil
 	}
@@ -124,13 +124,12 @@ func (s *Server) render(c *gin.Context) {
 		return
 	}
 	decode := time.Since(t)
+	// Render always decodes (it paints the pixels), cache hit or not: counted every time.
+	s.metrics.observeStage("decode", decode)
 	res, cached, err := s.segmentation(c.Request.Context(), data, photo)
 	if err != nil {
 		_ = c.Error(err)
 		return
-	}
-	if !cached {
-		s.metrics.observeStage("decode", decode)
 	}
 	t = time.Now()
 	img, err := nails.Render(photo, res, mat)

@@ -282,6 +282,9 @@ func TestErrors(t *testing.T) {
 			assert.Equal(t, "application/json; charset=utf-8", rec.Header().Get("Content-Type"))
 		})
 	}
+	// A near miss of a preset name says which one was meant.
+	near := decodeJSON[errorBody](t, postImage(t, s, "/api/nails/render", good, map[string]string{"material": "metallic-gold"}))
+	assert.Contains(t, near.Error.Message, `did you mean "metallic_gold"`)
 	// None of that reached the cache, and the server still answers.
 	assert.Equal(t, 0, s.cache.stats().Size)
 	assert.Equal(t, http.StatusOK, postImage(t, s, "/api/nails/segment", good, nil).Code)
@@ -316,6 +319,26 @@ func TestRender(t *testing.T) {
 	other := photoJPEG(t, 128, 96, 9)
 	assert.Equal(t, "miss", postImage(t, s, "/api/nails/render", other, nil).Header().Get("X-Cache"))
 	assert.True(t, decodeJSON[SegmentResponse](t, postImage(t, s, "/api/nails/segment", other, nil)).Cached)
+}
+
+// An image too small to show a nail is refused with the setting that allows it, on both
+// routes, instead of a noise "nail" (a 10x10 image came back with one at 0.80).
+func TestTinyImageIsRefused(t *testing.T) {
+	s := newTestServer(t, Config{}, nil)
+	waitReady(t, s)
+	for _, path := range []string{"/api/nails/segment", "/api/nails/render"} {
+		rec := postImage(t, s, path, photoJPEG(t, 10, 10, 1), nil)
+		require.Equal(t, http.StatusUnprocessableEntity, rec.Code, path)
+		e := decodeJSON[errorBody](t, rec).Error
+		assert.Equal(t, "image_too_small", e.Code)
+		assert.Contains(t, e.Message, "NAILTRT_MIN_SIDE")
+	}
+	// The limit is the segmenter's (OpenLoader passes Config.Limits on).
+	small := newTestServer(t, Config{}, func(ctx context.Context) (*nails.Segmenter, error) {
+		return nails.Open(ctx, nails.Config{Model: fixtureModel, Backend: "onnxruntime", Threads: 1, Limits: nails.Limits{MinSide: 8}})
+	})
+	waitReady(t, small)
+	assert.Equal(t, http.StatusOK, postImage(t, small, "/api/nails/segment", photoJPEG(t, 10, 10, 1), nil).Code)
 }
 
 // A custom colour honours finish when one is sent (it was silently ignored before).
@@ -423,7 +446,9 @@ func TestSingleflight(t *testing.T) {
 
 func TestCacheClearAuth(t *testing.T) {
 	withToken := newTestServer(t, Config{AdminToken: "s3cret"}, nil)
-	assert.Equal(t, http.StatusUnauthorized, do(t, withToken, "POST", "/api/cache/clear", nil, "").Code)
+	unauth := do(t, withToken, "POST", "/api/cache/clear", nil, "")
+	assert.Equal(t, http.StatusUnauthorized, unauth.Code)
+	assert.Contains(t, unauth.Body.String(), "Bearer <admin token>", "read as written, not \\u003c")
 	assert.Equal(t, http.StatusUnauthorized, do(t, withToken, "POST", "/api/cache/clear", nil, "", "Authorization", "Basic abc").Code)
 	assert.Equal(t, http.StatusForbidden, do(t, withToken, "POST", "/api/cache/clear", nil, "", "Authorization", "Bearer nope").Code)
 	assert.Equal(t, http.StatusOK, do(t, withToken, "POST", "/api/cache/clear", nil, "", "Authorization", "Bearer s3cret").Code)
@@ -501,6 +526,14 @@ func TestMetrics(t *testing.T) {
 		assert.Contains(t, body, want)
 	}
 	assert.NotContains(t, body, "nailtrt_gpu_memory_used_bytes{", "no GPU gauges without NVML")
+
+	// Render decodes on every request, hits included: each decode is counted once.
+	for range 3 {
+		require.Equal(t, http.StatusOK, postImage(t, s, "/api/nails/render", photoJPEG(t, 64, 48, 6), nil).Code)
+	}
+	body = do(t, s, "GET", "/metrics", nil, "").Body.String()
+	assert.Contains(t, body, `nailtrt_stage_duration_seconds_count{stage="decode"} 4`, "1 segment + 3 renders")
+	assert.Contains(t, body, `nailtrt_stage_duration_seconds_count{stage="render"} 3`)
 }
 
 func TestGPUHealth(t *testing.T) {

@@ -33,6 +33,7 @@ func runServe(args []string) error {
 	maxQueue := f.Int("max-queue", "NAILTRT_MAX_QUEUE", 64, "requests that may wait for an inference (503 + Retry-After beyond)")
 	maxPixels := f.Int("max-pixels", "NAILTRT_MAX_PIXELS", nails.DefaultMaxPixels, "largest image in pixels (422 beyond)")
 	maxSide := f.Int("max-side", "NAILTRT_MAX_SIDE", nails.DefaultMaxSide, "largest image side in pixels (422 beyond)")
+	minSide := f.Int("min-side", "NAILTRT_MIN_SIDE", nails.DefaultMinSide, "shortest side a photo may have, in px (422 below: too small to show a nail)")
 	maxScans := f.Int("max-scans", "NAILTRT_MAX_SCANS", nails.DefaultMaxScans, "most scans a (progressive) JPEG may have (422 beyond)")
 	memBudget := f.Int64("memory-budget", "NAILTRT_MEMORY_BUDGET", 1<<30, "bytes all requests together may hold for decode, inference, paint and encode (503 when busy, 422 when one image could never fit)")
 	uploadBudget := f.Int64("upload-budget", "NAILTRT_UPLOAD_BUDGET", 256<<20, "bytes of request bodies held at once (503 beyond)")
@@ -67,7 +68,7 @@ func runServe(args []string) error {
 		Addr: *addr, Model: resolveModel(*m.model), Backend: *m.backend, Threads: *m.threads, Contexts: *m.contexts,
 		Device: *m.dev, CacheDir: *m.cacheDir, Lazy: *lazy, DisableUI: !*ui, AdminToken: token, CORSOrigins: splitList(*cors),
 		CacheEntries: *cacheSize, CacheBytes: *cacheBytes, CacheTTL: *cacheTTL, MaxBodyBytes: *maxBody, MaxQueue: *maxQueue,
-		Limits:       nails.Limits{MaxPixels: *maxPixels, MaxSide: *maxSide, MaxScans: *maxScans},
+		Limits:       nails.Limits{MaxPixels: *maxPixels, MaxSide: *maxSide, MaxScans: *maxScans, MinSide: *minSide},
 		MemoryBudget: *memBudget, UploadBudget: *uploadBudget, MaxConns: *maxConns, LoadAttempts: *loadAttempts, JPEGQuality: *quality, PolygonTolerance: *tolerance,
 		ReadTimeout: *readTimeout, WriteTimeout: *writeTimeout, IdleTimeout: *idleTimeout,
 		RequestTimeout: *requestTimeout, ShutdownTimeout: *shutdownTimeout, TrustedProxies: splitList(*proxies),
