@@ -21,9 +21,8 @@ var (
 	// ErrBadMaterial: a material with a value out of range (colour, finish, 0..1 knobs)
 	// (HTTP 400).
 	ErrBadMaterial = errors.New("invalid material")
-	// ErrUnknownMaterial: a preset name that does not exist (HTTP 400). It wraps
-	// ErrBadMaterial, so errors.Is(err, ErrBadMaterial) covers every material error.
-	ErrUnknownMaterial = fmt.Errorf("%w: unknown preset", ErrBadMaterial)
+	// ErrUnknownMaterial: a preset name that does not exist (HTTP 400).
+	ErrUnknownMaterial = errors.New("unknown material")
 	// ErrManifest: a model manifest that cannot be used.
 	ErrManifest = errors.New("invalid model manifest")
 )

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"github.com/nailtrt/nailtrt/internal/textdist"
 )
 
 // Finish is how a polish reflects light.
@@ -94,37 +96,14 @@ func LookupPreset(name string) (Material, error) {
 }
 
 // nearestPreset is the preset name closest to name once case, '-' and ' ' are
-// normalised, within a third of its length in edits; "" when none is that close.
+// normalised; "" when none is close.
 func nearestPreset(name string) string {
 	norm := strings.NewReplacer("-", "_", " ", "_").Replace(strings.ToLower(strings.TrimSpace(name)))
-	best, bestD := "", len(norm)/3+1
+	names := make([]string, 0, len(presets))
 	for p := range presets {
-		if d := editDistance(norm, p); d < bestD || (d == bestD && p < best) {
-			best, bestD = p, d
-		}
+		names = append(names, p)
 	}
-	return best
-}
-
-// editDistance is the Levenshtein distance between a and b (bytes).
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
+	return textdist.Nearest(norm, names)
 }
 
 // CustomMaterial builds the app's "custom" material from a colour and three 0..1 knobs:

@@ -80,6 +80,25 @@ func Open(ctx context.Context, cfg Config) (*Segmenter, error) {
 	return s, nil
 }
 
+// Preflight runs the checks Open would fail on that take no time: the manifest, the
+// model file it names (and its SHA-256) and the backend. A server that loads in the
+// background calls it first, so a model that can never load stops it at start.
+func Preflight(cfg Config) error {
+	m, err := LoadManifest(cfg.Model)
+	if err != nil {
+		return err
+	}
+	if err := m.VerifyFile(); err != nil {
+		return err
+	}
+	backend, err := trt.ParseBackend(cfg.Backend)
+	if err != nil {
+		return err
+	}
+	_, err = trt.Probe(backend)
+	return err
+}
+
 func (s *Segmenter) init() error {
 	m := s.manifest
 	in := s.engine.Inputs()

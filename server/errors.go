@@ -49,7 +49,7 @@ func classify(err error) *apiError {
 	case errors.Is(err, nails.ErrUndecodable):
 		// The decoder's own words (library messages) stay in the log.
 		return newError(http.StatusUnprocessableEntity, "undecodable_image", "the image is corrupt or truncated and cannot be decoded")
-	case errors.Is(err, nails.ErrBadMaterial):
+	case errors.Is(err, nails.ErrBadMaterial), errors.Is(err, nails.ErrUnknownMaterial):
 		return newError(http.StatusBadRequest, "bad_material", "%v", err)
 	case errors.Is(err, context.DeadlineExceeded):
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "timeout", Message: "the request timed out waiting for an inference", RetryAfter: 1}

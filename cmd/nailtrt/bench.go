@@ -63,7 +63,10 @@ func runBench(args []string) error {
 			return err
 		}
 		defer seg.Close()
-		mat, _ := nails.Preset(*material)
+		mat, err := nails.LookupPreset(*material)
+		if err != nil {
+			return err
+		}
 		do = func(ctx context.Context, body []byte) error {
 			p, err := nails.Decode(body, nails.Limits{})
 			if err != nil {
@@ -218,7 +221,12 @@ func selfRSS() string {
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			return strings.TrimSpace(v)
+			// "121200 kB": shown in MiB, as serverRSS does, so runs compare at a glance.
+			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			if err != nil {
+				return strings.TrimSpace(v)
+			}
+			return fmt.Sprintf("%.1f MiB", kb/1024)
 		}
 	}
 	return "unknown"

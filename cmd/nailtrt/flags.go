@@ -4,31 +4,84 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nailtrt/nailtrt/internal/textdist"
 )
 
-var errUsage = errors.New("usage")
+// errUsage: the usage was printed after a mistake (exit 2); errHelp: it was asked for
+// (--help: printed on stdout, exit 0).
+var (
+	errUsage = errors.New("usage")
+	errHelp  = errors.New("help")
+)
+
+// aliases are option names people try that mean another option.
+var aliases = map[string]string{"port": "addr", "listen": "addr", "host": "addr", "colour": "color", "output": "o", "out": "o"}
 
 // flags is a FlagSet whose every option also reads a NAILTRT_* variable: the
 // variable sets the default, a flag on the command line overrides it. Bad values in
 // the environment are reported, not ignored.
 type flags struct {
-	fs   *flag.FlagSet
-	errs []error
+	fs      *flag.FlagSet
+	errs    []error
+	fromEnv map[string]bool // options whose NAILTRT_* variable was set
 }
 
 func newFlags(name, args string) *flags {
-	f := &flags{fs: flag.NewFlagSet(name, flag.ContinueOnError)}
+	f := &flags{fs: flag.NewFlagSet(name, flag.ContinueOnError), fromEnv: map[string]bool{}}
 	f.fs.Usage = func() {
-		fmt.Fprintf(os.Stderr, "usage: nailtrt %s [options] %s\n\noptions (flag, then environment variable):\n", name, args)
+		fmt.Fprintf(f.fs.Output(), "usage: nailtrt %s [options] %s\n\noptions (flag, then environment variable):\n", name, args)
 		f.fs.PrintDefaults()
 	}
+	// parse reports errors itself, with a suggestion, instead of the whole usage.
+	f.fs.SetOutput(io.Discard)
 	return f
+}
+
+// usage prints the options on stderr (after a mistake) or stdout (asked for).
+func (f *flags) usage(w io.Writer) {
+	f.fs.SetOutput(w)
+	f.fs.Usage()
+	f.fs.SetOutput(io.Discard)
+}
+
+// explain turns the flag package's parse errors into ones that say what to do.
+func (f *flags) explain(err error) error {
+	unknown, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: -")
+	if !ok {
+		return fmt.Errorf("%v (nailtrt %s --help lists the options)", err, f.fs.Name())
+	}
+	var names []string
+	f.fs.VisitAll(func(fl *flag.Flag) { names = append(names, fl.Name) })
+	near := aliases[unknown]
+	if f.fs.Lookup(near) == nil {
+		near = textdist.Nearest(unknown, names)
+	}
+	if near != "" {
+		return fmt.Errorf("unknown option --%s: did you mean --%s? (nailtrt %s --help lists the options)", unknown, near, f.fs.Name())
+	}
+	return fmt.Errorf("unknown option --%s (nailtrt %s --help lists the options)", unknown, f.fs.Name())
+}
+
+// isSet reports whether the option was given on the command line or by its variable.
+func (f *flags) isSet(name string) bool {
+	given := false
+	f.fs.Visit(func(fl *flag.Flag) { given = given || fl.Name == name })
+	return given || f.fromEnv[name]
+}
+
+// lookup reads option name's variable env, remembering that it was set.
+func (f *flags) lookup(name, env string) (string, bool) {
+	v, ok := f.env(env)
+	f.fromEnv[name] = ok
+	return v, ok
 }
 
 func (f *flags) env(name string) (string, bool) {
@@ -37,14 +90,14 @@ func (f *flags) env(name string) (string, bool) {
 }
 
 func (f *flags) String(name, env, def, usage string) *string {
-	if v, ok := f.env(env); ok {
+	if v, ok := f.lookup(name, env); ok {
 		def = v
 	}
 	return f.fs.String(name, def, usage+" ["+env+"]")
 }
 
 func (f *flags) Int(name, env string, def int, usage string) *int {
-	if v, ok := f.env(env); ok {
+	if v, ok := f.lookup(name, env); ok {
 		n, err := strconv.Atoi(v)
 		if err != nil {
 			f.errs = append(f.errs, fmt.Errorf("%s=%q is not an integer", env, v))
@@ -55,7 +108,7 @@ func (f *flags) Int(name, env string, def int, usage string) *int {
 }
 
 func (f *flags) Int64(name, env string, def int64, usage string) *int64 {
-	if v, ok := f.env(env); ok {
+	if v, ok := f.lookup(name, env); ok {
 		n, err := strconv.ParseInt(v, 10, 64)
 		if err != nil {
 			f.errs = append(f.errs, fmt.Errorf("%s=%q is not an integer", env, v))
@@ -66,7 +119,7 @@ func (f *flags) Int64(name, env string, def int64, usage string) *int64 {
 }
 
 func (f *flags) Float64(name, env string, def float64, usage string) *float64 {
-	if v, ok := f.env(env); ok {
+	if v, ok := f.lookup(name, env); ok {
 		x, err := strconv.ParseFloat(v, 64)
 		if err != nil {
 			f.errs = append(f.errs, fmt.Errorf("%s=%q is not a number", env, v))
@@ -77,7 +130,7 @@ func (f *flags) Float64(name, env string, def float64, usage string) *float64 {
 }
 
 func (f *flags) Bool(name, env string, def bool, usage string) *bool {
-	if v, ok := f.env(env); ok {
+	if v, ok := f.lookup(name, env); ok {
 		b, err := strconv.ParseBool(v)
 		if err != nil {
 			f.errs = append(f.errs, fmt.Errorf("%s=%q is not a boolean", env, v))
@@ -88,15 +141,41 @@ func (f *flags) Bool(name, env string, def bool, usage string) *bool {
 }
 
 func (f *flags) Duration(name, env string, def time.Duration, usage string) *time.Duration {
-	if v, ok := f.env(env); ok {
-		d, err := time.ParseDuration(v)
+	if v, ok := f.lookup(name, env); ok {
+		d, err := parseDuration(v)
 		if err != nil {
-			f.errs = append(f.errs, fmt.Errorf("%s=%q is not a duration (e.g. 5m, 30s)", env, v))
+			f.errs = append(f.errs, fmt.Errorf("%s: %w", env, err))
 		}
 		def = d
 	}
-	return f.fs.Duration(name, def, usage+" ["+env+"]")
+	d := durationValue(def)
+	f.fs.Var(&d, name, usage+" ["+env+"]")
+	return (*time.Duration)(&d)
 }
+
+// parseDuration is time.ParseDuration with an error that shows how to write one: a bare
+// number is the commonest mistake ("5" for five seconds).
+func parseDuration(v string) (time.Duration, error) {
+	d, err := time.ParseDuration(v)
+	if err == nil {
+		return d, nil
+	}
+	if _, numErr := strconv.ParseFloat(v, 64); numErr == nil {
+		return 0, fmt.Errorf("%q has no unit: write %ss (or %sms, %sm)", v, v, v, v)
+	}
+	return 0, fmt.Errorf("%q is not a duration: write it like 30s, 5m or 1h30m", v)
+}
+
+// durationValue is a flag.Value for durations with parseDuration's errors.
+type durationValue time.Duration
+
+func (d *durationValue) Set(s string) error {
+	v, err := parseDuration(s)
+	*d = durationValue(v)
+	return err
+}
+
+func (d *durationValue) String() string { return time.Duration(*d).String() }
 
 // parse parses args, reporting environment errors too. Options may come before or
 // after the positional arguments (`nailtrt render photo.jpg --material x`).
@@ -124,9 +203,10 @@ func (f *flags) parse(args []string) error {
 	}
 	if err := f.fs.Parse(append(opts, append([]string{"--"}, pos...)...)); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			return errUsage
+			f.usage(os.Stdout)
+			return errHelp
 		}
-		return err
+		return f.explain(err)
 	}
 	return errors.Join(f.errs...)
 }

@@ -50,7 +50,7 @@ func TestHelpNamesEveryVariable(t *testing.T) {
 	for _, env := range []string{"NAILTRT_ADDR", "NAILTRT_MODEL", "NAILTRT_BACKEND", "NAILTRT_THREADS", "NAILTRT_CONTEXTS"} {
 		assert.Contains(t, buf.String(), env)
 	}
-	assert.ErrorIs(t, newFlags("x", "").parse([]string{"--help"}), errUsage)
+	assert.ErrorIs(t, newFlags("x", "").parse([]string{"--help"}), errHelp, "asked for: stdout, exit 0")
 	_ = os.Stderr
 }
 

@@ -12,8 +12,11 @@ package main
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"time"
+
+	"github.com/nailtrt/nailtrt/internal/textdist"
 )
 
 // processStart is as close to exec as Go gets: start-up times are measured from it.
@@ -33,26 +36,30 @@ var commands = []command{
 	{"build-engine", "build a TensorRT plan from ONNX into the plan cache", runBuildEngine},
 }
 
-func usage() {
-	fmt.Fprintf(os.Stderr, "usage: nailtrt <command> [options]\n\ncommands:\n")
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "usage: nailtrt <command> [options]\n\ncommands:\n")
 	for _, c := range commands {
-		fmt.Fprintf(os.Stderr, "  %-13s %s\n", c.name, c.summary)
+		fmt.Fprintf(w, "  %-13s %s\n", c.name, c.summary)
 	}
-	fmt.Fprintf(os.Stderr, "\n`nailtrt <command> --help` lists the command's options and their NAILTRT_* variables.\n")
+	fmt.Fprintf(w, "\n`nailtrt <command> --help` lists the command's options and their NAILTRT_* variables.\n")
 }
 
 func main() {
-	if len(os.Args) < 2 || os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
-		usage()
-		if len(os.Args) < 2 {
-			os.Exit(2)
-		}
+	if len(os.Args) < 2 {
+		usage(os.Stderr)
+		os.Exit(2)
+	}
+	if os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
+		usage(os.Stdout)
 		return
 	}
 	for _, c := range commands {
 		if c.name == os.Args[1] {
 			if err := c.run(os.Args[2:]); err != nil {
-				if err == errUsage {
+				switch err {
+				case errHelp:
+					return
+				case errUsage:
 					os.Exit(2)
 				}
 				fmt.Fprintf(os.Stderr, "nailtrt %s: %v\n", c.name, err)
@@ -61,7 +68,15 @@ func main() {
 			return
 		}
 	}
-	fmt.Fprintf(os.Stderr, "nailtrt: unknown command %q\n\n", os.Args[1])
-	usage()
+	names := make([]string, len(commands))
+	for i, c := range commands {
+		names[i] = c.name
+	}
+	if near := textdist.Nearest(os.Args[1], names); near != "" {
+		fmt.Fprintf(os.Stderr, "nailtrt: unknown command %q: did you mean %q?\n\n", os.Args[1], near)
+	} else {
+		fmt.Fprintf(os.Stderr, "nailtrt: unknown command %q\n\n", os.Args[1])
+	}
+	usage(os.Stderr)
 	os.Exit(2)
 }

@@ -11,14 +11,80 @@ import (
 	"github.com/nailtrt/nailtrt/nails"
 )
 
+// materialFlags are the polish options, with the HTTP API's meaning (server/render.go):
+// a preset, or a custom colour with glossiness, metallic and intensity; finish, when
+// given, overrides either's.
+type materialFlags struct {
+	material, color, finish             *string
+	glossiness, metallic, intensity, op *float64
+}
+
+func addMaterialFlags(f *flags) materialFlags {
+	return materialFlags{
+		material:   f.String("material", "NAILTRT_MATERIAL", "glossy_red", "preset name (nailtrt render --list)"),
+		color:      f.String("color", "NAILTRT_COLOR", "", "custom colour #rrggbb instead of a preset"),
+		finish:     f.String("finish", "NAILTRT_FINISH", "", "finish, overriding the preset's or the one --glossiness/--metallic pick: "+finishList()),
+		glossiness: f.Float64("glossiness", "NAILTRT_GLOSSINESS", 0.7, "0..1, matte to glossy"),
+		metallic:   f.Float64("metallic", "NAILTRT_METALLIC", 0, "0..1, plain to metal"),
+		intensity:  f.Float64("intensity", "NAILTRT_INTENSITY", 1, "0..1, sheer to opaque"),
+		op:         f.Float64("opacity", "NAILTRT_OPACITY", 0, "polish opacity 0..1, overriding --intensity (0 = unset)"),
+	}
+}
+
+func finishList() string {
+	names := make([]string, len(nails.Finishes))
+	for i, f := range nails.Finishes {
+		names[i] = string(f)
+	}
+	return strings.Join(names, ", ")
+}
+
+// build makes the material; set says which options the user gave (flag or variable).
+func (mf materialFlags) build(set func(string) bool) (nails.Material, error) {
+	var mat nails.Material
+	var err error
+	if *mf.color != "" {
+		if set("material") {
+			return mat, fmt.Errorf("give --material or --color, not both")
+		}
+		mat, err = nails.CustomMaterial(*mf.color, *mf.glossiness, *mf.metallic, *mf.intensity)
+	} else {
+		if mat, err = nails.LookupPreset(*mf.material); err != nil {
+			return mat, fmt.Errorf("%w (nailtrt render --list)", err)
+		}
+		// Knobs given with a preset refine it rather than being ignored.
+		custom, cerr := nails.CustomMaterial(mat.Color, *mf.glossiness, *mf.metallic, *mf.intensity)
+		if cerr != nil {
+			return mat, cerr
+		}
+		if set("glossiness") || set("metallic") {
+			// As for a custom colour: the knobs pick the finish (--finish still wins).
+			mat.Glossiness, mat.Metallic, mat.Finish = custom.Glossiness, custom.Metallic, custom.Finish
+		}
+		if set("intensity") {
+			mat.Opacity = custom.Opacity
+		}
+	}
+	if err != nil {
+		return mat, err
+	}
+	if *mf.finish != "" {
+		if mat, err = mat.WithFinish(*mf.finish); err != nil {
+			return mat, err
+		}
+	}
+	if *mf.op > 0 {
+		mat.Opacity = *mf.op
+	}
+	return mat, mat.Validate()
+}
+
 func runRender(args []string) error {
 	f := newFlags("render", "IMAGE")
 	m := addModelFlags(f)
-	material := f.String("material", "NAILTRT_MATERIAL", "", "preset name (see nailtrt render --list)")
-	color := f.String("color", "NAILTRT_COLOR", "", "custom colour #rrggbb (instead of --material)")
-	finish := f.String("finish", "NAILTRT_FINISH", "glossy", "finish for --color: cream, glossy, matte, metallic, chrome, shimmer, glitter, sheer, jelly, french")
-	opacity := f.Float64("opacity", "NAILTRT_OPACITY", 0, "polish opacity 0..1 (0 = the finish's default)")
-	out := f.String("o", "NAILTRT_OUTPUT", "rendered.jpg", "output file (.jpg or .png)")
+	mf := addMaterialFlags(f)
+	out := f.String("o", "NAILTRT_OUTPUT", "rendered.jpg", "output file; the format follows the extension: .jpg, .jpeg or .png")
+	quality := f.Int("jpeg-quality", "NAILTRT_JPEG_QUALITY", 92, "JPEG quality 1..100")
 	list := f.fs.Bool("list", false, "list the material presets and exit")
 	if err := f.parse(args); err != nil {
 		return err
@@ -29,33 +95,22 @@ func runRender(args []string) error {
 		}
 		return nil
 	}
-	if f.fs.NArg() != 1 {
-		f.fs.Usage()
-		return errUsage
+	path, err := onePhoto(f)
+	if err != nil {
+		return err
 	}
-	var mat nails.Material
-	switch {
-	case *material != "" && *color != "":
-		return fmt.Errorf("give --material or --color, not both")
-	case *color != "":
-		mat = nails.Material{Name: "custom", Color: *color, Finish: nails.Finish(*finish), Opacity: *opacity}
-		if err := mat.Validate(); err != nil {
-			return err
-		}
-	default:
-		name := *material
-		if name == "" {
-			name = "glossy_red"
-		}
-		var ok bool
-		if mat, ok = nails.Preset(name); !ok {
-			return fmt.Errorf("unknown material %q (nailtrt render --list)", name)
-		}
-		if *opacity > 0 {
-			mat.Opacity = *opacity
-		}
+	ext := strings.ToLower(filepath.Ext(*out))
+	if ext != ".jpg" && ext != ".jpeg" && ext != ".png" {
+		return fmt.Errorf("-o %s: the format follows the extension, and %q is not one this writes: use .jpg, .jpeg or .png", *out, ext)
 	}
-	seg, photo, res, err := segmentFile(m, f.fs.Arg(0))
+	if *quality < 1 || *quality > 100 {
+		return fmt.Errorf("--jpeg-quality %d: want 1..100", *quality)
+	}
+	mat, err := mf.build(f.isSet)
+	if err != nil {
+		return err
+	}
+	seg, photo, res, err := segmentFile(m, path)
 	if err != nil {
 		return err
 	}
@@ -65,12 +120,12 @@ func runRender(args []string) error {
 		return err
 	}
 	var data []byte
-	if strings.EqualFold(filepath.Ext(*out), ".png") {
+	if ext == ".png" {
 		var buf bytes.Buffer
-		err = png.Encode(&buf, img)
+		err = png.Encode(&buf, img) // keeps the photo's transparency
 		data = buf.Bytes()
 	} else {
-		data, err = nails.EncodeJPEG(img, 92)
+		data, err = nails.EncodeJPEG(img, *quality)
 	}
 	if err != nil {
 		return err
@@ -78,6 +133,7 @@ func runRender(args []string) error {
 	if err := os.WriteFile(*out, data, 0o644); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "%d nails painted with %s -> %s\n", len(res.Nails), mat.Name, *out)
+	where, _ := filepath.Abs(*out)
+	fmt.Fprintf(os.Stderr, "%s painted with %s (%s) -> %s\n", plural(len(res.Nails), "nail"), mat.Name, mat.Finish, where)
 	return nil
 }

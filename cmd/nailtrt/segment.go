@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/nailtrt/nailtrt/nails"
@@ -41,19 +43,47 @@ func segmentFile(m modelFlags, path string) (*nails.Segmenter, *nails.Photo, *na
 	return seg, photo, res, nil
 }
 
+// onePhoto checks the positional arguments: exactly one photo, or a usage error that
+// says what was wrong.
+func onePhoto(f *flags) (string, error) {
+	switch n := f.fs.NArg(); n {
+	case 1:
+		return f.fs.Arg(0), nil
+	case 0:
+		f.usage(os.Stderr)
+		return "", errUsage
+	default:
+		return "", fmt.Errorf("takes one photo, got %d (%s): run it once per photo, or use the HTTP server for many",
+			n, strings.Join(f.fs.Args(), " "))
+	}
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
+
 func runSegment(args []string) error {
 	f := newFlags("segment", "IMAGE")
 	m := addModelFlags(f)
-	mask := f.String("mask", "NAILTRT_MASK", "polygon", "mask format in the JSON: polygon, rle, png or none")
+	mask := f.String("mask", "NAILTRT_MASK", "polygon", "mask format in the JSON: polygon, rle, png (mask_png: a base64 label PNG, as the HTTP API) or none")
 	maskPNG := f.String("mask-png", "NAILTRT_MASK_PNG", "", "also write the label mask (pixel = nail id) to this PNG file")
+	pretty := f.Bool("pretty", "NAILTRT_PRETTY", false, "indent the JSON for people (default: one compact line, like the HTTP API)")
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	if f.fs.NArg() != 1 {
-		f.fs.Usage()
-		return errUsage
+	switch *mask {
+	case "polygon", "rle", "png", "none":
+	default:
+		return fmt.Errorf("--mask %q: want polygon, rle, png or none", *mask)
 	}
-	seg, _, res, err := segmentFile(m, f.fs.Arg(0))
+	path, err := onePhoto(f)
+	if err != nil {
+		return err
+	}
+	seg, _, res, err := segmentFile(m, path)
 	if err != nil {
 		return err
 	}
@@ -61,19 +91,27 @@ func runSegment(args []string) error {
 	out := server.SegmentJSON(res, *mask, seg.Manifest().Classes)
 	out.TimingsMS = map[string]float64{"decode": ms(res.Timings.Decode), "preprocess": ms(res.Timings.Preprocess),
 		"infer": ms(res.Timings.Infer), "postprocess": ms(res.Timings.Postprocess)}
-	if *maskPNG != "" {
+	if *maskPNG != "" || *mask == "png" {
 		png, err := res.LabelPNG()
 		if err != nil {
 			return err
 		}
-		if err := os.WriteFile(*maskPNG, png, 0o644); err != nil {
-			return err
+		if *mask == "png" {
+			out.MaskPNG = base64.StdEncoding.EncodeToString(png)
+		}
+		if *maskPNG != "" {
+			if err := os.WriteFile(*maskPNG, png, 0o644); err != nil {
+				return err
+			}
 		}
 	}
 	enc := json.NewEncoder(os.Stdout)
-	enc.SetIndent("", "  ")
+	if *pretty {
+		enc.SetIndent("", "  ")
+	}
 	if err := enc.Encode(out); err != nil {
 		return fmt.Errorf("write JSON: %w", err)
 	}
+	fmt.Fprintf(os.Stderr, "%s found in %s\n", plural(len(res.Nails), "nail"), path)
 	return nil
 }

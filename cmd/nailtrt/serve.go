@@ -76,6 +76,13 @@ func runServe(args []string) error {
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
+	// A model or backend that can never work stops serve here, with the reason, rather
+	// than after minutes of load retries behind a 503 (unless --lazy asks for that).
+	if !cfg.Lazy {
+		if err := nails.Preflight(nails.Config{Model: cfg.Model, Backend: cfg.Backend}); err != nil {
+			return fmt.Errorf("%w (with --lazy, serve starts anyway and loads on the first request)", err)
+		}
+	}
 	if limit := memoryLimit(*memLimit, *memBudget, *uploadBudget); limit > 0 {
 		debug.SetMemoryLimit(limit)
 		log.Debug("memory limit", "bytes", limit)
