@@ -2,16 +2,20 @@ package nails
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"runtime"
+	"strings"
 	"time"
 
+	"github.com/nailtrt/nailtrt/engines"
 	"github.com/nailtrt/nailtrt/trt"
 )
 
-// Config configures Open. Only Model is required.
+// Config configures Open. The zero value runs the bundled model.
 type Config struct {
-	Model   string // manifest path, e.g. engines/nailseg.json
+	Model   string // manifest path, e.g. engines/nailseg.json; "" = the bundled model (built in)
 	Backend string // auto (default), onnxruntime or tensorrt
 	// Threads is ONNX Runtime's intra-op threads per inference; 0 shares the cores
 	// between the contexts (NumCPU / Contexts, at least 1).
@@ -41,16 +45,14 @@ type Segmenter struct {
 	tol      float64
 }
 
-// Open loads the model a manifest describes and prepares Config.Contexts contexts.
+// Open loads the model a manifest describes (Config.Model; "" is the bundled model) and
+// prepares Config.Contexts contexts.
 func Open(ctx context.Context, cfg Config) (*Segmenter, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m, err := LoadManifest(cfg.Model)
+	m, model, err := loadModel(cfg.Model)
 	if err != nil {
-		return nil, err
-	}
-	if err := m.VerifyFile(); err != nil {
 		return nil, err
 	}
 	backend, err := trt.ParseBackend(cfg.Backend)
@@ -67,8 +69,14 @@ func Open(ctx context.Context, cfg Config) (*Segmenter, error) {
 	if tol == 0 {
 		tol = 1
 	}
-	e, err := trt.Open(m.ModelPath(), trt.Options{Backend: backend, IntraOpThreads: cfg.Threads, Device: cfg.Device,
-		CacheDir: cfg.CacheDir, MaxBatch: 1, OptBatch: 1})
+	opts := trt.Options{Backend: backend, IntraOpThreads: cfg.Threads, Device: cfg.Device,
+		CacheDir: cfg.CacheDir, MaxBatch: 1, OptBatch: 1}
+	var e *trt.Engine
+	if model != nil {
+		e, err = trt.OpenBytes(model, opts)
+	} else {
+		e, err = trt.Open(m.ModelPath(), opts)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -80,15 +88,31 @@ func Open(ctx context.Context, cfg Config) (*Segmenter, error) {
 	return s, nil
 }
 
+// loadModel reads and verifies the manifest at path, or, for "", the bundled model
+// (package engines), whose ONNX bytes it returns too.
+func loadModel(path string) (*Manifest, []byte, error) {
+	if path != "" {
+		m, err := LoadManifest(path)
+		if err != nil {
+			return nil, nil, err
+		}
+		return m, nil, m.VerifyFile()
+	}
+	m, err := ParseManifest(engines.Manifest, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	if sum := sha256.Sum256(engines.Model); m.SHA256 != "" && !strings.EqualFold(hex.EncodeToString(sum[:]), m.SHA256) {
+		return nil, nil, wrap(ErrManifest, "the bundled model's sha256 differs from its manifest's (rebuild after make train)")
+	}
+	return m, engines.Model, nil
+}
+
 // Preflight runs the checks Open would fail on that take no time: the manifest, the
 // model file it names (and its SHA-256) and the backend. A server that loads in the
 // background calls it first, so a model that can never load stops it at start.
 func Preflight(cfg Config) error {
-	m, err := LoadManifest(cfg.Model)
-	if err != nil {
-		return err
-	}
-	if err := m.VerifyFile(); err != nil {
+	if _, _, err := loadModel(cfg.Model); err != nil {
 		return err
 	}
 	backend, err := trt.ParseBackend(cfg.Backend)

@@ -14,7 +14,7 @@ import (
 type Config struct {
 	Addr string // listen address; default ":8080"
 
-	Model    string // manifest path; default "engines/nailseg.json"
+	Model    string // manifest path; "" = the bundled model (built in)
 	Backend  string // auto, onnxruntime, tensorrt
 	Threads  int    // ONNX Runtime intra-op threads per inference; 0 = NumCPU / Contexts
 	Contexts int    // concurrent inferences; default 2
@@ -97,9 +97,6 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Addr == "" {
 		c.Addr = ":8080"
-	}
-	if c.Model == "" {
-		c.Model = "engines/nailseg.json"
 	}
 	def(&c.Contexts, 2)
 	def(&c.CacheEntries, 100)

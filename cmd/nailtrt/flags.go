@@ -219,7 +219,7 @@ type modelFlags struct {
 
 func addModelFlags(f *flags) modelFlags {
 	return modelFlags{
-		model:    f.String("model", "NAILTRT_MODEL", "engines/nailseg.json", "model manifest"),
+		model:    f.String("model", "NAILTRT_MODEL", "", "model manifest (JSON); unset: the bundled nailseg model, built into the binary"),
 		backend:  f.String("backend", "NAILTRT_BACKEND", "auto", "auto, onnxruntime or tensorrt"),
 		cacheDir: f.String("cache-dir", "NAILTRT_ENGINE_CACHE", defaultCacheDir(), "TensorRT plan cache folder"),
 		threads:  f.Int("threads", "NAILTRT_THREADS", 0, "ONNX Runtime threads per inference (0 = cores / contexts)"),
@@ -238,6 +238,9 @@ func defaultCacheDir() string {
 // resolveModel finds the manifest: as given, else next to the binary (../engines), so
 // an installed binary finds its bundled model from any working directory.
 func resolveModel(p string) string {
+	if p == "" {
+		return "" // the bundled model
+	}
 	if _, err := os.Stat(p); err == nil || filepath.IsAbs(p) {
 		return p
 	}

@@ -1,0 +1,4 @@
+// Package engines is the bundled model, built into every program that imports nails:
+// nails.Open with no Config.Model runs it from any directory, and a `go install`ed
+// binary needs no file beside it. README.md here is its model card.
+package engines
