@@ -280,6 +280,10 @@ func paintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opacity
 	r := m.Rect.Intersect(img.Rect)
 	w := m.Rect.Dx()
 	vx, vy := -s.uy, s.ux // across the nail
+	var edge *freeEdge
+	if l.french {
+		edge = traceFreeEdge(m, s)
+	}
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		for x := r.Min.X; x < r.Max.X; x++ {
 			a := m.Alpha[(y-m.Rect.Min.Y)*w+(x-m.Rect.Min.X)]
@@ -296,7 +300,7 @@ func paintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opacity
 			c := base
 			alpha := opacity
 			if l.french {
-				k := smoothstep(0.35, 0.5, t)
+				k := edge.tip(t, v)
 				c = RGB{c.R + (tip.R-c.R)*k, c.G + (tip.G-c.G)*k, c.B + (tip.B-c.B)*k}
 				alpha = opacity * (0.55 + 0.45*k) // sheer base, opaque tip
 			}
@@ -340,6 +344,68 @@ func paintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opacity
 			img.Pix[o+2] = to8(pb + (clamp(pb2, 0, 1)-pb)*k)
 		}
 	}
+}
+
+// freeEdge is where a nail ends towards its tip, per position across it: the French tip
+// is a band along that edge, and its inner boundary (the "smile line") curves towards
+// the cuticle at the sides, as a manicurist paints it, instead of a straight cut.
+type freeEdge struct {
+	t [freeEdgeBins]float32 // largest t (along the nail) of the mask, per bin of v (across)
+}
+
+const freeEdgeBins = 24
+
+// edgeBin maps v (-1..1 across the nail's half width, a little beyond at the rim) to a bin.
+func edgeBin(v float32) int {
+	return min(freeEdgeBins-1, max(0, int((v+1.5)/3*freeEdgeBins)))
+}
+
+func traceFreeEdge(m *Mask, s shape) *freeEdge {
+	e := &freeEdge{}
+	for i := range e.t {
+		e.t[i] = -2 // no mask in this bin (yet)
+	}
+	vx, vy := -s.uy, s.ux
+	w := m.Rect.Dx()
+	for y := m.Rect.Min.Y; y < m.Rect.Max.Y; y++ {
+		for x := m.Rect.Min.X; x < m.Rect.Max.X; x++ {
+			if m.Alpha[(y-m.Rect.Min.Y)*w+(x-m.Rect.Min.X)] < 128 {
+				continue
+			}
+			dx, dy := float32(x)+0.5-s.cx, float32(y)+0.5-s.cy
+			t := (dx*s.ux + dy*s.uy) / s.halfU
+			b := edgeBin((dx*vx + dy*vy) / s.halfV)
+			e.t[b] = max(e.t[b], t)
+		}
+	}
+	// Smooth the jagged pixel edge; empty bins take their neighbours' values.
+	var sm [freeEdgeBins]float32
+	for i := range e.t {
+		var sum, n float32
+		for j := max(0, i-1); j <= min(freeEdgeBins-1, i+1); j++ {
+			if e.t[j] > -2 {
+				sum += e.t[j]
+				n++
+			}
+		}
+		sm[i] = -2
+		if n > 0 {
+			sm[i] = sum / n
+		}
+	}
+	e.t = sm
+	return e
+}
+
+// tip is the French tip's weight at (t, v): 1 within a band along the free edge that is
+// deeper at the sides than in the middle, 0 below it, with a soft line between.
+func (e *freeEdge) tip(t, v float32) float32 {
+	end := e.t[edgeBin(v)]
+	if end <= -2 {
+		return 0
+	}
+	depth := 0.3 * (1 + 0.9*v*v) // in half-lengths: about 15% of the nail at the middle
+	return smoothstep(end-depth-0.04, end-depth+0.04, t)
 }
 
 func to8(v float32) uint8 { return uint8(clamp(v, 0, 1)*255 + 0.5) }

@@ -236,3 +236,41 @@ func TestLookupPresetSuggests(t *testing.T) {
 	require.ErrorIs(t, err, ErrBadMaterial)
 	assert.NotErrorIs(t, err, ErrUnknownMaterial)
 }
+
+// A French tip follows the nail's free edge, and its inner line curves towards the cuticle
+// at the sides (a "smile line"); a straight cut across the nail did the opposite.
+func TestFrenchTipFollowsTheFreeEdge(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 120, 120))
+	for i := range img.Pix {
+		img.Pix[i] = 150 // flat grey: no shading to confuse the colours
+		if i%4 == 3 {
+			img.Pix[i] = 255
+		}
+	}
+	nail := ellipseNail(60, 60, 16, 30) // long axis vertical
+	res := &Result{Width: 120, Height: 120, Nails: []Nail{nail}} // a lone nail points up
+	out, err := Render(NewPhoto(img), res, Material{Name: "f", Color: "#c8102e", Finish: French, TipColor: "#ffffff", Glossiness: 0.01})
+	require.NoError(t, err)
+	// Per column: how far the white tip reaches down from the nail's top edge.
+	depth := func(x int) int {
+		top, low := -1, -1
+		for y := 0; y < 120; y++ {
+			if nail.Mask.At(x, y) < 128 {
+				continue
+			}
+			if top < 0 {
+				top = y
+			}
+			if out.RGBAAt(x, y).G > 170 { // white, not red (nor red with a highlight)
+				low = y
+			}
+		}
+		require.True(t, top >= 0 && low >= top, "column %d has a tip", x)
+		return low - top
+	}
+	middle, left, right := depth(60), depth(60-11), depth(60+11)
+	t.Logf("tip depth from the free edge: middle %d px, sides %d / %d px", middle, left, right)
+	assert.Greater(t, left, middle+1, "the smile line is deeper at the sides")
+	assert.Greater(t, right, middle+1)
+	assert.Greater(t, middle, 2, "the middle has a visible tip")
+}

@@ -89,6 +89,8 @@ def main():
     ap.add_argument("--eval-every", type=int, default=500)
     ap.add_argument("--patience", type=int, default=10, help="evaluations without improvement before stopping")
     ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--init", default=None,
+                    help="start from this checkpoint (same --widths) instead of random weights: continue a run")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workdir", default="build/train")
     ap.add_argument("--widths", default="16,32,64,128,192", help="NailNet channel widths of the five stages")
@@ -118,6 +120,9 @@ def main():
 
     widths = tuple(int(w) for w in args.widths.split(","))
     model = NailNet(widths)
+    if args.init:
+        model.load_state_dict(torch.load(args.init)["state"])
+        print(f"initialised from {args.init}", flush=True)
     print(f"NailNet: {count_params(model)} parameters", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05)
