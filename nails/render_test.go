@@ -247,7 +247,7 @@ func TestFrenchTipFollowsTheFreeEdge(t *testing.T) {
 			img.Pix[i] = 255
 		}
 	}
-	nail := ellipseNail(60, 60, 16, 30) // long axis vertical
+	nail := ellipseNail(60, 60, 16, 30)                          // long axis vertical
 	res := &Result{Width: 120, Height: 120, Nails: []Nail{nail}} // a lone nail points up
 	out, err := Render(NewPhoto(img), res, Material{Name: "f", Color: "#c8102e", Finish: French, TipColor: "#ffffff", Glossiness: 0.01})
 	require.NoError(t, err)
