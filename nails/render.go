@@ -124,7 +124,7 @@ func RenderInto(img *image.RGBA, res *Result, m Material) error {
 			continue
 		}
 		sh := analyse(img, n.Mask, hx, hy, len(res.Nails) > 1)
-		paintNail(img, n.Mask, sh, look, base, tip, float32(m.Opacity))
+		paintNail(img, growTip(n.Mask, sh), sh, look, base, tip, float32(m.Opacity))
 	}
 	return nil
 }
@@ -344,6 +344,41 @@ func paintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opacity
 			img.Pix[o+2] = to8(pb + (clamp(pb2, 0, 1)-pb)*k)
 		}
 	}
+}
+
+// growTip widens the mask by up to two pixels around the tip half of the nail. The model
+// tends to stop short of the free edge (it is paler than the nail bed), which left a thin
+// unpainted rim at the tips; the cuticle and the sides, where the mask is right, stay.
+func growTip(m *Mask, s shape) *Mask {
+	const grow = 2
+	r := m.Rect.Inset(-grow)
+	out := &Mask{Rect: r, Alpha: make([]uint8, r.Dx()*r.Dy())}
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			a := m.At(x, y)
+			if a < 255 {
+				dx, dy := float32(x)+0.5-s.cx, float32(y)+0.5-s.cy
+				if t := (dx*s.ux + dy*s.uy) / s.halfU; t > 0.25 {
+					// The nearest mask pixel's alpha, fading with distance: 85% one
+					// pixel out, 45% two.
+					var near1, near2 uint8
+					for j := -grow; j <= grow; j++ {
+						for i := -grow; i <= grow; i++ {
+							v := m.At(x+i, y+j)
+							if max(i, -i, j, -j) == 1 {
+								near1 = max(near1, v)
+							} else {
+								near2 = max(near2, v)
+							}
+						}
+					}
+					a = max(a, uint8(float32(near1)*0.85), uint8(float32(near2)*0.45))
+				}
+			}
+			out.Alpha[(y-r.Min.Y)*r.Dx()+(x-r.Min.X)] = a
+		}
+	}
+	return out
 }
 
 // freeEdge is where a nail ends towards its tip, per position across it: the French tip

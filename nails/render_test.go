@@ -76,13 +76,18 @@ func TestRenderEveryFinish(t *testing.T) {
 			n := 0
 			for y := 0; y < 150; y++ {
 				for x := 0; x < 200; x++ {
-					var a uint8
+					var a, near uint8 // near: within growTip's 2 px of a mask
 					for _, nail := range res.Nails {
 						a = max(a, nail.Mask.At(x, y))
+						for j := -2; j <= 2; j++ {
+							for i := -2; i <= 2; i++ {
+								near = max(near, nail.Mask.At(x+i, y+j))
+							}
+						}
 					}
 					o := y*src.Stride + 4*x
 					same := out.Pix[o] == src.Pix[o] && out.Pix[o+1] == src.Pix[o+1] && out.Pix[o+2] == src.Pix[o+2]
-					if a == 0 && !same {
+					if near == 0 && !same {
 						outsideChanged++
 					}
 					if a == 255 {
@@ -100,7 +105,7 @@ func TestRenderEveryFinish(t *testing.T) {
 					}
 				}
 			}
-			assert.Zero(t, outsideChanged, "pixels outside every mask are untouched")
+			assert.Zero(t, outsideChanged, "pixels 3 px or more outside every mask are untouched")
 			assert.Greater(t, changedInside, n*9/10, "the polish covers the nails")
 			// The photo's lighting survives: output brightness follows input brightness.
 			fn := float64(n)
@@ -273,4 +278,23 @@ func TestFrenchTipFollowsTheFreeEdge(t *testing.T) {
 	assert.Greater(t, left, middle+1, "the smile line is deeper at the sides")
 	assert.Greater(t, right, middle+1)
 	assert.Greater(t, middle, 2, "the middle has a visible tip")
+}
+
+// The paint reaches a pixel or two past the mask at the tip (the model stops short of the
+// pale free edge, which showed as a thin rim), and not at the cuticle.
+func TestPaintCoversTheTipRim(t *testing.T) {
+	img := image.NewRGBA(image.Rect(0, 0, 120, 120))
+	for i := range img.Pix {
+		img.Pix[i] = 200
+	}
+	nail := ellipseNail(60, 60, 16, 30) // a lone nail points up: tip at y = 30
+	res := &Result{Width: 120, Height: 120, Nails: []Nail{nail}}
+	m, _ := Preset("glossy_black")
+	out, err := Render(NewPhoto(img), res, m)
+	require.NoError(t, err)
+	top, bottom := nail.Box.Min.Y, nail.Box.Max.Y-1
+	assert.Less(t, out.RGBAAt(60, top-1).G, uint8(120), "one pixel past the tip is painted")
+	assert.Less(t, out.RGBAAt(60, top-2).G, uint8(180), "two pixels past, partly")
+	assert.Equal(t, uint8(200), out.RGBAAt(60, bottom+2).G, "past the cuticle nothing changes")
+	assert.Equal(t, uint8(200), out.RGBAAt(60, top-4).G, "and the growth is bounded")
 }
