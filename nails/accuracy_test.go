@@ -16,14 +16,14 @@ import (
 
 // Floors for the bundled model on the first 60 `hands` val photos with per-nail
 // instance maps (in manifest order),
-// through this package's whole pipeline. nailseg 2.0.0 measures IoU 0.440 and finds 206 of
-// 340 nails (0.61) there; the floors sit a few points under, so a model, preprocessing or
+// through this package's whole pipeline. nailseg 2.1.0 measures IoU 0.503 and finds 229 of
+// 340 nails (0.67) there (2.0.0: 0.440, 206); the floors sit a few points under, so a model, preprocessing or
 // decoder change that loses accuracy on the photos users send fails here, while noise
 // does not.
 const (
 	accuracyPhotos  = 60
-	floorHandsIoU   = 0.40
-	floorHandsRecal = 0.55
+	floorHandsIoU   = 0.46
+	floorHandsRecal = 0.62
 )
 
 func TestBundledModelOnValHands(t *testing.T) {
