@@ -206,9 +206,9 @@ func encodeCMYKJPEG(pix []byte, w, h int) []byte {
 
 // EncodeJPEG compresses img (4:2:0) with libjpeg-turbo, about 6x faster than
 // image/jpeg on a 1.2 MP render. quality is 1..100. JPEG has no alpha: transparent
-// pixels are flattened onto JPEGBackground (white).
+// pixels are flattened onto white.
 func EncodeJPEG(img *image.RGBA, quality int) ([]byte, error) {
-	img = flatten(img) // transparent pixels onto JPEGBackground, not black
+	img = flatten(img) // transparent pixels onto white, not black
 	b := img.Bounds()
 	if b.Empty() {
 		return nil, errors.New("libjpeg-turbo: empty image")

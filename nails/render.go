@@ -11,21 +11,24 @@ func Render(p *Photo, res *Result, m Material) (*image.RGBA, error) {
 	src := p.RGBA()
 	out := &image.RGBA{Pix: append([]uint8(nil), src.Pix...), Stride: src.Stride, Rect: src.Rect}
 	// image.RGBA is premultiplied, and polish is painted in straight colour: in a photo
-	// with transparency, the nail boxes are unpremultiplied first and premultiplied back
-	// after, so colours come out right whatever the alpha (PNG output keeps it).
+	// with transparency, the area paint can reach is unpremultiplied first and
+	// premultiplied back after, once each (nails' areas may overlap), so colours come out
+	// right whatever the alpha (PNG output keeps it).
 	translucent := !opaqueKind(p.Src) && !out.Opaque()
+	var painted image.Rectangle
 	if translucent {
 		for i := range res.Nails {
-			unpremultiply(out, res.Nails[i].Box)
+			if n := &res.Nails[i]; n.Mask != nil {
+				painted = painted.Union(n.Mask.Rect.Inset(-tipGrowth))
+			}
 		}
+		unpremultiply(out, painted)
 	}
 	if err := RenderInto(out, res, m); err != nil {
 		return nil, err
 	}
 	if translucent {
-		for i := range res.Nails {
-			premultiply(out, res.Nails[i].Box)
-		}
+		premultiply(out, painted)
 	}
 	return out, nil
 }
@@ -67,24 +70,20 @@ func premultiply(img *image.RGBA, r image.Rectangle) {
 	}
 }
 
-// JPEGBackground is what EncodeJPEG flattens transparent pixels onto: JPEG has no alpha.
-var JPEGBackground = RGB{1, 1, 1} // white
-
-// flatten composites a premultiplied image onto JPEGBackground, or returns it unchanged
-// when it is opaque.
+// flatten composites a premultiplied image onto white (JPEG has no alpha), or returns it
+// unchanged when it is opaque.
 func flatten(img *image.RGBA) *image.RGBA {
 	if img.Opaque() {
 		return img
 	}
 	out := image.NewRGBA(img.Rect)
-	bg := [3]uint32{uint32(JPEGBackground.R*255 + 0.5), uint32(JPEGBackground.G*255 + 0.5), uint32(JPEGBackground.B*255 + 0.5)}
 	for y := img.Rect.Min.Y; y < img.Rect.Max.Y; y++ {
 		src := img.Pix[img.PixOffset(img.Rect.Min.X, y):img.PixOffset(img.Rect.Max.X, y)]
 		dst := out.Pix[out.PixOffset(img.Rect.Min.X, y):out.PixOffset(img.Rect.Max.X, y)]
 		for i := 0; i < len(src); i += 4 {
-			inv := 255 - uint32(src[i+3])
+			white := 255 - uint32(src[i+3]) // the background's premultiplied share
 			for c := 0; c < 3; c++ {
-				dst[i+c] = uint8(min(255, uint32(src[i+c])+(bg[c]*inv+127)/255))
+				dst[i+c] = uint8(min(255, uint32(src[i+c])+white))
 			}
 			dst[i+3] = 255
 		}
@@ -346,39 +345,42 @@ func paintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opacity
 	}
 }
 
-// growTip widens the mask by up to two pixels around the tip half of the nail. The model
+// tipGrowth is how far past its mask growTip lets a nail's paint reach, in pixels.
+const tipGrowth = 2
+
+// growTip widens the mask by up to tipGrowth pixels around the tip half of the nail. The model
 // tends to stop short of the free edge (it is paler than the nail bed), which left a thin
 // unpainted rim at the tips; the cuticle and the sides, where the mask is right, stay.
 func growTip(m *Mask, s shape) *Mask {
-	const grow = 2
-	r := m.Rect.Inset(-grow)
+	r := m.Rect.Inset(-tipGrowth)
 	out := &Mask{Rect: r, Alpha: make([]uint8, r.Dx()*r.Dy())}
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		for x := r.Min.X; x < r.Max.X; x++ {
 			a := m.At(x, y)
-			if a < 255 {
-				dx, dy := float32(x)+0.5-s.cx, float32(y)+0.5-s.cy
-				if t := (dx*s.ux + dy*s.uy) / s.halfU; t > 0.25 {
-					// The nearest mask pixel's alpha, fading with distance: 85% one
-					// pixel out, 45% two.
-					var near1, near2 uint8
-					for j := -grow; j <= grow; j++ {
-						for i := -grow; i <= grow; i++ {
-							v := m.At(x+i, y+j)
-							if max(i, -i, j, -j) == 1 {
-								near1 = max(near1, v)
-							} else {
-								near2 = max(near2, v)
-							}
-						}
-					}
-					a = max(a, uint8(float32(near1)*0.85), uint8(float32(near2)*0.45))
-				}
+			dx, dy := float32(x)+0.5-s.cx, float32(y)+0.5-s.cy
+			if a < 255 && (dx*s.ux+dy*s.uy)/s.halfU > 0.25 { // tip half, not fully inside
+				a = max(a, grownAlpha(m, x, y))
 			}
 			out.Alpha[(y-r.Min.Y)*r.Dx()+(x-r.Min.X)] = a
 		}
 	}
 	return out
+}
+
+// grownAlpha is the nearest mask pixel's alpha around (x, y), fading with distance: 85%
+// one pixel out, 45% two.
+func grownAlpha(m *Mask, x, y int) uint8 {
+	var near1, near2 uint8
+	for j := -tipGrowth; j <= tipGrowth; j++ {
+		for i := -tipGrowth; i <= tipGrowth; i++ {
+			if v := m.At(x+i, y+j); max(i, -i, j, -j) == 1 {
+				near1 = max(near1, v)
+			} else {
+				near2 = max(near2, v)
+			}
+		}
+	}
+	return max(uint8(float32(near1)*0.85), uint8(float32(near2)*0.45))
 }
 
 // freeEdge is where a nail ends towards its tip, per position across it: the French tip

@@ -17,23 +17,31 @@ import (
 
 var (
 	binOnce sync.Once
+	binDir  string // removed by TestMain
 	binPath string
 	binErr  error
 )
 
-// nailtrtBinary builds the command once for every CLI test.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// nailtrtBinary builds the command once for every test that runs it.
 func nailtrtBinary(t *testing.T) string {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
 	binOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "nailtrt-cli")
-		if err != nil {
-			binErr = err
+		binDir, binErr = os.MkdirTemp("", "nailtrt-cli")
+		if binErr != nil {
 			return
 		}
-		binPath = filepath.Join(dir, "nailtrt")
+		binPath = filepath.Join(binDir, "nailtrt")
 		out, err := exec.Command("go", "build", "-o", binPath, ".").CombinedOutput()
 		if err != nil {
 			binErr = errors.New(string(out))

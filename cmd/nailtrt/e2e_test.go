@@ -43,10 +43,7 @@ func TestServeEndToEnd(t *testing.T) {
 	}
 	photo, want := pickHandPhoto(t, dataset)
 
-	bin := filepath.Join(t.TempDir(), "nailtrt")
-	build := exec.Command("go", "build", "-o", bin, ".")
-	build.Stderr = os.Stderr
-	require.NoError(t, build.Run())
+	bin := nailtrtBinary(t)
 
 	port := freePort(t)
 	cmd := exec.Command(bin, "serve", "--backend", "onnxruntime", "--threads", "1")

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/csv"
 	"fmt"
 	"image"
 	"image/color"
@@ -22,17 +21,12 @@ type scored struct {
 }
 
 func readPerImage(path, source string) ([]scored, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
+	rows, err := readCSV(path)
 	if err != nil {
 		return nil, err
 	}
 	var out []scored
-	for _, r := range rows[1:] {
+	for _, r := range rows {
 		if len(r) < 7 || r[1] != source {
 			continue
 		}

@@ -100,17 +100,12 @@ func run(model, dataset, out string, count, tile int) error {
 }
 
 func valPhotos(dataset string, n int) ([]string, error) {
-	f, err := os.Open(filepath.Join(dataset, "manifest.csv"))
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
+	rows, err := readCSV(filepath.Join(dataset, "manifest.csv"))
 	if err != nil {
 		return nil, err
 	}
 	var out []string
-	for _, r := range rows[1:] {
+	for _, r := range rows {
 		if r[1] == "hands" && r[2] == "val" && len(out) < n {
 			out = append(out, filepath.Join(dataset, r[3]))
 		}
@@ -180,4 +175,18 @@ func save(path string, img image.Image) error {
 		return err
 	}
 	return f.Close()
+}
+
+// readCSV reads a CSV file's rows after its header.
+func readCSV(path string) ([][]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil || len(rows) == 0 {
+		return nil, err
+	}
+	return rows[1:], nil
 }
