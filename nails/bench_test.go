@@ -59,9 +59,9 @@ func BenchmarkPostprocess(b *testing.B) {
 	for _, name := range []string{"semantic", "rfdetr", "yolo"} {
 		b.Run(name, func(b *testing.B) {
 			s := openFixture(b, name)
-			slot, err := s.pool.Acquire(context.Background())
+			slot, err := s.lanes.acquire(context.Background())
 			require.NoError(b, err)
-			defer s.pool.Release(slot)
+			defer s.lanes.release(slot)
 			g := NewGeometry(p.Width, p.Height, s.manifest.Input)
 			buf, _ := slot.Float32s(s.input)
 			require.NoError(b, Preprocess(p, g, s.manifest.Input, buf))

@@ -17,8 +17,9 @@ import (
 type Config struct {
 	Model   string // manifest path, e.g. engines/nailseg.json; "" = the bundled model (built in)
 	Backend string // auto (default), onnxruntime or tensorrt
-	// Threads is ONNX Runtime's intra-op threads per inference; 0 shares the cores
-	// between the contexts (NumCPU / Contexts, at least 1).
+	// Threads is ONNX Runtime's intra-op threads per inference. 0 (default) fits them
+	// to the load: a request alone in flight runs on every core, concurrent ones share
+	// the cores (NumCPU / Contexts each); see lanes.
 	Threads int
 	// Contexts is how many inferences may run at once (execution contexts); default 2.
 	// On CPUs, two single-threaded contexts beat one two-threaded context on throughput
@@ -39,7 +40,8 @@ type Segmenter struct {
 	cfg      Config
 	manifest *Manifest
 	engine   *trt.Engine
-	pool     *trt.Pool
+	wide     *trt.Engine // the every-core session of automatic threads; nil if none
+	lanes    *lanes
 	decoder  outputDecoder
 	input    int // index of the image input tensor
 	tol      float64
@@ -62,7 +64,8 @@ func Open(ctx context.Context, cfg Config) (*Segmenter, error) {
 	if cfg.Contexts <= 0 {
 		cfg.Contexts = 2
 	}
-	if cfg.Threads <= 0 {
+	autoThreads := cfg.Threads <= 0
+	if autoThreads {
 		cfg.Threads = max(1, runtime.NumCPU()/cfg.Contexts)
 	}
 	tol := cfg.PolygonTolerance
@@ -71,16 +74,25 @@ func Open(ctx context.Context, cfg Config) (*Segmenter, error) {
 	}
 	opts := trt.Options{Backend: backend, IntraOpThreads: cfg.Threads, Device: cfg.Device,
 		CacheDir: cfg.CacheDir, MaxBatch: 1, OptBatch: 1}
-	var e *trt.Engine
-	if model != nil {
-		e, err = trt.OpenBytes(model, opts)
-	} else {
-		e, err = trt.Open(m.ModelPath(), opts)
+	open := func(o trt.Options) (*trt.Engine, error) {
+		if model != nil {
+			return trt.OpenBytes(model, o)
+		}
+		return trt.Open(m.ModelPath(), o)
 	}
+	e, err := open(opts)
 	if err != nil {
 		return nil, err
 	}
 	s := &Segmenter{cfg: cfg, manifest: m, engine: e, tol: tol}
+	if autoThreads && e.Backend() == trt.ONNXRuntime && cfg.Threads < runtime.NumCPU() {
+		wide := opts
+		wide.IntraOpThreads = runtime.NumCPU()
+		if s.wide, err = open(wide); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	if err := s.init(); err != nil {
 		s.Close()
 		return nil, err
@@ -154,11 +166,20 @@ func (s *Segmenter) init() error {
 		return err
 	}
 	max[t.Name] = want
-	pool, err := trt.NewPool(s.engine, trt.PoolOptions{Size: s.cfg.Contexts, Device: s.cfg.Device, MaxBatch: m.Batch(), MaxShapes: max})
+	po := trt.PoolOptions{Size: s.cfg.Contexts, Device: s.cfg.Device, MaxBatch: m.Batch(), MaxShapes: max}
+	narrow, err := trt.NewPool(s.engine, po)
 	if err != nil {
 		return err
 	}
-	s.pool = pool
+	var wide *trt.Pool
+	if s.wide != nil {
+		po.Size = 1
+		if wide, err = trt.NewPool(s.wide, po); err != nil {
+			narrow.Close()
+			return err
+		}
+	}
+	s.lanes = newLanes(narrow, wide)
 	return nil
 }
 
@@ -192,14 +213,14 @@ func (s *Segmenter) SegmentPhoto(ctx context.Context, p *Photo) (*Result, error)
 	if least := s.cfg.Limits.withDefaults().MinSide; p.Width < least || p.Height < least {
 		return nil, wrap(ErrTooSmall, "%dx%d: a side is under %d px, too small to show a fingernail", p.Width, p.Height, least)
 	}
-	slot, err := s.pool.Acquire(ctx)
+	slot, err := s.lanes.acquire(ctx)
 	if err != nil {
 		return nil, err
 	}
 	released := false
 	release := func() {
 		if !released {
-			s.pool.Release(slot)
+			s.lanes.release(slot)
 			released = true
 		}
 	}
@@ -254,15 +275,17 @@ func mirror(src, dst []float32, w int) {
 // Close frees the contexts and the engine. Requests still running finish first.
 func (s *Segmenter) Close() error {
 	var first error
-	if s.pool != nil {
-		first = s.pool.Close()
-		s.pool = nil
+	if s.lanes != nil {
+		first = s.lanes.close()
+		s.lanes = nil
 	}
-	if s.engine != nil {
-		if err := s.engine.Close(); err != nil && first == nil {
-			first = err
+	for _, e := range []**trt.Engine{&s.wide, &s.engine} {
+		if *e != nil {
+			if err := (*e).Close(); err != nil && first == nil {
+				first = err
+			}
+			*e = nil
 		}
-		s.engine = nil
 	}
 	return first
 }

@@ -16,7 +16,7 @@ type Config struct {
 
 	Model    string // manifest path; "" = the bundled model (built in)
 	Backend  string // auto, onnxruntime, tensorrt
-	Threads  int    // ONNX Runtime intra-op threads per inference; 0 = NumCPU / Contexts
+	Threads  int    // ONNX Runtime intra-op threads per inference; 0 = automatic (nails.Config.Threads)
 	Contexts int    // concurrent inferences; default 2
 	Device   int    // CUDA device
 	CacheDir string // TensorRT plan cache

@@ -211,6 +211,9 @@ func (s *Slot) close() error {
 	return first
 }
 
+// Pool is the pool the slot belongs to.
+func (s *Slot) Pool() *Pool { return s.pool }
+
 // Context returns the slot's context (bound to the slot's buffers).
 func (s *Slot) Context() *Context { return s.context }
 

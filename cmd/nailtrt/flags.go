@@ -222,7 +222,7 @@ func addModelFlags(f *flags) modelFlags {
 		model:    f.String("model", "NAILTRT_MODEL", "", "model manifest (JSON); unset: the bundled nailseg model, built into the binary"),
 		backend:  f.String("backend", "NAILTRT_BACKEND", "auto", "auto, onnxruntime or tensorrt"),
 		cacheDir: f.String("cache-dir", "NAILTRT_ENGINE_CACHE", defaultCacheDir(), "TensorRT plan cache folder"),
-		threads:  f.Int("threads", "NAILTRT_THREADS", 0, "ONNX Runtime threads per inference (0 = cores / contexts)"),
+		threads:  f.Int("threads", "NAILTRT_THREADS", 0, "ONNX Runtime threads per inference (0 = automatic: every core for a request alone, cores / contexts under load)"),
 		contexts: f.Int("contexts", "NAILTRT_CONTEXTS", 2, "inferences that may run at once (execution contexts)"),
 		dev:      f.Int("device", "NAILTRT_DEVICE", 0, "CUDA device"),
 	}
