@@ -24,7 +24,7 @@ ORT_DEFAULT_ROOT   := $(THIRD_PARTY)/onnxruntime
 ORT_ROOT           ?= $(ORT_DEFAULT_ROOT)
 
 # Debian packages the build and tests need; installed when missing (needs root or sudo).
-APT_PACKAGES := cmake g++ libgtest-dev libturbojpeg0-dev
+APT_PACKAGES := cmake g++ libgtest-dev libturbojpeg0-dev libjpeg62-turbo-dev
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 NAILTRT_LIB := $(NATIVE)/lib/libnailtrt.so
@@ -148,8 +148,11 @@ soak: native
 	$(GO) test -count=1 -run '^TestSoak$$' -v -timeout 0 ./server -soak.duration $(SOAK) -soak.clients $(SOAK_CLIENTS) \
 	  -soak.report $(BUILD)/soak.json
 
+# The Go stage benchmarks, then the stage table per photo size (tools/benchstages):
+# where a request's time and memory go, the ratios README "How fast" quotes.
 bench: native
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./trt/... ./nails/...
+	$(GO) run ./tools/benchstages
 
 run: build
 	$(BIN) serve --backend onnxruntime

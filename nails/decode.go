@@ -115,7 +115,17 @@ func DecodeContext(ctx context.Context, data []byte, lim Limits) (*Photo, error)
 
 // DecodeHeader decodes data whose header the caller has already read with ReadHeader
 // (to admit the work by its DecodeBytes first).
-func DecodeHeader(ctx context.Context, data []byte, h Header, lim Limits) (p *Photo, err error) {
+func DecodeHeader(ctx context.Context, data []byte, h Header, lim Limits) (*Photo, error) {
+	return DecodeReduced(ctx, data, h, lim, image.Point{})
+}
+
+// DecodeReduced is DecodeHeader for a photo that will only be looked at at size, as
+// displayed (Segmenter.Decode asks for its model's input): a JPEG is decoded with
+// libjpeg-turbo's DCT scaling at the smallest of 1/8, 1/4, 1/2 and 1 whose size still
+// covers size in both directions. A 12 MP photo for a 512 px model decodes at 1/4. The
+// Photo keeps the full displayed size in Width and Height, with Src smaller (Reduced);
+// it can be segmented, not rendered. Other formats, and size (0, 0), decode in full.
+func DecodeReduced(ctx context.Context, data []byte, h Header, lim Limits, size image.Point) (p *Photo, err error) {
 	if err := lim.Check(h); err != nil {
 		return nil, err
 	}
@@ -124,6 +134,7 @@ func DecodeHeader(ctx context.Context, data []byte, h Header, lim Limits) (p *Ph
 	}
 	format := h.Format
 	orientation := 1
+	eighths := 8 // decoded size, in eighths of the stored size
 	var img image.Image
 	err = func() (err error) {
 		// The standard decoders return errors on bad input; x/image/webp has panicked on
@@ -136,7 +147,8 @@ func DecodeHeader(ctx context.Context, data []byte, h Header, lim Limits) (p *Ph
 		switch format {
 		case "jpeg":
 			orientation = jpegOrientation(data)
-			img, err = decodeJPEG(data, h)
+			eighths = jpegScale(h, orientation, size)
+			img, err = decodeJPEG(data, h, eighths)
 		case "png":
 			orientation = pngOrientation(data)
 			img, err = png.Decode(bytes.NewReader(data))
@@ -152,15 +164,37 @@ func DecodeHeader(ctx context.Context, data []byte, h Header, lim Limits) (p *Ph
 		return nil, wrap(ErrUndecodable, "%s: %v", format, err)
 	}
 	b := img.Bounds()
-	if b.Dx() != h.Width || b.Dy() != h.Height {
-		return nil, wrap(ErrUndecodable, "%s decoded to %dx%d, its header said %dx%d", format, b.Dx(), b.Dy(), h.Width, h.Height)
+	if sw, sh := scaledSize(h.Width, h.Height, eighths); b.Dx() != sw || b.Dy() != sh {
+		return nil, wrap(ErrUndecodable, "%s decoded to %dx%d, its header said %dx%d (%d/8 scale)", format, b.Dx(), b.Dy(),
+			h.Width, h.Height, eighths)
 	}
 	p = &Photo{Src: img, Orientation: orientation, Format: format}
-	p.Width, p.Height = b.Dx(), b.Dy()
+	p.Width, p.Height = h.Width, h.Height
 	if orientation >= 5 {
 		p.Width, p.Height = p.Height, p.Width
 	}
 	return p, nil
+}
+
+// scaledSize is the size libjpeg-turbo decodes a w x h JPEG to at eighths/8 (TJSCALED).
+func scaledSize(w, h, eighths int) (int, int) {
+	return (w*eighths + 7) / 8, (h*eighths + 7) / 8
+}
+
+// jpegScale picks the smallest of jpegScales whose displayed size covers size.
+func jpegScale(h Header, orientation int, size image.Point) int {
+	if size.X <= 0 || size.Y <= 0 {
+		return 8 // full size asked for
+	}
+	if orientation >= 5 {
+		size.X, size.Y = size.Y, size.X // compare in stored orientation
+	}
+	for _, n := range jpegScales {
+		if w, ht := scaledSize(h.Width, h.Height, n); w >= size.X && ht >= size.Y {
+			return n
+		}
+	}
+	return 8
 }
 
 // decodeGIF returns the first frame drawn on the logical screen: a frame may be smaller

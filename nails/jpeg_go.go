@@ -10,7 +10,8 @@ import (
 )
 
 // decodeJPEG is image/jpeg when built with -tags noturbojpeg (no libturbojpeg needed).
-func decodeJPEG(data []byte, _ Header) (image.Image, error) {
+// It decodes at full size only (jpegScales).
+func decodeJPEG(data []byte, _ Header, _ int) (image.Image, error) {
 	return jpeg.Decode(bytes.NewReader(data))
 }
 
@@ -26,6 +27,13 @@ func EncodeJPEG(img *image.RGBA, quality int) ([]byte, error) {
 	}
 	return b.Bytes(), nil
 }
+
+// RenderJPEG needs libjpeg's coefficient access: without libjpeg-turbo, photos are
+// painted with Render and encoded whole (ok is false).
+func RenderJPEG([]byte, *Result, Material) ([]byte, bool, error) { return nil, false, nil }
+
+// jpegScales: image/jpeg has no DCT scaling.
+var jpegScales = []int{8}
 
 // turboBuilt says JPEGs go through libjpeg-turbo (tests compare it with image/jpeg).
 const turboBuilt = false

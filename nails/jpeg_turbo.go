@@ -8,34 +8,18 @@ package nails
 #include <stdlib.h>
 #include <turbojpeg.h>
 
-// Decodes a YCbCr JPEG into three planes in one malloc'd block the caller frees.
-// Returns NULL and fills err on failure.
-// strides and rows receive each plane's layout: TurboJPEG pads planes to whole chroma
-// blocks (a 101x67 4:2:0 image has a 102x68 Y plane).
-static unsigned char* nt_tj_decode_yuv(const unsigned char* buf, unsigned long len, int w, int h, int samp,
-                                       int* strides, int* rows, char* err, int errlen) {
+// Decodes a YCbCr JPEG at w x h (its size, or a DCT-scaled size TJSCALED gives) into
+// dst, one block of three unpadded-row planes (tjBufSizeYUV2 with pad 1) in Go memory.
+// Returns 0, or -1 with err filled.
+static int nt_tj_decode_yuv(const unsigned char* buf, unsigned long len, unsigned char* dst, int w, int h,
+                            char* err, int errlen) {
 	tjhandle tj = tjInitDecompress();
-	if (!tj) { snprintf(err, errlen, "%s", tjGetErrorStr2(NULL)); return NULL; }
-	unsigned long sizes[3];
-	unsigned long total = 0;
-	for (int c = 0; c < 3; c++) {
-		strides[c] = tjPlaneWidth(c, w, samp);
-		rows[c] = tjPlaneHeight(c, h, samp);
-		sizes[c] = (unsigned long)strides[c] * rows[c];
-		total += sizes[c];
-	}
-	unsigned char* block = malloc(total);
-	if (!block) { tjDestroy(tj); snprintf(err, errlen, "out of memory"); return NULL; }
-	unsigned char* planes[3] = {block, block + sizes[0], block + sizes[0] + sizes[1]};
+	if (!tj) { snprintf(err, errlen, "%s", tjGetErrorStr2(NULL)); return -1; }
 	// Warnings (a truncated file) are errors: nailtrt never paints a half-decoded photo.
-	if (tjDecompressToYUVPlanes(tj, buf, len, planes, w, strides, h, TJFLAG_STOPONWARNING) != 0) {
-		snprintf(err, errlen, "%s", tjGetErrorStr2(tj));
-		free(block);
-		tjDestroy(tj);
-		return NULL;
-	}
+	int rc = tjDecompressToYUV2(tj, buf, len, dst, w, 1, h, TJFLAG_STOPONWARNING);
+	if (rc != 0) snprintf(err, errlen, "%s", tjGetErrorStr2(tj));
 	tjDestroy(tj);
-	return block;
+	return rc;
 }
 
 // Compresses packed pixels of format pf (TJPF_RGBA; TJPF_CMYK in tests) with the given
@@ -56,21 +40,15 @@ static unsigned char* nt_tj_encode(const unsigned char* pix, int w, int pitch, i
 }
 
 // Decodes any JPEG libjpeg-turbo reads into packed pixels of format pf (TJPF_GRAY,
-// TJPF_CMYK or TJPF_RGBA) in one malloc'd block the caller frees.
-static unsigned char* nt_tj_decode_packed(const unsigned char* buf, unsigned long len, int w, int h, int pf,
-                                          char* err, int errlen) {
+// TJPF_CMYK or TJPF_RGBA) at w x h (its size or a DCT-scaled one) into dst.
+static int nt_tj_decode_packed(const unsigned char* buf, unsigned long len, unsigned char* dst, int w, int h, int pf,
+                               char* err, int errlen) {
 	tjhandle tj = tjInitDecompress();
-	if (!tj) { snprintf(err, errlen, "%s", tjGetErrorStr2(NULL)); return NULL; }
-	unsigned char* out = malloc((size_t)w * h * tjPixelSize[pf]);
-	if (!out) { tjDestroy(tj); snprintf(err, errlen, "out of memory"); return NULL; }
-	if (tjDecompress2(tj, buf, len, out, w, 0, h, pf, TJFLAG_STOPONWARNING) != 0) {
-		snprintf(err, errlen, "%s", tjGetErrorStr2(tj));
-		free(out);
-		tjDestroy(tj);
-		return NULL;
-	}
+	if (!tj) { snprintf(err, errlen, "%s", tjGetErrorStr2(NULL)); return -1; }
+	int rc = tjDecompress2(tj, buf, len, dst, w, 0, h, pf, TJFLAG_STOPONWARNING);
+	if (rc != 0) snprintf(err, errlen, "%s", tjGetErrorStr2(tj));
 	tjDestroy(tj);
-	return out;
+	return rc;
 }
 
 static int nt_tj_header(const unsigned char* buf, unsigned long len, int* w, int* h, int* samp, int* cs,
@@ -103,12 +81,15 @@ var turboRatios = map[C.int]image.YCbCrSubsampleRatio{
 }
 
 // decodeJPEG decodes with libjpeg-turbo (SIMD), about 2-3x faster than image/jpeg on a
-// 1.2 MP photo, straight into the *image.YCbCr planes the preprocessing fast path reads.
+// 1.2 MP photo, straight into the *image.YCbCr planes the preprocessing fast path reads,
+// in Go memory (no copy). eighths (1..8) scales the decode by eighths/8 in the DCT
+// (libjpeg-turbo's scaled IDCTs): a 12 MP photo decoded at 1/4 for a 512 px model costs
+// a fraction of the full decode, most of what is left being the entropy decoding.
 // Greyscale, CMYK/YCCK and subsamplings TurboJPEG cannot name are decoded by
 // libjpeg-turbo too, into packed pixels: image/jpeg holds every coefficient of a
 // progressive CMYK file in Go memory (over 1 GB for 40 MP) and is far slower on
 // crafted multi-scan files. Build with -tags noturbojpeg to use image/jpeg only.
-func decodeJPEG(data []byte, hdr Header) (image.Image, error) {
+func decodeJPEG(data []byte, hdr Header, eighths int) (image.Image, error) {
 	var errbuf [256]C.char
 	var w, h, samp, cs C.int
 	buf := (*C.uchar)(unsafe.Pointer(&data[0]))
@@ -122,73 +103,75 @@ func decodeJPEG(data []byte, hdr Header) (image.Image, error) {
 		case 4:
 			cs = C.TJCS_CMYK
 		}
-		return decodePacked(data, hdr.Width, hdr.Height, cs)
+		sw, sh := scaledSize(hdr.Width, hdr.Height, eighths)
+		return decodePacked(data, sw, sh, cs)
 	}
+	sw, sh := scaledSize(int(w), int(h), eighths)
 	ratio, ok := turboRatios[samp]
 	if cs != C.TJCS_YCbCr || !ok {
-		return decodePacked(data, int(w), int(h), cs)
+		return decodePacked(data, sw, sh, cs)
 	}
-	var strides, rows [3]C.int
-	block := C.nt_tj_decode_yuv(buf, C.ulong(len(data)), w, h, samp, &strides[0], &rows[0], &errbuf[0], C.int(len(errbuf)))
-	if block == nil {
+	// TurboJPEG pads planes to whole chroma blocks (a 101x67 4:2:0 image has a 102x68 Y
+	// plane); image.YCbCr takes the padded strides as they are.
+	var strides, rows [3]int
+	size := 0
+	for c := range 3 {
+		strides[c] = int(C.tjPlaneWidth(C.int(c), C.int(sw), samp))
+		rows[c] = int(C.tjPlaneHeight(C.int(c), C.int(sh), samp))
+		size += strides[c] * rows[c]
+	}
+	block := make([]byte, size)
+	if C.nt_tj_decode_yuv(buf, C.ulong(len(data)), (*C.uchar)(unsafe.Pointer(&block[0])), C.int(sw), C.int(sh),
+		&errbuf[0], C.int(len(errbuf))) != 0 {
 		return nil, errors.New("libjpeg-turbo: " + C.GoString(&errbuf[0]))
 	}
-	defer C.free(unsafe.Pointer(block))
-	img := image.NewYCbCr(image.Rect(0, 0, int(w), int(h)), ratio)
-	// Copy the planes into Go memory (TurboJPEG cannot write into Go memory through its
-	// array of plane pointers under the cgo pointer rules), dropping TurboJPEG's padding.
-	off := 0
-	copyPlane := func(dst []byte, dstStride, c int) {
-		srcStride, srcRows := int(strides[c]), int(rows[c])
-		plane := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(block), off)), srcStride*srcRows)
-		n := min(dstStride, srcStride)
-		for r := 0; r < min(srcRows, len(dst)/dstStride); r++ {
-			copy(dst[r*dstStride:r*dstStride+n], plane[r*srcStride:r*srcStride+n])
-		}
-		off += srcStride * srcRows
-	}
-	copyPlane(img.Y, img.YStride, 0)
-	copyPlane(img.Cb, img.CStride, 1)
-	copyPlane(img.Cr, img.CStride, 2)
-	return img, nil
+	ySize, cSize := strides[0]*rows[0], strides[1]*rows[1]
+	return &image.YCbCr{
+		Y:       block[:ySize:ySize],
+		Cb:      block[ySize : ySize+cSize : ySize+cSize],
+		Cr:      block[ySize+cSize : ySize+2*cSize],
+		YStride: strides[0], CStride: strides[1],
+		SubsampleRatio: ratio,
+		Rect:           image.Rect(0, 0, sw, sh),
+	}, nil
 }
 
 // decodePacked decodes to image.Gray (greyscale files), image.CMYK (CMYK and YCCK,
-// with the Adobe inversion image/jpeg applies) or image.RGBA (everything else).
+// with the Adobe inversion image/jpeg applies) or image.RGBA (everything else), at
+// w x h (the photo's size or a DCT-scaled one).
 func decodePacked(data []byte, w, h int, cs C.int) (image.Image, error) {
 	var errbuf [256]C.char
-	pf, size := C.int(C.TJPF_RGBA), 4
+	r := image.Rect(0, 0, w, h)
+	var pix []byte
+	var img image.Image
+	pf := C.int(C.TJPF_RGBA)
 	switch cs {
 	case C.TJCS_GRAY:
-		pf, size = C.TJPF_GRAY, 1
+		g := image.NewGray(r)
+		pf, pix, img = C.TJPF_GRAY, g.Pix, g
 	case C.TJCS_CMYK, C.TJCS_YCCK:
-		pf, size = C.TJPF_CMYK, 4
+		c := image.NewCMYK(r)
+		pf, pix, img = C.TJPF_CMYK, c.Pix, c
+	default:
+		c := image.NewRGBA(r)
+		pix, img = c.Pix, c
 	}
-	out := C.nt_tj_decode_packed((*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)), C.int(w), C.int(h), pf,
-		&errbuf[0], C.int(len(errbuf)))
-	if out == nil {
+	if C.nt_tj_decode_packed((*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)), (*C.uchar)(unsafe.Pointer(&pix[0])),
+		C.int(w), C.int(h), pf, &errbuf[0], C.int(len(errbuf))) != 0 {
 		return nil, errors.New("libjpeg-turbo: " + C.GoString(&errbuf[0]))
 	}
-	defer C.free(unsafe.Pointer(out))
-	src := unsafe.Slice((*byte)(unsafe.Pointer(out)), w*h*size)
-	r := image.Rect(0, 0, w, h)
-	switch pf {
-	case C.TJPF_GRAY:
-		img := image.NewGray(r)
-		copy(img.Pix, src)
-		return img, nil
-	case C.TJPF_CMYK:
+	if pf == C.TJPF_CMYK {
 		// Adobe CMYK JPEGs store 255 for no ink; image/jpeg inverts them, and so do we.
-		img := image.NewCMYK(r)
-		for i, v := range src {
-			img.Pix[i] = 255 - v
+		for i, v := range pix {
+			pix[i] = 255 - v
 		}
-		return img, nil
 	}
-	img := image.NewRGBA(r)
-	copy(img.Pix, src)
 	return img, nil
 }
+
+// jpegScales are the DCT scalings (in eighths) decodeJPEG uses, smallest first: the
+// power-of-two ones, which libjpeg-turbo decodes with its fast reduced IDCTs.
+var jpegScales = []int{1, 2, 4, 8}
 
 // encodeCMYKJPEG makes a CMYK (YCCK) JPEG from packed CMYK pixels as stored in the
 // file (255 = no ink): a test helper, since image/jpeg cannot encode CMYK.

@@ -27,26 +27,76 @@ func srcPoint(o, x, y, w, h int) (int, int) {
 	return x, y
 }
 
+// Reduced reports whether Src holds fewer pixels than the photo has (DecodeReduced).
+func (p *Photo) Reduced() bool {
+	b := p.Src.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if p.Orientation >= 5 {
+		w, h = h, w
+	}
+	return w != p.Width || h != p.Height
+}
+
+// stored is the photo at Src's resolution: p itself unless it is Reduced.
+func (p *Photo) stored() *Photo {
+	if !p.Reduced() {
+		return p
+	}
+	b := p.Src.Bounds()
+	q := &Photo{Src: p.Src, Orientation: p.Orientation, Width: b.Dx(), Height: b.Dy(), Format: p.Format}
+	if p.Orientation >= 5 {
+		q.Width, q.Height = q.Height, q.Width
+	}
+	return q
+}
+
+// displayPoint is srcPoint's inverse: the displayed pixel that stored pixel (x, y)
+// becomes. w, h are the stored size.
+func displayPoint(o, x, y, w, h int) (int, int) {
+	switch o {
+	case 6:
+		return h - 1 - y, x
+	case 7:
+		return h - 1 - y, w - 1 - x
+	case 8:
+		return y, w - 1 - x
+	}
+	return srcPoint(o, x, y, w, h) // the other orientations are their own inverses
+}
+
 // srcRect maps a displayed rectangle to the stored rectangle it covers.
 func (p *Photo) srcRect(r image.Rectangle) image.Rectangle {
 	b := p.Src.Bounds()
-	w, h := b.Dx(), b.Dy()
-	ax, ay := srcPoint(p.Orientation, r.Min.X, r.Min.Y, w, h)
-	bx, by := srcPoint(p.Orientation, r.Max.X-1, r.Max.Y-1, w, h)
-	if ax > bx {
-		ax, bx = bx, ax
-	}
-	if ay > by {
-		ay, by = by, ay
-	}
-	return image.Rect(ax+b.Min.X, ay+b.Min.Y, bx+1+b.Min.X, by+1+b.Min.Y)
+	return storedRect(p.Orientation, r, b.Dx(), b.Dy()).Add(b.Min)
+}
+
+// storedRect maps a displayed rectangle to the stored one of a w x h (stored) photo.
+func storedRect(o int, r image.Rectangle, w, h int) image.Rectangle {
+	return mapRect(r, func(x, y int) (int, int) { return srcPoint(o, x, y, w, h) })
+}
+
+// displayRect maps a stored rectangle of a w x h (stored) photo to the displayed one.
+func displayRect(o int, r image.Rectangle, w, h int) image.Rectangle {
+	return mapRect(r, func(x, y int) (int, int) { return displayPoint(o, x, y, w, h) })
+}
+
+// mapRect maps a rectangle's corner pixels with f (a flip, rotation or transpose).
+func mapRect(r image.Rectangle, f func(x, y int) (int, int)) image.Rectangle {
+	ax, ay := f(r.Min.X, r.Min.Y)
+	bx, by := f(r.Max.X-1, r.Max.Y-1)
+	return image.Rect(min(ax, bx), min(ay, by), max(ax, bx)+1, max(ay, by)+1)
 }
 
 // RGBA returns the photo as displayed (orientation applied), as an *image.RGBA with
-// bounds starting at (0,0). Made once and cached: the caller must not modify it (Render
-// copies it).
+// bounds starting at (0,0), at Src's resolution (smaller than Width x Height when the
+// photo is Reduced). Made once and cached: the caller must not modify it (Render copies
+// it).
 func (p *Photo) RGBA() *image.RGBA {
 	if p.rgba != nil {
+		return p.rgba
+	}
+	if p.Reduced() {
+		p.rgba = p.stored().RGBA()
 		return p.rgba
 	}
 	b := p.Src.Bounds()

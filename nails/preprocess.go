@@ -90,6 +90,12 @@ func Preprocess(p *Photo, g Geometry, in InputSpec, dst []float32) error {
 			fill(row[g.DX+g.NW:], pad[c])
 		}
 	}
+	if p.Reduced() {
+		// Read the smaller decode: the same placement in the input, footprints in its pixels.
+		p = p.stored()
+		g.SrcW, g.SrcH = p.Width, p.Height
+		g.SX, g.SY = float64(p.Width)/float64(g.NW), float64(p.Height)/float64(g.NH)
+	}
 	if img, ok := p.Src.(*image.YCbCr); ok && p.Orientation <= 1 && g.SX >= 1 && g.SY >= 1 {
 		ycbcrBoxResample(img, g, n, dst)
 	} else if g.SX >= 1 && g.SY >= 1 {

@@ -1,13 +1,18 @@
 package nails
 
 import (
+	"fmt"
 	"image"
 	"math"
+	"slices"
 )
 
 // Render paints m onto every nail of res and returns a new image (the photo is not
 // modified). Deterministic: the same photo, result and material give the same pixels.
 func Render(p *Photo, res *Result, m Material) (*image.RGBA, error) {
+	if p.Reduced() {
+		return nil, fmt.Errorf("nails: render: the photo was decoded at reduced size for segmentation; decode it in full (DecodeHeader) to paint it")
+	}
 	src := p.RGBA()
 	out := &image.RGBA{Pix: append([]uint8(nil), src.Pix...), Stride: src.Stride, Rect: src.Rect}
 	// image.RGBA is premultiplied, and polish is painted in straight colour: in a photo
@@ -95,6 +100,13 @@ func flatten(img *image.RGBA) *image.RGBA {
 // photo as displayed (same size as res). Only pixels inside each nail's mask box are
 // touched.
 func RenderInto(img *image.RGBA, res *Result, m Material) error {
+	return paintNails(img, res, m, nil)
+}
+
+// paintNails paints the nails of res whose indices are in only (all of them when only
+// is nil) into img, which may cover just part of the photo (bounds in photo
+// coordinates) as long as it holds every pixel those nails' paint reaches.
+func paintNails(img *image.RGBA, res *Result, m Material, only []int) error {
 	m = m.withDefaults()
 	if err := m.Validate(); err != nil {
 		return err
@@ -119,7 +131,7 @@ func RenderInto(img *image.RGBA, res *Result, m Material) error {
 	}
 	for i := range res.Nails {
 		n := &res.Nails[i]
-		if n.Mask == nil || n.Area == 0 {
+		if n.Mask == nil || n.Area == 0 || (only != nil && !slices.Contains(only, i)) {
 			continue
 		}
 		sh := analyse(img, n.Mask, hx, hy, len(res.Nails) > 1)
@@ -198,7 +210,7 @@ func analyse(img *image.RGBA, m *Mask, hx, hy float64, many bool) shape {
 			if a < 0.5 {
 				continue
 			}
-			o := y*img.Stride + 4*x
+			o := img.PixOffset(x, y)
 			l := luma(float32(img.Pix[o])/255, float32(img.Pix[o+1])/255, float32(img.Pix[o+2])/255)
 			sw += a
 			sx += a * float64(x)
@@ -283,13 +295,14 @@ func paintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opacity
 	if l.french {
 		edge = traceFreeEdge(m, s)
 	}
+	shading := shadeTable(s.meanL, l.contrast)
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		for x := r.Min.X; x < r.Max.X; x++ {
 			a := m.Alpha[(y-m.Rect.Min.Y)*w+(x-m.Rect.Min.X)]
 			if a == 0 {
 				continue
 			}
-			o := y*img.Stride + 4*x
+			o := img.PixOffset(x, y)
 			pr, pg, pb := float32(img.Pix[o])/255, float32(img.Pix[o+1])/255, float32(img.Pix[o+2])/255
 			L := luma(pr, pg, pb)
 			dx, dy := float32(x)+0.5-s.cx, float32(y)+0.5-s.cy
@@ -304,7 +317,7 @@ func paintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opacity
 				alpha = opacity * (0.55 + 0.45*k) // sheer base, opaque tip
 			}
 			// The photo's own shading, relative to the nail's mean brightness.
-			shade := float32(math.Pow(float64(clamp(L/s.meanL, 0.2, 2.5)), float64(l.contrast)))
+			shade := shading[int(L*(shadeSteps-1)+0.5)]
 			shade = shade*(1-l.flatten) + l.flatten
 			if l.bands > 0 {
 				shade *= 1 - l.bands + l.bands*2*(0.5+0.5*float32(math.Cos(float64(t)*4.2+0.6)))
@@ -322,7 +335,7 @@ func paintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opacity
 			var spec float32
 			if l.highlight > 0 {
 				d := (v + 0.35) / 0.22
-				spec = l.highlight * float32(math.Exp(float64(-d*d))) * smoothstep(-0.9, -0.4, t) * (1 - smoothstep(0.45, 0.9, t))
+				spec = l.highlight * gauss(d) * smoothstep(-0.9, -0.4, t) * (1 - smoothstep(0.45, 0.9, t))
 			}
 			// Bright glints already in the photo stay.
 			spec += l.keepGloss * clamp((L-s.p90)/(1-s.p90+1e-3), 0, 1) * 0.6
@@ -345,6 +358,41 @@ func paintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opacity
 	}
 }
 
+// shadeSteps is the resolution of shadeTable: the luma of 8-bit colours, to 1/1023.
+const shadeSteps = 1024
+
+// shadeTable holds the photo's shading relative to the nail's mean brightness, pow(L /
+// meanL, contrast) clamped, for L = i/(shadeSteps-1): a table read per pixel instead
+// of a pow (a 12 MP photo's nails are a million pixels or more; the error is under
+// half a grey level).
+func shadeTable(meanL, contrast float32) *[shadeSteps]float32 {
+	var t [shadeSteps]float32
+	for i := range t {
+		L := float32(i) / (shadeSteps - 1)
+		t[i] = float32(math.Pow(float64(clamp(L/meanL, 0.2, 2.5)), float64(contrast)))
+	}
+	return &t
+}
+
+// gaussLUT holds exp(-d*d) for d in [-4, 4] in steps of 1/256; gauss interpolates it.
+var gaussLUT = func() (t [8*256 + 2]float32) {
+	for i := range t {
+		d := float64(i)/256 - 4
+		t[i] = float32(math.Exp(-d * d))
+	}
+	return t
+}()
+
+// gauss is exp(-d*d) to within 1e-5.
+func gauss(d float32) float32 {
+	if d <= -4 || d >= 4 {
+		return 0
+	}
+	f := (d + 4) * 256
+	i := int(f)
+	return gaussLUT[i] + (gaussLUT[i+1]-gaussLUT[i])*(f-float32(i))
+}
+
 // tipGrowth is how far past its mask growTip lets a nail's paint reach, in pixels.
 const tipGrowth = 2
 
@@ -353,34 +401,63 @@ const tipGrowth = 2
 // unpainted rim at the tips; the cuticle and the sides, where the mask is right, stay.
 func growTip(m *Mask, s shape) *Mask {
 	r := m.Rect.Inset(-tipGrowth)
-	out := &Mask{Rect: r, Alpha: make([]uint8, r.Dx()*r.Dy())}
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			a := m.At(x, y)
-			dx, dy := float32(x)+0.5-s.cx, float32(y)+0.5-s.cy
+	w, h := r.Dx(), r.Dy()
+	out := &Mask{Rect: r, Alpha: make([]uint8, w*h)}
+	mw := m.Rect.Dx()
+	for y := 0; y < m.Rect.Dy(); y++ {
+		copy(out.Alpha[(y+tipGrowth)*w+tipGrowth:], m.Alpha[y*mw:(y+1)*mw])
+	}
+	// The nearest mask pixel's alpha, fading with distance: 85% one pixel out, 45% two.
+	// Box maxima serve for rings (a closer or the pixel's own alpha always wins over
+	// the same alpha fainter), computed separably.
+	near1 := dilate3(out.Alpha, w, h)
+	near2 := dilate3(near1, w, h)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			i := y*w + x
+			a := out.Alpha[i]
+			dx, dy := float32(x+r.Min.X)+0.5-s.cx, float32(y+r.Min.Y)+0.5-s.cy
 			if a < 255 && (dx*s.ux+dy*s.uy)/s.halfU > 0.25 { // tip half, not fully inside
-				a = max(a, grownAlpha(m, x, y))
+				out.Alpha[i] = max(a, uint8(float32(near1[i])*0.85), uint8(float32(near2[i])*0.45))
 			}
-			out.Alpha[(y-r.Min.Y)*r.Dx()+(x-r.Min.X)] = a
 		}
 	}
 	return out
 }
 
-// grownAlpha is the nearest mask pixel's alpha around (x, y), fading with distance: 85%
-// one pixel out, 45% two.
-func grownAlpha(m *Mask, x, y int) uint8 {
-	var near1, near2 uint8
-	for j := -tipGrowth; j <= tipGrowth; j++ {
-		for i := -tipGrowth; i <= tipGrowth; i++ {
-			if v := m.At(x+i, y+j); max(i, -i, j, -j) == 1 {
-				near1 = max(near1, v)
-			} else {
-				near2 = max(near2, v)
+// dilate3 is the maximum of a (w x h) over the 3x3 square around each pixel, as two
+// separable passes (applied twice, the 5x5 square).
+func dilate3(a []uint8, w, h int) []uint8 {
+	rows := make([]uint8, len(a))
+	for y := 0; y < h; y++ {
+		in, out := a[y*w:(y+1)*w], rows[y*w:(y+1)*w]
+		for x := range in {
+			v := in[x]
+			if x > 0 {
+				v = max(v, in[x-1])
+			}
+			if x+1 < w {
+				v = max(v, in[x+1])
+			}
+			out[x] = v
+		}
+	}
+	out := make([]uint8, len(a))
+	for y := 0; y < h; y++ {
+		o := out[y*w : (y+1)*w]
+		copy(o, rows[y*w:(y+1)*w])
+		if y > 0 {
+			for x, u := range rows[(y-1)*w : y*w] {
+				o[x] = max(o[x], u)
+			}
+		}
+		if y+1 < h {
+			for x, u := range rows[(y+1)*w : (y+2)*w] {
+				o[x] = max(o[x], u)
 			}
 		}
 	}
-	return max(uint8(float32(near1)*0.85), uint8(float32(near2)*0.45))
+	return out
 }
 
 // freeEdge is where a nail ends towards its tip, per position across it: the French tip

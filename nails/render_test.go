@@ -298,3 +298,47 @@ func TestPaintCoversTheTipRim(t *testing.T) {
 	assert.Equal(t, uint8(200), out.RGBAAt(60, bottom+2).G, "past the cuticle nothing changes")
 	assert.Equal(t, uint8(200), out.RGBAAt(60, top-4).G, "and the growth is bounded")
 }
+
+// growTip's separable dilation gives exactly what the per-pixel neighbourhood scan
+// (the definition) gives.
+func TestGrowTipMatchesTheNeighbourhoodScan(t *testing.T) {
+	for _, n := range []Nail{ellipseNail(50, 40, 12, 20), ellipseNail(30, 30, 3, 5), ellipseNail(80, 60, 20, 9)} {
+		s := shape{cx: float32(n.Box.Min.X+n.Box.Max.X) / 2, cy: float32(n.Box.Min.Y+n.Box.Max.Y) / 2, ux: 0.6, uy: -0.8,
+			halfU: float32(n.Box.Dy()) / 2, halfV: float32(n.Box.Dx()) / 2}
+		got := growTip(n.Mask, s)
+		r := n.Mask.Rect.Inset(-tipGrowth)
+		require.Equal(t, r, got.Rect)
+		for y := r.Min.Y; y < r.Max.Y; y++ {
+			for x := r.Min.X; x < r.Max.X; x++ {
+				a := n.Mask.At(x, y)
+				dx, dy := float32(x)+0.5-s.cx, float32(y)+0.5-s.cy
+				if a < 255 && (dx*s.ux+dy*s.uy)/s.halfU > 0.25 {
+					var near1, near2 uint8
+					for j := -tipGrowth; j <= tipGrowth; j++ {
+						for i := -tipGrowth; i <= tipGrowth; i++ {
+							if v := n.Mask.At(x+i, y+j); max(i, -i, j, -j) == 1 {
+								near1 = max(near1, v)
+							} else {
+								near2 = max(near2, v)
+							}
+						}
+					}
+					a = max(a, uint8(float32(near1)*0.85), uint8(float32(near2)*0.45))
+				}
+				require.Equal(t, a, got.At(x, y), "(%d,%d)", x, y)
+			}
+		}
+	}
+}
+
+func TestGaussAndShadeTables(t *testing.T) {
+	for d := float32(-5); d <= 5; d += 0.013 {
+		assert.InDelta(t, math.Exp(-float64(d*d)), float64(gauss(d)), 2e-5)
+	}
+	tab := shadeTable(0.4, 1.6)
+	for i := 0; i < 256; i++ {
+		L := float32(i) / 255
+		want := math.Pow(float64(clamp(L/0.4, 0.2, 2.5)), 1.6)
+		assert.InDelta(t, want, float64(tab[int(L*(shadeSteps-1)+0.5)]), want*0.006+1e-4, "under half a grey level")
+	}
+}

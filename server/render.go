@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"context"
 	"image/png"
 	"net/http"
 	"strconv"
@@ -100,13 +101,26 @@ func (s *Server) render(c *gin.Context) {
 		return
 	}
 	quality := s.cfg.JPEGQuality
-	if q := formValue(c, "quality"); q != "" {
+	q := formValue(c, "quality")
+	if q != "" {
 		v, err := strconv.Atoi(q)
 		if err != nil || v < 1 || v > 100 {
 			_ = c.Error(newError(http.StatusBadRequest, "bad_quality", "quality=%q must be 1..100", q))
 			return
 		}
 		quality = v
+	}
+	// A JPEG back for a JPEG sent, at the photo's own quality: painted in place.
+	if format == "jpeg" && q == "" {
+		body, res, cached, ok, err := s.renderInPlace(c.Request.Context(), data, mat)
+		if err != nil {
+			_ = c.Error(err)
+			return
+		}
+		if ok {
+			s.sendRender(c, "image/jpeg", body, res, mat, cached)
+			return
+		}
 	}
 	// Decode once: the pixels are needed to paint, and the same photo feeds inference
 	// on a cache miss. Admitted once for the whole request: decode, the painted RGBA
@@ -154,6 +168,10 @@ func (s *Server) render(c *gin.Context) {
 		return
 	}
 	s.metrics.observeStage("encode", time.Since(t))
+	s.sendRender(c, contentType, body, res, mat, cached)
+}
+
+func (s *Server) sendRender(c *gin.Context, contentType string, body []byte, res *nails.Result, mat nails.Material, cached bool) {
 	c.Header("X-Nail-Count", strconv.Itoa(len(res.Nails)))
 	c.Header("X-Material", mat.Name)
 	if cached {
@@ -162,4 +180,36 @@ func (s *Server) render(c *gin.Context) {
 		c.Header("X-Cache", "miss")
 	}
 	c.Data(http.StatusOK, contentType, body)
+}
+
+// renderInPlace paints a JPEG without decoding or encoding it whole (nails.RenderJPEG):
+// the segmentation comes from the cache, or from a decode at the model's size on a
+// miss, and only the blocks under the nails are re-encoded. A 12 MP photo costs a
+// fraction of a full decode + encode, and the photo keeps its own compression outside
+// the nails. ok is false (and nothing is held) for photos it does not edit: not a
+// colour JPEG, or a layout RenderJPEG leaves to the whole-photo path.
+func (s *Server) renderInPlace(ctx context.Context, data []byte, mat nails.Material) (body []byte, res *nails.Result, cached, ok bool, err error) {
+	h, err := nails.ReadHeader(data)
+	if err != nil || h.Format != "jpeg" || h.Components != 3 {
+		return nil, nil, false, false, nil // the whole-photo path reports what is wrong
+	}
+	if err := s.cfg.Limits.Check(h); err != nil {
+		return nil, nil, false, false, err
+	}
+	if res, cached, err = s.segmentation(ctx, data, nil); err != nil {
+		return nil, nil, false, false, err
+	}
+	// Held while painting: the photo's coefficients (2 bytes a sample, at most 6 a
+	// pixel), the painted regions and the output.
+	n := 6*h.Pixels() + 2*int64(len(data))
+	if err := s.memory.acquire(ctx, n); err != nil {
+		return nil, nil, false, false, err
+	}
+	defer s.memory.release(n)
+	t := time.Now()
+	body, ok, err = nails.RenderJPEG(data, res, mat)
+	if ok {
+		s.metrics.observeStage("render", time.Since(t))
+	}
+	return body, res, cached, ok, err
 }

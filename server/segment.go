@@ -135,7 +135,9 @@ func (s *Server) segmentation(ctx context.Context, data []byte, photo *nails.Pho
 			}
 			defer free()
 			t := time.Now()
-			if p, err = nails.DecodeHeader(ictx, data, h, s.cfg.Limits); err != nil {
+			// At the size the model needs (a 12 MP JPEG decodes at 1/4): the masks
+			// come out in full-size photo coordinates all the same.
+			if p, err = seg.Decode(ictx, data, h); err != nil {
 				return nil, err
 			}
 			decode = time.Since(t)

@@ -527,13 +527,16 @@ func TestMetrics(t *testing.T) {
 	}
 	assert.NotContains(t, body, "nailtrt_gpu_memory_used_bytes{", "no GPU gauges without NVML")
 
-	// Render decodes on every request, hits included: each decode is counted once.
+	// A JPEG render paints in place, decoding nothing whole; one at another quality
+	// decodes the photo (counted, hit or not) and encodes it again.
 	for range 3 {
 		require.Equal(t, http.StatusOK, postImage(t, s, "/api/nails/render", photoJPEG(t, 64, 48, 6), nil).Code)
 	}
+	require.Equal(t, http.StatusOK, postImage(t, s, "/api/nails/render", photoJPEG(t, 64, 48, 6), map[string]string{"quality": "80"}).Code)
 	body = do(t, s, "GET", "/metrics", nil, "").Body.String()
-	assert.Contains(t, body, `nailtrt_stage_duration_seconds_count{stage="decode"} 4`, "1 segment + 3 renders")
-	assert.Contains(t, body, `nailtrt_stage_duration_seconds_count{stage="render"} 3`)
+	assert.Contains(t, body, `nailtrt_stage_duration_seconds_count{stage="decode"} 2`, "1 segment + 1 whole-photo render")
+	assert.Contains(t, body, `nailtrt_stage_duration_seconds_count{stage="render"} 4`)
+	assert.Contains(t, body, `nailtrt_stage_duration_seconds_count{stage="encode"} 1`)
 }
 
 func TestGPUHealth(t *testing.T) {

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"mime/multipart"
@@ -17,6 +16,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nailtrt/nailtrt/internal/benchkit"
 	"github.com/nailtrt/nailtrt/nails"
 )
 
@@ -68,12 +68,16 @@ func runBench(args []string) error {
 			return err
 		}
 		do = func(ctx context.Context, body []byte) error {
+			if *endpoint != "render" {
+				_, err := seg.Segment(ctx, body) // decodes at the size the model needs
+				return err
+			}
 			p, err := nails.Decode(body, nails.Limits{})
 			if err != nil {
 				return err
 			}
 			res, err := seg.SegmentPhoto(ctx, p)
-			if err == nil && *endpoint == "render" {
+			if err == nil {
 				_, err = nails.Render(p, res, mat)
 			}
 			return err
@@ -100,7 +104,7 @@ func runBench(args []string) error {
 		if *cache == "hit" {
 			return data
 		}
-		return withComment(data, fmt.Sprintf("nailtrt-bench-%d-%d", time.Now().UnixNano(), seq.Add(1)))
+		return benchkit.VaryJPEG(data, fmt.Sprintf("nailtrt-bench-%d-%d", time.Now().UnixNano(), seq.Add(1)))
 	}
 	if *cache == "hit" { // fill the cache first
 		if err := do(context.Background(), data); err != nil {
@@ -161,17 +165,6 @@ func pct(lat []time.Duration, p int) float64 {
 }
 
 // withComment inserts a JPEG COM segment after SOI: a different file, the same pixels.
-func withComment(jpg []byte, comment string) []byte {
-	seg := make([]byte, 4, 4+len(comment))
-	seg[0], seg[1] = 0xFF, 0xFE
-	binary.BigEndian.PutUint16(seg[2:], uint16(2+len(comment)))
-	seg = append(seg, comment...)
-	out := make([]byte, 0, len(jpg)+len(seg))
-	out = append(out, jpg[:2]...)
-	out = append(out, seg...)
-	return append(out, jpg[2:]...)
-}
-
 func postImage(ctx context.Context, client *http.Client, url string, img []byte, material string) error {
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
@@ -215,19 +208,8 @@ func serverRSS(client *http.Client, base string) string {
 }
 
 func selfRSS() string {
-	b, err := os.ReadFile("/proc/self/status")
-	if err != nil {
-		return "unknown"
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "VmRSS:"); ok {
-			// "121200 kB": shown in MiB, as serverRSS does, so runs compare at a glance.
-			kb, err := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
-			if err != nil {
-				return strings.TrimSpace(v)
-			}
-			return fmt.Sprintf("%.1f MiB", kb/1024)
-		}
+	if v := benchkit.ProcMiB("VmRSS"); v > 0 {
+		return fmt.Sprintf("%.1f MiB", v) // as serverRSS shows it, so runs compare at a glance
 	}
 	return "unknown"
 }

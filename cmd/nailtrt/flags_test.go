@@ -54,12 +54,6 @@ func TestHelpNamesEveryVariable(t *testing.T) {
 	_ = os.Stderr
 }
 
-func TestWithCommentKeepsAValidJPEG(t *testing.T) {
-	jpg := []byte{0xFF, 0xD8, 0xFF, 0xD9}
-	out := withComment(jpg, "hi")
-	assert.Equal(t, []byte{0xFF, 0xD8, 0xFF, 0xFE, 0x00, 0x04, 'h', 'i', 0xFF, 0xD9}, out)
-}
-
 func TestFlagsAfterPositionalArguments(t *testing.T) {
 	f := newFlags("render", "IMAGE")
 	mat := f.String("material", "NAILTRT_MATERIAL", "", "material")

@@ -84,7 +84,7 @@ func runRender(args []string) error {
 	m := addModelFlags(f)
 	mf := addMaterialFlags(f)
 	out := f.String("o", "NAILTRT_OUTPUT", "rendered.jpg", "output file; the format follows the extension: .jpg, .jpeg or .png")
-	quality := f.Int("jpeg-quality", "NAILTRT_JPEG_QUALITY", 92, "JPEG quality 1..100")
+	quality := f.Int("jpeg-quality", "NAILTRT_JPEG_QUALITY", 92, "JPEG quality 1..100 of a photo encoded whole; unset, a JPEG photo keeps its own and is painted in place")
 	list := f.fs.Bool("list", false, "list the material presets and exit")
 	if err := f.parse(args); err != nil {
 		return err
@@ -115,11 +115,25 @@ func runRender(args []string) error {
 		return err
 	}
 	defer seg.Close()
+	var data []byte
+	if ext != ".png" && !f.isSet("jpeg-quality") {
+		// A JPEG photo keeps its own compression: only the blocks under the nails are
+		// encoded again (nails.RenderJPEG); other photos are painted and encoded whole.
+		src, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if data, _, err = nails.RenderJPEG(src, res, mat); err != nil {
+			return err
+		}
+	}
+	if data != nil {
+		return writeRender(*out, data, res, mat)
+	}
 	img, err := nails.Render(photo, res, mat)
 	if err != nil {
 		return err
 	}
-	var data []byte
 	if ext == ".png" {
 		var buf bytes.Buffer
 		err = png.Encode(&buf, img) // keeps the photo's transparency
@@ -130,10 +144,14 @@ func runRender(args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(*out, data, 0o644); err != nil {
+	return writeRender(*out, data, res, mat)
+}
+
+func writeRender(path string, data []byte, res *nails.Result, mat nails.Material) error {
+	if err := os.WriteFile(path, data, 0o644); err != nil {
 		return err
 	}
-	where, _ := filepath.Abs(*out)
+	where, _ := filepath.Abs(path)
 	fmt.Fprintf(os.Stderr, "%s painted with %s (%s) -> %s\n", plural(len(res.Nails), "nail"), mat.Name, mat.Finish, where)
 	return nil
 }

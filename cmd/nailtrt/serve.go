@@ -12,6 +12,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/nailtrt/nailtrt/internal/mallocarena"
 	"github.com/nailtrt/nailtrt/nails"
 	"github.com/nailtrt/nailtrt/server"
 	"github.com/nailtrt/nailtrt/trt"
@@ -53,6 +54,7 @@ func runServe(args []string) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
+	mallocarena.Limit(2) // see package mallocarena: resident memory, not speed
 	log, err := newLogger(*logLevel, *logFormat)
 	if err != nil {
 		return err

@@ -1,0 +1,6 @@
+//go:build !(linux && cgo)
+
+package mallocarena
+
+// Limit does nothing where the C library is not glibc's.
+func Limit(int) bool { return false }

@@ -1,0 +1,289 @@
+//go:build !noturbojpeg
+
+// In-place JPEG editing for render (see jpeg_edit.h): the photo's DCT coefficients are
+// read once, the few regions under the nails are decoded, painted (in Go) and encoded
+// again with the photo's own quantisation, and their blocks replace the originals.
+// Everything else is copied coefficient for coefficient.
+
+#include "jpeg_edit.h"
+
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jpeglib.h>
+#include <turbojpeg.h>
+
+// libjpeg reports errors by calling error_exit, which must not return: it jumps back
+// to the setjmp of the call that was running, with the message saved.
+typedef struct {
+	struct jpeg_error_mgr pub;
+	jmp_buf jump;
+	char msg[JMSG_LENGTH_MAX];
+} nt_err_mgr;
+
+static void nt_error_exit(j_common_ptr c) {
+	nt_err_mgr* e = (nt_err_mgr*)c->err;
+	(*c->err->format_message)(c, e->msg);
+	longjmp(e->jump, 1);
+}
+
+// Warnings (corrupt data that libjpeg would decode around) are errors: a photo is
+// never painted half-decoded.
+static void nt_emit_message(j_common_ptr c, int level) {
+	if (level < 0) nt_error_exit(c);
+}
+
+static void nt_init_err(nt_err_mgr* e) {
+	jpeg_std_error(&e->pub);
+	e->pub.error_exit = nt_error_exit;
+	e->pub.emit_message = nt_emit_message;
+	e->msg[0] = 0;
+}
+
+struct nt_jpeg_edit {
+	struct jpeg_decompress_struct d;
+	nt_err_mgr err;
+	jvirt_barray_ptr* coefs;
+	JOCTET* icc;
+	unsigned int icc_len;
+};
+
+static void set_err(char* err, int errlen, const char* what, const char* msg) {
+	snprintf(err, errlen, "%s: %s", what, msg);
+}
+
+nt_jpeg_edit* nt_edit_open(const unsigned char* buf, unsigned long len, nt_edit_info* info, char* err, int errlen) {
+	nt_jpeg_edit* e = calloc(1, sizeof(*e));
+	if (!e) {
+		set_err(err, errlen, "open", "out of memory");
+		return NULL;
+	}
+	nt_init_err(&e->err);
+	e->d.err = &e->err.pub;
+	if (setjmp(e->err.jump)) {
+		set_err(err, errlen, "read coefficients", e->err.msg);
+		nt_edit_close(e);
+		return NULL;
+	}
+	jpeg_create_decompress(&e->d);
+	jpeg_mem_src(&e->d, buf, len);
+	jpeg_save_markers(&e->d, JPEG_APP0 + 2, 0xFFFF);  // ICC profile chunks
+	jpeg_read_header(&e->d, TRUE);
+	memset(info, 0, sizeof(*info));
+	info->width = (int)e->d.image_width;
+	info->height = (int)e->d.image_height;
+	// Editable: three-component YCbCr whose chroma is sampled once per MCU (4:4:4,
+	// 4:2:2, 4:2:0, 4:4:0), the layout the region round trip reproduces exactly.
+	int ok = e->d.num_components == 3 && e->d.jpeg_color_space == JCS_YCbCr && e->d.data_precision == 8 &&
+	         e->d.comp_info[1].h_samp_factor == 1 && e->d.comp_info[1].v_samp_factor == 1 &&
+	         e->d.comp_info[2].h_samp_factor == 1 && e->d.comp_info[2].v_samp_factor == 1 &&
+	         e->d.comp_info[0].h_samp_factor <= 2 && e->d.comp_info[0].v_samp_factor <= 2;
+	if (ok) e->coefs = jpeg_read_coefficients(&e->d);
+	// The quantisation tables are known once the coefficients are read. A zero entry
+	// decodes (it multiplies) but cannot encode (it divides): such files are painted
+	// whole.
+	for (int ci = 0; ok && ci < 3; ci++) {
+		JQUANT_TBL* q = e->d.comp_info[ci].quant_table;
+		for (int k = 0; q && k < DCTSIZE2; k++) ok = ok && q->quantval[k] != 0;
+		ok = ok && q != NULL;
+	}
+	info->editable = ok;
+	if (!ok) return e;
+	info->mcu_w = 8 * e->d.comp_info[0].h_samp_factor;
+	info->mcu_h = 8 * e->d.comp_info[0].v_samp_factor;
+	if (!jpeg_read_icc_profile(&e->d, &e->icc, &e->icc_len)) {
+		e->icc = NULL;
+		e->icc_len = 0;
+	}
+	return e;
+}
+
+void nt_edit_close(nt_jpeg_edit* e) {
+	if (!e) return;
+	jpeg_destroy_decompress(&e->d);
+	free(e->icc);
+	free(e);
+}
+
+// The compressor settings of the photo: the quantisation table each component was
+// coded with (as latched by the decoder) and its sampling, so that blocks encoded here
+// decode like the photo's own.
+static void copy_tables(struct jpeg_decompress_struct* d, struct jpeg_compress_struct* c) {
+	for (int ci = 0; ci < 3; ci++) {
+		if (!c->quant_tbl_ptrs[ci]) c->quant_tbl_ptrs[ci] = jpeg_alloc_quant_table((j_common_ptr)c);
+		memcpy(c->quant_tbl_ptrs[ci]->quantval, d->comp_info[ci].quant_table->quantval,
+		       sizeof(c->quant_tbl_ptrs[ci]->quantval));
+		c->quant_tbl_ptrs[ci]->sent_table = FALSE;
+		c->comp_info[ci].quant_tbl_no = ci;
+		c->comp_info[ci].h_samp_factor = d->comp_info[ci].h_samp_factor;
+		c->comp_info[ci].v_samp_factor = d->comp_info[ci].v_samp_factor;
+	}
+}
+
+// Copies whole MCUs of blocks between coefficient arrays: n_x x n_y MCUs from MCU
+// (sx, sy) of src to MCU (dx, dy) of dst.
+static void copy_mcus(j_common_ptr sc, jvirt_barray_ptr* src, j_common_ptr dc, jvirt_barray_ptr* dst,
+                      jpeg_component_info* comps, int sx, int sy, int dx, int dy, int n_x, int n_y) {
+	for (int ci = 0; ci < 3; ci++) {
+		int hs = comps[ci].h_samp_factor, vs = comps[ci].v_samp_factor;
+		for (int r = 0; r < n_y * vs; r++) {
+			JBLOCKARRAY s = (*sc->mem->access_virt_barray)(sc, src[ci], (JDIMENSION)(sy * vs + r), 1, FALSE);
+			JBLOCKARRAY d = (*dc->mem->access_virt_barray)(dc, dst[ci], (JDIMENSION)(dy * vs + r), 1, TRUE);
+			memcpy(d[0] + dx * hs, s[0] + sx * hs, sizeof(JBLOCK) * n_x * hs);
+		}
+	}
+}
+
+int nt_edit_get(nt_jpeg_edit* e, int x, int y, int w, int h, unsigned char* rgba, char* err, int errlen) {
+	struct jpeg_compress_struct c;
+	nt_err_mgr cerr;
+	unsigned char* mem = NULL;
+	unsigned long mem_len = 0;
+	tjhandle volatile tj = NULL;  // volatile: read after a longjmp
+	memset(&c, 0, sizeof(c));    // so destroying it is safe whatever failed
+	nt_init_err(&cerr);
+	c.err = &cerr.pub;
+	if (setjmp(cerr.jump)) {
+		set_err(err, errlen, "region", cerr.msg);
+		goto done;
+	}
+	// A small JPEG holding just the region's blocks, decoded by TurboJPEG: the same
+	// IDCT, upsampling and colour conversion as a whole-photo decode (the region has an
+	// MCU of context on every side, so upsampling at its edges matches too).
+	jpeg_create_compress(&c);
+	jpeg_mem_dest(&c, &mem, &mem_len);
+	jpeg_copy_critical_parameters(&e->d, &c);
+	c.image_width = (JDIMENSION)w;
+	c.image_height = (JDIMENSION)h;
+	c.optimize_coding = FALSE;
+	int mcu_w = 8 * e->d.comp_info[0].h_samp_factor, mcu_h = 8 * e->d.comp_info[0].v_samp_factor;
+	int nx = (w + mcu_w - 1) / mcu_w, ny = (h + mcu_h - 1) / mcu_h;
+	jvirt_barray_ptr arrays[3];
+	for (int ci = 0; ci < 3; ci++) {
+		int hs = c.comp_info[ci].h_samp_factor, vs = c.comp_info[ci].v_samp_factor;
+		arrays[ci] = (*c.mem->request_virt_barray)((j_common_ptr)&c, JPOOL_IMAGE, TRUE, (JDIMENSION)(nx * hs),
+		                                           (JDIMENSION)(ny * vs), (JDIMENSION)vs);
+	}
+	(*c.mem->realize_virt_arrays)((j_common_ptr)&c);
+	copy_mcus((j_common_ptr)&e->d, e->coefs, (j_common_ptr)&c, arrays, e->d.comp_info, x / mcu_w, y / mcu_h, 0, 0, nx, ny);
+	jpeg_write_coefficients(&c, arrays);
+	jpeg_finish_compress(&c);
+	tj = tjInitDecompress();
+	if (!tj || tjDecompress2(tj, mem, mem_len, rgba, w, 0, h, TJPF_RGBA, TJFLAG_STOPONWARNING) != 0) {
+		set_err(err, errlen, "region decode", tjGetErrorStr2(tj));
+		goto done;
+	}
+	if (tj) tjDestroy(tj);
+	jpeg_destroy_compress(&c);
+	free(mem);
+	return 0;
+done:
+	if (tj) tjDestroy(tj);
+	jpeg_destroy_compress(&c);
+	free(mem);
+	return -1;
+}
+
+int nt_edit_put(nt_jpeg_edit* e, int x, int y, int w, int h, const unsigned char* rgba, int ix, int iy, int iw, int ih,
+                char* err, int errlen) {
+	struct jpeg_compress_struct c;
+	struct jpeg_decompress_struct d;
+	nt_err_mgr cerr, derr;
+	unsigned char* mem = NULL;
+	unsigned long mem_len = 0;
+	volatile int rc = -1;  // volatile: read after a longjmp
+	memset(&c, 0, sizeof(c));
+	memset(&d, 0, sizeof(d));
+	nt_init_err(&cerr);
+	nt_init_err(&derr);
+	c.err = &cerr.pub;
+	d.err = &derr.pub;
+	if (setjmp(cerr.jump)) {
+		set_err(err, errlen, "region encode", cerr.msg);
+		goto done;
+	}
+	if (setjmp(derr.jump)) {
+		set_err(err, errlen, "region read back", derr.msg);
+		goto done;
+	}
+	jpeg_create_decompress(&d);
+	// Encode the painted region with the photo's tables and sampling (islow DCT, the
+	// accurate one), read its coefficients back and put the inner MCUs in place.
+	jpeg_create_compress(&c);
+	jpeg_mem_dest(&c, &mem, &mem_len);
+	c.image_width = (JDIMENSION)w;
+	c.image_height = (JDIMENSION)h;
+	c.input_components = 4;
+	c.in_color_space = JCS_EXT_RGBA;
+	jpeg_set_defaults(&c);
+	jpeg_set_colorspace(&c, JCS_YCbCr);
+	copy_tables(&e->d, &c);
+	c.dct_method = JDCT_ISLOW;
+	c.optimize_coding = FALSE;
+	jpeg_start_compress(&c, TRUE);
+	while (c.next_scanline < c.image_height) {
+		JSAMPROW row = (JSAMPROW)(rgba + (size_t)c.next_scanline * w * 4);
+		jpeg_write_scanlines(&c, &row, 1);
+	}
+	jpeg_finish_compress(&c);
+	jpeg_mem_src(&d, mem, mem_len);
+	jpeg_read_header(&d, TRUE);
+	jvirt_barray_ptr* region = jpeg_read_coefficients(&d);
+	int mcu_w = 8 * e->d.comp_info[0].h_samp_factor, mcu_h = 8 * e->d.comp_info[0].v_samp_factor;
+	int nx = (iw + mcu_w - 1) / mcu_w, ny = (ih + mcu_h - 1) / mcu_h;
+	copy_mcus((j_common_ptr)&d, region, (j_common_ptr)&e->d, e->coefs, e->d.comp_info, (ix - x) / mcu_w, (iy - y) / mcu_h,
+	          ix / mcu_w, iy / mcu_h, nx, ny);
+	rc = 0;
+done:
+	jpeg_destroy_compress(&c);
+	jpeg_destroy_decompress(&d);
+	free(mem);
+	return rc;
+}
+
+// The smallest Exif APP1 that says orientation o: "Exif\0\0", a little-endian TIFF
+// header and one IFD with the one tag.
+static void write_orientation(struct jpeg_compress_struct* c, int o) {
+	static const unsigned char head[] = {'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0,
+	                                     0x12, 0x01, 3, 0, 1, 0, 0, 0};
+	unsigned char app1[sizeof(head) + 8];
+	memcpy(app1, head, sizeof(head));
+	unsigned char* p = app1 + sizeof(head);
+	p[0] = (unsigned char)o;
+	memset(p + 1, 0, 7);  // value padding, then "no next IFD"
+	jpeg_write_marker(c, JPEG_APP0 + 1, app1, sizeof(app1));
+}
+
+unsigned char* nt_edit_finish(nt_jpeg_edit* e, int orientation, unsigned long* size, char* err, int errlen) {
+	struct jpeg_compress_struct c;
+	nt_err_mgr cerr;
+	unsigned char* mem = NULL;
+	unsigned long mem_len = 0;
+	memset(&c, 0, sizeof(c));
+	nt_init_err(&cerr);
+	c.err = &cerr.pub;
+	if (setjmp(cerr.jump)) {
+		set_err(err, errlen, "write", cerr.msg);
+		jpeg_destroy_compress(&c);
+		free(mem);
+		return NULL;
+	}
+	jpeg_create_compress(&c);
+	jpeg_mem_dest(&c, &mem, &mem_len);
+	jpeg_copy_critical_parameters(&e->d, &c);
+	// Huffman tables fitted to this photo: one more pass over coefficients already in
+	// memory, for a file about as small as the photo was.
+	c.optimize_coding = TRUE;
+	jpeg_write_coefficients(&c, e->coefs);
+	// Metadata kept: the ICC profile (colours mean nothing without it) and the
+	// orientation (the pixels stay as stored); nothing else of the photo's (GPS,
+	// camera, thumbnails) goes back out.
+	if (orientation > 1 && orientation <= 8) write_orientation(&c, orientation);
+	if (e->icc) jpeg_write_icc_profile(&c, e->icc, e->icc_len);
+	jpeg_finish_compress(&c);
+	jpeg_destroy_compress(&c);
+	*size = mem_len;
+	return mem;
+}

@@ -1,0 +1,35 @@
+// In-place JPEG editing (jpeg_edit.c): repaint regions of a JPEG without decoding or
+// encoding the rest. Regions are in stored pixels, MCU-aligned (x, y multiples of
+// mcu_w, mcu_h; w, h too unless they reach the right or bottom edge). Every call fills
+// err on failure; the handle stays valid until nt_edit_close.
+#ifndef NAILTRT_JPEG_EDIT_H
+#define NAILTRT_JPEG_EDIT_H
+
+typedef struct nt_jpeg_edit nt_jpeg_edit;
+
+typedef struct {
+	int width, height;  // stored size
+	int mcu_w, mcu_h;   // MCU size in pixels (luma sampling x 8)
+	int editable;       // 0: not a layout nt_edit_* handles; close and decode in full
+} nt_edit_info;
+
+// Reads the photo's header and, when editable, all its DCT coefficients. buf must stay
+// valid until nt_edit_close. NULL on error.
+nt_jpeg_edit* nt_edit_open(const unsigned char* buf, unsigned long len, nt_edit_info* info, char* err, int errlen);
+
+// Decodes the region (x, y, w, h) to RGBA (w*h*4 bytes at rgba) as a whole-photo decode
+// would. Returns 0, or -1.
+int nt_edit_get(nt_jpeg_edit* e, int x, int y, int w, int h, unsigned char* rgba, char* err, int errlen);
+
+// Encodes the RGBA region (x, y, w, h) with the photo's quantisation and sampling and
+// replaces the photo's blocks of the inner region (ix, iy, iw, ih), which it contains.
+int nt_edit_put(nt_jpeg_edit* e, int x, int y, int w, int h, const unsigned char* rgba, int ix, int iy, int iw, int ih,
+                char* err, int errlen);
+
+// Writes the edited photo (baseline, optimised Huffman tables, the photo's ICC profile
+// and an Exif orientation tag when orientation is 2..8). Returns a malloc'd buffer.
+unsigned char* nt_edit_finish(nt_jpeg_edit* e, int orientation, unsigned long* size, char* err, int errlen);
+
+void nt_edit_close(nt_jpeg_edit* e);
+
+#endif
