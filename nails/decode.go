@@ -133,7 +133,7 @@ func DecodeReduced(ctx context.Context, data []byte, h Header, lim Limits, size 
 		return nil, err
 	}
 	format := h.Format
-	orientation := 1
+	orientation := h.orientation()
 	eighths := 8 // decoded size, in eighths of the stored size
 	var img image.Image
 	err = func() (err error) {
@@ -146,16 +146,13 @@ func DecodeReduced(ctx context.Context, data []byte, h Header, lim Limits, size 
 		}()
 		switch format {
 		case "jpeg":
-			orientation = jpegOrientation(data)
 			eighths = jpegScale(h, orientation, size)
 			img, err = decodeJPEG(data, h, eighths)
 		case "png":
-			orientation = pngOrientation(data)
 			img, err = png.Decode(bytes.NewReader(data))
 		case "gif":
 			img, err = decodeGIF(data)
 		case "webp":
-			orientation = webpOrientation(data)
 			img, err = webp.Decode(bytes.NewReader(data))
 		}
 		return err

@@ -18,13 +18,22 @@ func jpegOrientation(data []byte) int {
 		if marker == 0xDA { // start of scan: no EXIF after the image data begins
 			return false
 		}
-		if marker == 0xE1 && bytes.HasPrefix(seg, []byte("Exif\x00\x00")) {
-			o = tiffOrientation(seg[6:])
+		if v, ok := exifOrientation(marker, seg); ok {
+			o = v
 			return false
 		}
 		return true
 	})
 	return o
+}
+
+// exifOrientation reads the orientation of a JPEG APP1 "Exif" segment; ok is false for
+// any other segment.
+func exifOrientation(marker byte, seg []byte) (o int, ok bool) {
+	if marker == 0xE1 && bytes.HasPrefix(seg, []byte("Exif\x00\x00")) {
+		return tiffOrientation(seg[6:]), true
+	}
+	return 0, false
 }
 
 // tiffOrientation reads the orientation from a TIFF-structured EXIF block.

@@ -18,7 +18,13 @@ type Header struct {
 	BitDepth      int    // bits per channel (PNG 16; 8 elsewhere)
 	Progressive   bool   // JPEG: progressive (SOF2), which buffers every coefficient
 	Scans         int    // JPEG: start-of-scan markers in the file
+	// Orientation is the EXIF orientation (2..8) when the file carries one that
+	// transforms the photo, else 0: the photo displays as stored.
+	Orientation int
 }
+
+// orientation is h.Orientation as 1..8.
+func (h Header) orientation() int { return max(1, h.Orientation) }
 
 // Pixels is Width*Height.
 func (h Header) Pixels() int64 { return int64(h.Width) * int64(h.Height) }
@@ -27,7 +33,8 @@ func (h Header) Pixels() int64 { return int64(h.Width) * int64(h.Height) }
 // package's decoders do it, and of the oriented RGBA copy that preprocessing and
 // rendering read. It is an upper bound measured per format (see decode_test.go):
 //
-//   - JPEG: decoded planes in C plus their Go copy (2 x components bytes a pixel);
+//   - JPEG: the decoded planes (components bytes a pixel, written straight into Go
+//     memory), priced at twice that for libjpeg-turbo's own buffers;
 //     progressive files also hold every DCT coefficient until the last scan: 2 bytes
 //     per component a pixel in libjpeg-turbo, 4 in image/jpeg (-tags noturbojpeg),
 //     priced at 4;
@@ -92,6 +99,15 @@ func ReadHeader(data []byte) (Header, error) {
 		return h, wrap(ErrUndecodable, "%s header: %v", h.Format, err)
 	}
 	h.Width, h.Height = cfg.Width, cfg.Height
+	switch h.Format {
+	case "png":
+		h.Orientation = pngOrientation(data)
+	case "webp":
+		h.Orientation = webpOrientation(data)
+	}
+	if h.Orientation == 1 {
+		h.Orientation = 0
+	}
 	return h, nil
 }
 
@@ -142,11 +158,12 @@ func jpegSegments(data []byte, fn func(marker byte, seg []byte) bool) bool {
 }
 
 // readJPEGHeader reads the frame header (SOFn: size, components, progressive or not)
-// and counts every start of scan (SOS). A progressive file with thousands of (empty)
+// and the EXIF orientation, and counts every start of scan (SOS). A progressive file with thousands of (empty)
 // scans decodes for minutes: Limits.MaxScans refuses it before decoding.
 func readJPEGHeader(data []byte) (Header, error) {
 	h := Header{Format: "jpeg", BitDepth: 8}
 	var bad string
+	exif := false
 	ok := jpegSegments(data, func(m byte, seg []byte) bool {
 		switch {
 		case m >= 0xC0 && m <= 0xCF && m != 0xC4 && m != 0xC8 && m != 0xCC: // SOFn
@@ -161,6 +178,13 @@ func readJPEGHeader(data []byte) (Header, error) {
 			h.Progressive = m == 0xC2 || m == 0xC6 || m == 0xCA || m == 0xCE
 		case m == 0xDA:
 			h.Scans++
+		case h.Scans == 0 && !exif: // the first EXIF block before the image data
+			if o, ok := exifOrientation(m, seg); ok {
+				exif = true
+				if o > 1 {
+					h.Orientation = o
+				}
+			}
 		}
 		return true
 	})

@@ -218,7 +218,7 @@ func (s *Segmenter) Segment(ctx context.Context, data []byte) (*Result, error) {
 // memory for a large JPEG. Results are in the photo's full-size coordinates.
 func (s *Segmenter) Decode(ctx context.Context, data []byte, h Header) (*Photo, error) {
 	w, ht := h.Width, h.Height
-	if h.Format == "jpeg" && jpegOrientation(data) >= 5 {
+	if h.orientation() >= 5 {
 		w, ht = ht, w
 	}
 	g := NewGeometry(w, ht, s.manifest.Input)

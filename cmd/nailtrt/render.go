@@ -110,7 +110,7 @@ func runRender(args []string) error {
 	if err != nil {
 		return err
 	}
-	seg, photo, res, err := segmentFile(m, path)
+	seg, src, res, err := segmentFile(m, path)
 	if err != nil {
 		return err
 	}
@@ -119,16 +119,16 @@ func runRender(args []string) error {
 	if ext != ".png" && !f.isSet("jpeg-quality") {
 		// A JPEG photo keeps its own compression: only the blocks under the nails are
 		// encoded again (nails.RenderJPEG); other photos are painted and encoded whole.
-		src, err := os.ReadFile(path)
-		if err != nil {
-			return err
-		}
 		if data, _, err = nails.RenderJPEG(src, res, mat); err != nil {
 			return err
 		}
 	}
 	if data != nil {
 		return writeRender(*out, data, res, mat)
+	}
+	photo, err := nails.Decode(src, nails.Limits{})
+	if err != nil {
+		return err
 	}
 	img, err := nails.Render(photo, res, mat)
 	if err != nil {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/nailtrt/nailtrt/nails"
 	"github.com/nailtrt/nailtrt/server"
@@ -18,29 +17,30 @@ func openSegmenter(m modelFlags) (*nails.Segmenter, error) {
 		Threads: *m.threads, Contexts: *m.contexts, Device: *m.dev, CacheDir: *m.cacheDir})
 }
 
-// segmentFile decodes a photo file and finds its nails: what segment and render share.
-func segmentFile(m modelFlags, path string) (*nails.Segmenter, *nails.Photo, *nails.Result, error) {
-	t := time.Now()
+// segmentFile reads a photo file and finds its nails: what segment and render share. The
+// photo is decoded at the size the model needs (Segmenter.Segment); its bytes are
+// returned for render.
+func segmentFile(m modelFlags, path string) (*nails.Segmenter, []byte, *nails.Result, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	photo, err := nails.Decode(data, nails.Limits{})
-	if err != nil {
+	// A file that is no image fails before the model loads.
+	if h, err := nails.ReadHeader(data); err != nil {
+		return nil, nil, nil, err
+	} else if err := (nails.Limits{}).Check(h); err != nil {
 		return nil, nil, nil, err
 	}
-	decode := time.Since(t)
 	seg, err := openSegmenter(m)
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	res, err := seg.SegmentPhoto(context.Background(), photo)
+	res, err := seg.Segment(context.Background(), data)
 	if err != nil {
 		seg.Close()
 		return nil, nil, nil, err
 	}
-	res.Timings.Decode = decode
-	return seg, photo, res, nil
+	return seg, data, res, nil
 }
 
 // onePhoto checks the positional arguments: exactly one photo, or a usage error that

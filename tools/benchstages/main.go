@@ -120,7 +120,7 @@ func measure(ctx context.Context, srv http.Handler, seg *nails.Segmenter, name s
 	if err != nil {
 		return c, err
 	}
-	var decFull, decModel, pre, infer, post, js, miss, hit, render []float64
+	var decFull, decModel, pre, infer, post, js, hit, render []float64
 	var reduced *nails.Photo
 	for i := 0; i < n; i++ {
 		t := time.Now()
@@ -150,42 +150,24 @@ func measure(ctx context.Context, srv http.Handler, seg *nails.Segmenter, name s
 	c.scale = fmt.Sprintf("%dx%d", b.Dx(), b.Dy())
 
 	tag := fmt.Sprintf("%s-%d", name, time.Now().UnixNano())
-	var m0, m1 runtime.MemStats
-	runtime.ReadMemStats(&m0)
-	for i := 0; i < n; i++ {
-		body := benchkit.VaryJPEG(data, fmt.Sprintf("%s-%d", tag, i))
-		d, err := post1(srv, "/api/nails/segment", body)
-		if err != nil {
-			return c, err
-		}
-		miss = append(miss, d)
+	miss, allocs, kb, err := requests(srv, "/api/nails/segment", n, func(i int) []byte {
+		return benchkit.VaryJPEG(data, fmt.Sprintf("%s-%d", tag, i))
+	})
+	if err != nil {
+		return c, err
 	}
-	runtime.ReadMemStats(&m1)
-	c.allocsMiss = float64(m1.Mallocs-m0.Mallocs) / float64(n)
-	c.kbMiss = float64(m1.TotalAlloc-m0.TotalAlloc) / float64(n) / 1024
-
+	c.allocsMiss, c.kbMiss = allocs, kb
 	body := benchkit.VaryJPEG(data, tag+"-cached")
 	if _, err := post1(srv, "/api/nails/segment", body); err != nil {
 		return c, err
 	}
-	for i := 0; i < n; i++ {
-		d, err := post1(srv, "/api/nails/segment", body)
-		if err != nil {
-			return c, err
-		}
-		hit = append(hit, d)
+	same := func(int) []byte { return body }
+	if hit, _, _, err = requests(srv, "/api/nails/segment", n, same); err != nil {
+		return c, err
 	}
-	runtime.ReadMemStats(&m0)
-	for i := 0; i < n; i++ {
-		d, err := post1(srv, "/api/nails/render", body)
-		if err != nil {
-			return c, err
-		}
-		render = append(render, d)
+	if render, c.renderAllocs, c.renderKB, err = requests(srv, "/api/nails/render", n, same); err != nil {
+		return c, err
 	}
-	runtime.ReadMemStats(&m1)
-	c.renderAllocs = float64(m1.Mallocs-m0.Mallocs) / float64(n)
-	c.renderKB = float64(m1.TotalAlloc-m0.TotalAlloc) / float64(n) / 1024
 
 	c.decodeFull, c.decodeModel = median(decFull), median(decModel)
 	c.pre, c.model, c.post, c.json = median(pre), median(infer), median(post), median(js)
@@ -193,6 +175,22 @@ func measure(ctx context.Context, srv http.Handler, seg *nails.Segmenter, name s
 	c.nonModel = c.decodeModel + c.pre + c.post + c.json
 	c.missOverDecInfr = c.miss / (c.decodeModel + c.model)
 	return c, nil
+}
+
+// requests sends n requests to path, body(i) the i-th, one at a time: their times, and
+// the Go allocations (count and KB) per request.
+func requests(srv http.Handler, path string, n int, body func(i int) []byte) (times []float64, allocs, kb float64, err error) {
+	var m0, m1 runtime.MemStats
+	runtime.ReadMemStats(&m0)
+	for i := 0; i < n; i++ {
+		d, err := post1(srv, path, body(i))
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		times = append(times, d)
+	}
+	runtime.ReadMemStats(&m1)
+	return times, float64(m1.Mallocs-m0.Mallocs) / float64(n), float64(m1.TotalAlloc-m0.TotalAlloc) / float64(n) / 1024, nil
 }
 
 // post1 sends one photo as the raw request body and times the handler.
