@@ -24,7 +24,7 @@ ORT_DEFAULT_ROOT   := $(THIRD_PARTY)/onnxruntime
 ORT_ROOT           ?= $(ORT_DEFAULT_ROOT)
 
 # Debian packages the build and tests need; installed when missing (needs root or sudo).
-APT_PACKAGES := cmake g++ libgtest-dev libturbojpeg0-dev libjpeg62-turbo-dev
+APT_PACKAGES := cmake g++ libgtest-dev libturbojpeg0-dev libjpeg62-turbo-dev redis-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 NAILTRT_LIB := $(NATIVE)/lib/libnailtrt.so

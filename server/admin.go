@@ -115,8 +115,20 @@ func (s *Server) cacheClear(c *gin.Context) {
 		_ = c.Error(newError(http.StatusForbidden, "forbidden", "cross-origin cache clear refused"))
 		return
 	}
-	n := s.cache.clear()
-	c.JSON(http.StatusOK, gin.H{"cleared": n})
+	modelID := ""
+	if _, seg, _ := s.model.status(); seg != nil {
+		modelID = seg.Manifest().ID()
+	}
+	local, shared, err := s.cache.clear(modelID)
+	body := gin.H{"cleared": local}
+	if s.cache.shared != nil {
+		body["shared_cleared"] = shared // this model's values in Redis; -1: no model loaded yet
+	}
+	if err != nil {
+		body["shared_error"] = "the shared cache (redis) could not be cleared; see the server log"
+		s.log.Warn("shared cache clear failed", "err", err)
+	}
+	c.JSON(http.StatusOK, body)
 }
 
 // isLoopback looks at the TCP peer only: X-Forwarded-For is not trusted for admin access.

@@ -24,7 +24,11 @@ import (
 //
 // One cache lives for the life of the process. The eviction callback runs under the
 // LRU's lock, so it only adjusts counters and never calls back into the cache.
+//
+// With NAILTRT_REDIS_URL set, shared is a second level below this one: a miss here asks
+// Redis before running the model, and what the model finds is written there too.
 type resultCache struct {
+	shared   *sharedCache // nil: no second level
 	lru      *expirable.LRU[string, *nails.Result]
 	maxBytes int64
 	ttl      time.Duration
@@ -50,13 +54,11 @@ func newResultCache(size int, maxBytes int64, ttl time.Duration) *resultCache {
 	return c
 }
 
-// cacheKey identifies one image under one model.
+// cacheKey identifies one image under one model: "model@version:sha256-of-bytes". The
+// model comes first so the shared level can clear one model's values by prefix.
 func cacheKey(image []byte, modelID string) string {
-	h := sha256.New()
-	h.Write(image)
-	h.Write([]byte{0})
-	h.Write([]byte(modelID))
-	return hex.EncodeToString(h.Sum(nil))
+	h := sha256.Sum256(image)
+	return modelID + ":" + hex.EncodeToString(h[:])
 }
 
 // get returns the cached result for key, or runs compute once for all concurrent callers
@@ -76,12 +78,21 @@ func (c *resultCache) get(ctx context.Context, key string, compute func() (*nail
 		if r, ok := c.lru.Get(key); ok { // filled while we queued
 			return r, nil
 		}
+		if c.shared != nil {
+			if r := c.shared.get(key); r != nil {
+				c.add(key, r)
+				return r, nil // another replica's answer: a hit for every caller
+			}
+		}
 		ran = true
 		r, err := safeCompute(compute)
 		if err != nil {
 			return nil, err
 		}
 		c.add(key, r)
+		if c.shared != nil {
+			c.shared.put(key, r)
+		}
 		return r, nil
 	})
 	select {
@@ -136,14 +147,21 @@ func (c *resultCache) add(key string, r *nails.Result) {
 	}
 }
 
-func (c *resultCache) clear() int {
+// clear empties this replica's level, and the shared level's values of modelID (other
+// models sharing the Redis keep theirs). modelID "" (no model loaded yet) leaves the
+// shared level alone. shared is -1 without a shared level.
+func (c *resultCache) clear(modelID string) (local, shared int, err error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	n := c.lru.Len()
+	local = c.lru.Len()
 	c.removing.Store(true)
 	c.lru.Purge()
 	c.removing.Store(false)
-	return n
+	c.mu.Unlock()
+	if c.shared == nil || modelID == "" {
+		return local, -1, nil
+	}
+	shared, err = c.shared.clear(modelID)
+	return local, shared, err
 }
 
 // cacheStats is GET /api/cache/stats.
@@ -157,6 +175,9 @@ type cacheStats struct {
 	Evictions int64   `json:"evictions"`
 	Bytes     int64   `json:"bytes"`
 	MaxBytes  int64   `json:"max_bytes"`
+	// Shared is the Redis level (NAILTRT_REDIS_URL); null when there is none. Hits
+	// and HitRatio above count answers found at either level (no model call).
+	Shared *sharedStats `json:"shared"`
 }
 
 func (c *resultCache) stats() cacheStats {
@@ -165,6 +186,10 @@ func (c *resultCache) stats() cacheStats {
 	if h+m > 0 {
 		ratio = float64(h) / float64(h+m)
 	}
-	return cacheStats{Size: c.lru.Len(), Max: c.size, TTL: c.ttl.Seconds(), Hits: h, Misses: m, HitRatio: ratio,
+	st := cacheStats{Size: c.lru.Len(), Max: c.size, TTL: c.ttl.Seconds(), Hits: h, Misses: m, HitRatio: ratio,
 		Evictions: c.evictions.Load(), Bytes: c.bytes.Load(), MaxBytes: c.maxBytes}
+	if c.shared != nil {
+		st.Shared = c.shared.stats()
+	}
+	return st
 }

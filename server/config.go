@@ -34,7 +34,13 @@ type Config struct {
 
 	CacheEntries int           // default 100
 	CacheBytes   int64         // default 256 MiB
-	CacheTTL     time.Duration // default 5 min
+	CacheTTL     time.Duration // default 5 min; the shared level's too
+
+	// RedisURL turns on the shared result cache (redis://[user:password@]host:port/db),
+	// a second level under the in-process one that every replica reads and writes.
+	RedisURL      string
+	RedisTimeout  time.Duration // longest wait for one Redis call; default 100 ms
+	RedisMaxValue int64         // largest encoded result stored there; default 8 MiB
 
 	MaxBodyBytes int64 // request body limit; default 20 MB
 	MaxQueue     int   // requests allowed to wait for an inference; default 64
@@ -77,6 +83,11 @@ func (c Config) Validate() error {
 			errs = append(errs, fmt.Errorf("trusted proxy %q is neither an IP nor a CIDR (NAILTRT_TRUSTED_PROXIES)", p))
 		}
 	}
+	if c.RedisURL != "" {
+		if _, err := parseRedisURL(c.RedisURL); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if c.UploadBudget < c.MaxBodyBytes {
 		errs = append(errs, fmt.Errorf("upload budget %d is below the body limit %d: no large upload could ever be read "+
 			"(raise NAILTRT_UPLOAD_BUDGET or lower NAILTRT_MAX_BODY_BYTES)", c.UploadBudget, c.MaxBodyBytes))
@@ -104,6 +115,10 @@ func (c Config) withDefaults() Config {
 		c.CacheBytes = 256 << 20
 	}
 	defDur(&c.CacheTTL, 5*time.Minute)
+	defDur(&c.RedisTimeout, 100*time.Millisecond)
+	if c.RedisMaxValue <= 0 {
+		c.RedisMaxValue = 8 << 20
+	}
 	if c.MaxBodyBytes <= 0 {
 		c.MaxBodyBytes = 20 << 20
 	}

@@ -45,6 +45,24 @@ func newMetrics(cache *resultCache, gpu *GPUMonitor) *metrics {
 			func() float64 { return float64(cache.bytes.Load()) }),
 		&gpuCollector{gpu: gpu},
 	)
+	if sh := cache.shared; sh != nil {
+		m.reg.MustRegister(
+			counter("nailtrt_cache_shared_hits_total", "Shared (Redis) cache hits.", func() float64 { return float64(sh.hits.Load()) }),
+			counter("nailtrt_cache_shared_misses_total", "Shared (Redis) cache misses.", func() float64 { return float64(sh.misses.Load()) }),
+			counter("nailtrt_cache_shared_errors_total", "Shared (Redis) cache calls that failed or timed out (the request fell back to this replica).",
+				func() float64 { return float64(sh.failures.Load()) }),
+			counter("nailtrt_cache_shared_writes_total", "Results written to the shared (Redis) cache.", func() float64 { return float64(sh.sets.Load()) }),
+			counter("nailtrt_cache_shared_skipped_total", "Results not written to the shared cache (down, too large, or writes backed up).",
+				func() float64 { return float64(sh.skipped.Load()) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nailtrt_cache_shared_up", Help: "1 while the shared (Redis) cache answers, 0 while it is skipped."},
+				func() float64 {
+					if sh.down.Load() {
+						return 0
+					}
+					return 1
+				}),
+		)
+	}
 	return m
 }
 

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/net/netutil"
 
 	"github.com/nailtrt/nailtrt/nails"
@@ -60,6 +61,15 @@ func New(cfg Config, load Loader, opts Options) *Server {
 		memory:  newBudget("memory", "NAILTRT_MEMORY_BUDGET", cfg.MemoryBudget, cfg.AdmitWait, cfg.MaxQueue),
 		uploads: newBudget("upload", "NAILTRT_UPLOAD_BUDGET", cfg.UploadBudget, cfg.AdmitWait, cfg.MaxQueue),
 		gpu:     NewGPUMonitor(lib),
+	}
+	if cfg.RedisURL != "" {
+		shared, err := newSharedCache(cfg, log)
+		if err != nil {
+			log.Error("shared cache off", "err", err)
+		} else {
+			s.cache.shared = shared
+			log.Info("shared cache", "redis", redactURL(cfg.RedisURL), "timeout", cfg.RedisTimeout)
+		}
 	}
 	s.metrics = newMetrics(s.cache, s.gpu)
 	s.handler = s.routes()
@@ -128,9 +138,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	return err
 }
 
-// Close frees the model and NVML. Call it after the last request.
+// Close frees the model and NVML and, after its pending writes, the shared cache's
+// connections. Call it after the last request.
 func (s *Server) Close() error {
 	err := s.model.close()
 	s.gpu.Close()
+	if s.cache.shared != nil {
+		if cerr := s.cache.shared.close(); err == nil && !errors.Is(cerr, redis.ErrClosed) {
+			err = cerr
+		}
+	}
 	return err
 }

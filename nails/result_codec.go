@@ -1,0 +1,297 @@
+package nails
+
+import (
+	"bytes"
+	"compress/flate"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"image"
+	"io"
+	"math"
+	"time"
+)
+
+// The binary form of a Result, for caches shared between processes (the server's Redis
+// level). It carries everything a render needs (soft masks included), so a result
+// segmented by one replica paints the same photo on another.
+//
+// Layout: "NTR" and a version byte; a header of varints (size, model, timings, nails:
+// id, score bits, class, box, area, mask rectangle, contours as delta-coded points);
+// then every mask's alpha, concatenated in nail order, as one DEFLATE stream (soft masks
+// are long runs of 0 and 255, which DEFLATE shrinks ~20x at its fastest level).
+//
+// Decoding trusts nothing: every count and rectangle is checked against the photo
+// before anything is allocated, and the alpha stream is read to exactly the size the
+// rectangles say, so a corrupted or hostile value costs at most the limit it is given.
+
+const (
+	resultMagic   = "NTR"
+	resultVersion = 1
+	// maxCodecNails bounds the nail count a value may claim (far above any photo's).
+	maxCodecNails = 4096
+	maxModelID    = 512
+)
+
+// ErrBadResult is returned by UnmarshalResult for bytes that are not an encoded Result
+// (or one from an unknown version).
+var ErrBadResult = errors.New("nails: not an encoded result")
+
+// MarshalBinary encodes r (see UnmarshalResult).
+func (r *Result) MarshalBinary() ([]byte, error) {
+	b := make([]byte, 0, 256+64*len(r.Nails))
+	b = append(b, resultMagic...)
+	b = append(b, resultVersion)
+	b = binary.AppendUvarint(b, uint64(r.Width))
+	b = binary.AppendUvarint(b, uint64(r.Height))
+	b = binary.AppendUvarint(b, uint64(len(r.Model)))
+	b = append(b, r.Model...)
+	for _, d := range []time.Duration{r.Timings.Decode, r.Timings.Preprocess, r.Timings.Infer, r.Timings.Postprocess} {
+		b = binary.AppendVarint(b, int64(d))
+	}
+	b = binary.AppendUvarint(b, uint64(len(r.Nails)))
+	alpha := 0
+	for i := range r.Nails {
+		n := &r.Nails[i]
+		b = binary.AppendUvarint(b, uint64(n.ID))
+		b = binary.LittleEndian.AppendUint64(b, math.Float64bits(n.Score))
+		b = binary.AppendUvarint(b, uint64(n.Class))
+		b = appendRect(b, n.Box)
+		b = binary.AppendUvarint(b, uint64(n.Area))
+		if n.Mask == nil {
+			b = append(b, 0)
+		} else {
+			if len(n.Mask.Alpha) != n.Mask.Rect.Dx()*n.Mask.Rect.Dy() {
+				return nil, fmt.Errorf("nails: nail %d mask has %d alpha bytes for a %v rectangle", n.ID, len(n.Mask.Alpha), n.Mask.Rect)
+			}
+			b = append(b, 1)
+			b = appendRect(b, n.Mask.Rect)
+			alpha += len(n.Mask.Alpha)
+		}
+		b = binary.AppendUvarint(b, uint64(len(n.Contours)))
+		for _, c := range n.Contours {
+			b = append(b, boolByte(c.Hole))
+			b = binary.AppendUvarint(b, uint64(len(c.Points)))
+			prev := image.Point{}
+			for _, p := range c.Points {
+				b = binary.AppendVarint(b, int64(p.X-prev.X))
+				b = binary.AppendVarint(b, int64(p.Y-prev.Y))
+				prev = p
+			}
+		}
+	}
+	buf := bytes.NewBuffer(b)
+	if alpha > 0 {
+		zw, _ := flate.NewWriter(buf, flate.BestSpeed) // the level is valid: no error
+		for i := range r.Nails {
+			if m := r.Nails[i].Mask; m != nil {
+				if _, err := zw.Write(m.Alpha); err != nil {
+					return nil, err
+				}
+			}
+		}
+		if err := zw.Close(); err != nil {
+			return nil, err
+		}
+	}
+	return buf.Bytes(), nil
+}
+
+// UnmarshalResult decodes what MarshalBinary wrote. limit bounds the memory the decoded
+// Result may hold (Result.Bytes); a value claiming more is refused before it is
+// allocated. Errors wrap ErrBadResult.
+func UnmarshalResult(data []byte, limit int) (*Result, error) {
+	d := codecReader{b: data}
+	if !bytes.HasPrefix(data, []byte(resultMagic)) || len(data) < 4 {
+		return nil, fmt.Errorf("%w: no %q header", ErrBadResult, resultMagic)
+	}
+	if v := data[3]; v != resultVersion {
+		return nil, fmt.Errorf("%w: version %d (this build reads %d)", ErrBadResult, v, resultVersion)
+	}
+	d.b = data[4:]
+	r := &Result{Width: d.count(math.MaxInt32), Height: d.count(math.MaxInt32)}
+	photo := image.Rect(0, 0, r.Width, r.Height)
+	r.Model = string(d.bytes(d.count(maxModelID)))
+	r.Timings = Timings{Decode: d.duration(), Preprocess: d.duration(), Infer: d.duration(), Postprocess: d.duration()}
+	count := d.count(maxCodecNails)
+	if d.err != nil {
+		return nil, d.err
+	}
+	used, alpha := 128+96*count, 0
+	if used > limit {
+		return nil, fmt.Errorf("%w: %d nails need more than the %d-byte limit", ErrBadResult, count, limit)
+	}
+	r.Nails = make([]Nail, count)
+	for i := range r.Nails {
+		n := &r.Nails[i]
+		n.ID = d.count(math.MaxInt32)
+		n.Score = math.Float64frombits(binary.LittleEndian.Uint64(d.bytes(8)))
+		n.Class = d.count(math.MaxInt32)
+		n.Box = d.rect(photo)
+		n.Area = d.count(r.Width * r.Height)
+		if d.bytes(1)[0] == 1 {
+			rect := d.rect(photo)
+			size := rect.Dx() * rect.Dy()
+			if used += size + 32; used > limit {
+				return nil, fmt.Errorf("%w: masks need more than the %d-byte limit", ErrBadResult, limit)
+			}
+			n.Mask = &Mask{Rect: rect}
+			alpha += size
+		}
+		rings := d.count(r.Width*r.Height + 1)
+		if used += 24 * rings; used > limit || d.err != nil {
+			return nil, d.errOr(fmt.Errorf("%w: contours need more than the %d-byte limit", ErrBadResult, limit))
+		}
+		if rings > 0 {
+			n.Contours = make([]Contour, rings)
+		}
+		for j := range n.Contours {
+			c := &n.Contours[j]
+			c.Hole = d.bytes(1)[0] == 1
+			// Two varint bytes at least per point: a count beyond what is left is a lie.
+			pts := d.count(len(d.b) / 2)
+			if used += 16 * pts; used > limit || d.err != nil {
+				return nil, d.errOr(fmt.Errorf("%w: contours need more than the %d-byte limit", ErrBadResult, limit))
+			}
+			if pts > 0 {
+				c.Points = make([]image.Point, pts)
+			}
+			prev := image.Point{}
+			for k := range c.Points {
+				prev = prev.Add(image.Point{d.delta(), d.delta()})
+				c.Points[k] = prev
+			}
+		}
+		if d.err != nil {
+			return nil, d.err
+		}
+	}
+	if alpha > 0 {
+		// One allocation for every mask; the stream must fill it exactly.
+		all := make([]byte, alpha)
+		// bytes.Reader is an io.ByteReader, so flate reads no further than its stream.
+		br := bytes.NewReader(d.b)
+		zr := flate.NewReader(br)
+		if _, err := io.ReadFull(zr, all); err != nil {
+			return nil, fmt.Errorf("%w: mask data: %v", ErrBadResult, err)
+		}
+		// The stream must end here, cleanly: more data, or a cut final block, is damage.
+		if n, err := zr.Read(make([]byte, 1)); n != 0 || err != io.EOF || br.Len() != 0 {
+			return nil, fmt.Errorf("%w: mask data does not end with its rectangles", ErrBadResult)
+		}
+		for i := range r.Nails {
+			if m := r.Nails[i].Mask; m != nil {
+				size := m.Rect.Dx() * m.Rect.Dy()
+				m.Alpha, all = all[:size:size], all[size:]
+			}
+		}
+	} else if len(d.b) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrBadResult, len(d.b))
+	}
+	return r, nil
+}
+
+func appendRect(b []byte, r image.Rectangle) []byte {
+	for _, v := range []int{r.Min.X, r.Min.Y, r.Max.X, r.Max.Y} {
+		b = binary.AppendVarint(b, int64(v))
+	}
+	return b
+}
+
+func boolByte(v bool) byte {
+	if v {
+		return 1
+	}
+	return 0
+}
+
+// codecReader reads varints and bytes, keeping the first error; after one, reads
+// return zero values (so a decoder checks d.err once per record, not per field).
+type codecReader struct {
+	b   []byte
+	err error
+}
+
+var zero8 [8]byte
+
+func (d *codecReader) fail(format string, args ...any) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%w: "+format, append([]any{ErrBadResult}, args...)...)
+	}
+}
+
+func (d *codecReader) errOr(err error) error {
+	if d.err != nil {
+		return d.err
+	}
+	return err
+}
+
+func (d *codecReader) bytes(n int) []byte {
+	if d.err != nil || n > len(d.b) {
+		d.fail("truncated")
+		return zero8[:min(n, 8)]
+	}
+	v := d.b[:n]
+	d.b = d.b[n:]
+	return v
+}
+
+// count reads an unsigned varint in [0, limit].
+func (d *codecReader) count(limit int) int {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail("truncated varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	if v > uint64(max(limit, 0)) {
+		d.fail("value %d above its bound %d", v, limit)
+		return 0
+	}
+	return int(v)
+}
+
+// delta reads a signed varint bounded to what a photo coordinate step can be.
+func (d *codecReader) delta() int {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 || v > math.MaxInt32 || v < -math.MaxInt32 {
+		d.fail("bad coordinate")
+		return 0
+	}
+	d.b = d.b[n:]
+	return int(v)
+}
+
+func (d *codecReader) duration() time.Duration {
+	if d.err != nil {
+		return 0
+	}
+	v, n := binary.Varint(d.b)
+	if n <= 0 || v < 0 {
+		d.fail("bad timing")
+		return 0
+	}
+	d.b = d.b[n:]
+	return time.Duration(v)
+}
+
+// rect reads a rectangle that must be well-formed and lie inside bounds.
+func (d *codecReader) rect(bounds image.Rectangle) image.Rectangle {
+	var v [4]int
+	for i := range v {
+		v[i] = d.delta()
+	}
+	r := image.Rectangle{image.Point{v[0], v[1]}, image.Point{v[2], v[3]}}
+	if d.err == nil && (v[0] > v[2] || v[1] > v[3] || v[0] < bounds.Min.X || v[1] < bounds.Min.Y ||
+		v[2] > bounds.Max.X || v[3] > bounds.Max.Y) {
+		d.fail("rectangle %v outside the %v photo", r, bounds.Size())
+	}
+	return r
+}
