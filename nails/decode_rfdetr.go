@@ -35,16 +35,16 @@ func newRFDETR(m *Manifest, e *trt.Engine) (*rfdetr, error) {
 		maxDet: m.Output.MaxDetections, threshold: float32(m.Threshold)}, nil
 }
 
-func (d *rfdetr) decode(s *trt.Slot, g Geometry) ([]Nail, error) {
-	dets, ds, err := output(s, d.dets)
+func (d *rfdetr) decode(o outputs, g Geometry) ([]Nail, error) {
+	dets, ds, err := o.tensor(d.dets)
 	if err != nil {
 		return nil, err
 	}
-	labels, ls, err := output(s, d.labels)
+	labels, ls, err := o.tensor(d.labels)
 	if err != nil {
 		return nil, err
 	}
-	masks, ms, err := output(s, d.masks)
+	masks, ms, err := o.tensor(d.masks)
 	if err != nil {
 		return nil, err
 	}

@@ -27,8 +27,8 @@ func newSemantic(m *Manifest, e *trt.Engine) (*semantic, error) {
 	return &semantic{index: t.Index, threshold: logit(m.Threshold), minArea: max(1, m.Output.MinArea), hflip: m.TTA == "hflip"}, nil
 }
 
-func (d *semantic) decode(s *trt.Slot, g Geometry) ([]Nail, error) {
-	data, shape, err := output(s, d.index)
+func (d *semantic) decode(o outputs, g Geometry) ([]Nail, error) {
+	data, shape, err := o.tensor(d.index)
 	if err != nil {
 		return nil, err
 	}

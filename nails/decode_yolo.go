@@ -39,12 +39,12 @@ type yoloDet struct {
 	class, anchor  int
 }
 
-func (d *yolo) decode(s *trt.Slot, g Geometry) ([]Nail, error) {
-	out, os, err := output(s, d.boxes)
+func (d *yolo) decode(o outputs, g Geometry) ([]Nail, error) {
+	out, os, err := o.tensor(d.boxes)
 	if err != nil {
 		return nil, err
 	}
-	protos, ps, err := output(s, d.protos)
+	protos, ps, err := o.tensor(d.protos)
 	if err != nil {
 		return nil, err
 	}

@@ -7,9 +7,10 @@ import (
 	"github.com/nailtrt/nailtrt/trt"
 )
 
-// outputDecoder turns a finished run's output tensors into nails in photo coordinates.
+// outputDecoder turns one request's part of a finished run's outputs into nails in
+// photo coordinates.
 type outputDecoder interface {
-	decode(s *trt.Slot, g Geometry) ([]Nail, error)
+	decode(out outputs, g Geometry) ([]Nail, error)
 }
 
 // newDecoder picks the decoder for the manifest's output format and resolves its tensor
@@ -44,25 +45,54 @@ func outputTensor(e *trt.Engine, name string, rank int) (trt.TensorDesc, error) 
 	return t, nil
 }
 
-// output reads a finished run's output tensor i: its data (exactly the produced
-// elements) and shape.
-func output(s *trt.Slot, i int) ([]float32, trt.Shape, error) {
-	shape, err := s.OutputShape(i)
+// outputs is what a decoder reads: one request's images, [item, item+n), of a finished
+// run's batch. Unbatched, that is the whole batch. Shapes are read from the slot once
+// per run (readShapes), so the requests of a batch decode concurrently from one slot.
+type outputs struct {
+	slot    *trt.Slot
+	shapes  []trt.Shape // by tensor index; nil for inputs
+	item, n int
+}
+
+// readShapes reads the shape every output of slot's last run produced.
+func readShapes(slot *trt.Slot, e *trt.Engine) ([]trt.Shape, error) {
+	shapes := make([]trt.Shape, len(e.Tensors()))
+	for _, t := range e.Outputs() {
+		sh, err := slot.OutputShape(t.Index)
+		if err != nil {
+			return nil, err
+		}
+		shapes[t.Index] = sh.Clone()
+	}
+	return shapes, nil
+}
+
+// tensor returns output i's data for this request's images and its shape, whose first
+// dimension is the request's image count.
+func (o outputs) tensor(i int) ([]float32, trt.Shape, error) {
+	if i < 0 || i >= len(o.shapes) || o.shapes[i] == nil {
+		return nil, nil, fmt.Errorf("nails: tensor %d is not an output", i)
+	}
+	shape := o.shapes[i]
+	total, err := shape.Volume()
 	if err != nil {
 		return nil, nil, err
 	}
-	n, err := shape.Volume()
+	data, err := o.slot.Float32s(i)
 	if err != nil {
 		return nil, nil, err
 	}
-	data, err := s.Float32s(i)
-	if err != nil {
-		return nil, nil, err
-	}
-	if n > len(data) {
+	if total > len(data) {
 		return nil, nil, fmt.Errorf("nails: output %d of shape %v exceeds its buffer", i, shape)
 	}
-	return data[:n], shape.Clone(), nil
+	run := int(shape[0])
+	if run <= 0 || o.item+o.n > run {
+		return nil, nil, fmt.Errorf("nails: output %d of shape %v has no images %d..%d", i, shape, o.item, o.item+o.n-1)
+	}
+	per := total / run
+	out := shape.Clone()
+	out[0] = int64(o.n)
+	return data[o.item*per : (o.item+o.n)*per], out, nil
 }
 
 // finish computes every nail's area, tight box and contours, drops empty ones and

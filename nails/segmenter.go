@@ -32,7 +32,19 @@ type Config struct {
 	// PolygonTolerance is the Douglas-Peucker tolerance of contours in pixels;
 	// 0 means the default (1.0), negative keeps every corner.
 	PolygonTolerance float64
+	// MaxBatch is the most images one model run takes when concurrent requests are
+	// batched (see batcher; a TTA mirror counts as an image). 0 is automatic: 8 on
+	// TensorRT, off on ONNX Runtime, where it costs latency and adds no throughput on
+	// this project's CPUs (README "Scaling out"). 1, or fewer than two requests' images,
+	// turns it off.
+	MaxBatch int
+	// BatchDelay is the longest the first request of a batch waits for others to join
+	// (they also join while it waits for a free context); default 1 ms.
+	BatchDelay time.Duration
 }
+
+// DefaultGPUBatch is the automatic MaxBatch on TensorRT.
+const DefaultGPUBatch = 8
 
 // Segmenter finds nails with one model. It is safe for concurrent use; at most
 // Config.Contexts inferences run at once and the other callers wait their turn. The
@@ -46,6 +58,7 @@ type Segmenter struct {
 	decoder  outputDecoder
 	input    int // index of the image input tensor
 	tol      float64
+	batch    *batcher // nil: every request runs alone
 }
 
 // Open loads the model a manifest describes (Config.Model; "" is the bundled model) and
@@ -73,8 +86,14 @@ func Open(ctx context.Context, cfg Config) (*Segmenter, error) {
 	if tol == 0 {
 		tol = 1
 	}
+	// TensorRT's optimisation profile must cover the largest batch the batcher may
+	// send (and, with TTA, a single request's two images).
+	per := m.Batch()
 	opts := trt.Options{Backend: backend, IntraOpThreads: cfg.Threads, Device: cfg.Device,
-		CacheDir: cfg.CacheDir, MaxBatch: 1, OptBatch: 1}
+		CacheDir: cfg.CacheDir, MaxBatch: max(per, cfg.MaxBatch), OptBatch: per}
+	if cfg.MaxBatch == 0 {
+		opts.MaxBatch = max(per, DefaultGPUBatch)
+	}
 	open := func(o trt.Options) (*trt.Engine, error) {
 		if model != nil {
 			return trt.OpenBytes(model, o)
@@ -84,6 +103,15 @@ func Open(ctx context.Context, cfg Config) (*Segmenter, error) {
 	e, err := open(opts)
 	if err != nil {
 		return nil, err
+	}
+	if cfg.MaxBatch == 0 && e.Backend() == trt.TensorRT {
+		cfg.MaxBatch = DefaultGPUBatch
+	}
+	if cfg.MaxBatch < 2*per {
+		cfg.MaxBatch = 0 // off: not even two requests would fit
+	}
+	if cfg.BatchDelay <= 0 {
+		cfg.BatchDelay = time.Millisecond
 	}
 	s := &Segmenter{cfg: cfg, manifest: m, engine: e, tol: tol}
 	if autoThreads && e.Backend() == trt.ONNXRuntime && cfg.Threads < runtime.NumCPU() {
@@ -147,6 +175,11 @@ func (s *Segmenter) init() error {
 		return wrap(ErrManifest, "manifest input %q, the model's is %q", m.Input.Name, t.Name)
 	}
 	want := trt.Shape{int64(m.Batch()), 3, int64(m.Input.Height), int64(m.Input.Width)}
+	// Buffers hold the largest run: one request's images, or a whole batch.
+	runMax := want.Clone()
+	if s.cfg.MaxBatch > 0 {
+		runMax[0] = int64(s.cfg.MaxBatch / m.Batch() * m.Batch())
+	}
 	if t.DType != trt.Float32 {
 		return wrap(ErrManifest, "input %s is %s, expected float32", t.Name, t.DType)
 	}
@@ -162,12 +195,21 @@ func (s *Segmenter) init() error {
 	// Exported models often leave output dims dynamic (a map resized to the input comes
 	// out as [-1,-1,-1,-1]); one probe run at the manifest's input size tells the real
 	// shapes, and the slots' buffers are sized from them.
-	max, err := s.engine.OutputShapes(map[string]trt.Shape{t.Name: want})
+	max, err := s.engine.OutputShapes(map[string]trt.Shape{t.Name: runMax})
 	if err != nil {
 		return err
 	}
-	max[t.Name] = want
-	po := trt.PoolOptions{Size: s.cfg.Contexts, Device: s.cfg.Device, MaxBatch: m.Batch(), MaxShapes: max}
+	if s.cfg.MaxBatch > 0 {
+		// A batch is split by the first dimension of every output.
+		for name, sh := range max {
+			if len(sh) == 0 || sh[0] != runMax[0] {
+				return wrap(ErrManifest, "output %s is %v for a batch of %d: its first dimension is not the batch, so requests cannot be batched (set MaxBatch 1)", name, sh, runMax[0])
+			}
+		}
+		s.batch = newBatcher(s, s.cfg.MaxBatch, s.cfg.BatchDelay)
+	}
+	max[t.Name] = runMax
+	po := trt.PoolOptions{Size: s.cfg.Contexts, Device: s.cfg.Device, MaxBatch: int(runMax[0]), MaxShapes: max}
 	narrow, err := trt.NewPool(s.engine, po)
 	if err != nil {
 		return err
@@ -230,6 +272,9 @@ func (s *Segmenter) SegmentPhoto(ctx context.Context, p *Photo) (*Result, error)
 	if least := s.cfg.Limits.withDefaults().MinSide; p.Width < least || p.Height < least {
 		return nil, wrap(ErrTooSmall, "%dx%d: a side is under %d px, too small to show a fingernail", p.Width, p.Height, least)
 	}
+	if s.batch != nil {
+		return s.batch.segment(ctx, p)
+	}
 	slot, err := s.lanes.acquire(ctx)
 	if err != nil {
 		return nil, err
@@ -245,18 +290,15 @@ func (s *Segmenter) SegmentPhoto(ctx context.Context, p *Photo) (*Result, error)
 
 	var tm Timings
 	t := time.Now()
-	g := NewGeometry(p.Width, p.Height, s.manifest.Input)
 	buf, err := slot.Float32s(s.input)
 	if err != nil {
 		return nil, err
 	}
-	if err := Preprocess(p, g, s.manifest.Input, buf); err != nil {
+	g, err := s.prepare(p, buf)
+	if err != nil {
 		return nil, err
 	}
 	batch := s.manifest.Batch()
-	if batch == 2 {
-		mirror(buf[:3*g.InW*g.InH], buf[3*g.InW*g.InH:6*g.InW*g.InH], g.InW)
-	}
 	if err := slot.SetInputShape(s.input, trt.Shape{int64(batch), 3, int64(g.InH), int64(g.InW)}); err != nil {
 		return nil, err
 	}
@@ -264,12 +306,16 @@ func (s *Segmenter) SegmentPhoto(ctx context.Context, p *Photo) (*Result, error)
 
 	t = time.Now()
 	if err := slot.Run(ctx); err != nil {
-		return nil, fmt.Errorf("nails: inference: %w", err)
+		return nil, wrapInference(err)
 	}
 	tm.Infer = time.Since(t)
 
 	t = time.Now()
-	nails, err := s.decoder.decode(slot, g)
+	shapes, err := readShapes(slot, slot.Pool().Engine())
+	if err != nil {
+		return nil, err
+	}
+	nails, err := s.decoder.decode(outputs{slot: slot, shapes: shapes, n: batch}, g)
 	release() // masks are copied out of the slot: let the next request in
 	if err != nil {
 		return nil, err
@@ -278,6 +324,22 @@ func (s *Segmenter) SegmentPhoto(ctx context.Context, p *Photo) (*Result, error)
 	tm.Postprocess = time.Since(t)
 	return &Result{Width: p.Width, Height: p.Height, Model: s.manifest.ID(), Nails: nails, Timings: tm}, nil
 }
+
+// prepare writes p's model input into buf: the letterboxed, normalised photo and, with
+// mirror TTA, its mirror image after it.
+func (s *Segmenter) prepare(p *Photo, buf []float32) (Geometry, error) {
+	g := NewGeometry(p.Width, p.Height, s.manifest.Input)
+	if err := Preprocess(p, g, s.manifest.Input, buf); err != nil {
+		return g, err
+	}
+	if s.manifest.Batch() == 2 {
+		plane := 3 * g.InW * g.InH
+		mirror(buf[:plane], buf[plane:2*plane], g.InW)
+	}
+	return g, nil
+}
+
+func wrapInference(err error) error { return fmt.Errorf("nails: inference: %w", err) }
 
 // mirror writes src (rows of width w) into dst flipped left to right.
 func mirror(src, dst []float32, w int) {

@@ -53,6 +53,9 @@ func (s *Server) health(c *gin.Context) {
 	if seg != nil {
 		m := seg.Manifest()
 		body["backend"] = seg.Backend().String()
+		if b := seg.BatchStats(); b.MaxImages > 0 {
+			body["batching"] = gin.H{"max_images": b.MaxImages, "runs": b.Runs, "requests": b.Requests}
+		}
 		body["model"] = gin.H{"name": m.Name, "version": m.Version, "file": m.File, "input": []int{m.Input.Width, m.Input.Height}}
 	} else {
 		body["backend"] = nil

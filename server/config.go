@@ -18,9 +18,13 @@ type Config struct {
 	Backend  string // auto, onnxruntime, tensorrt
 	Threads  int    // ONNX Runtime intra-op threads per inference; 0 = automatic (nails.Config.Threads)
 	Contexts int    // concurrent inferences; default 2
-	Device   int    // CUDA device
-	CacheDir string // TensorRT plan cache
-	Lazy     bool   // load the model on the first request instead of at start
+	// MaxBatch and BatchDelay batch concurrent requests into one model run
+	// (nails.Config.MaxBatch: 0 automatic, on for TensorRT only; 1 off).
+	MaxBatch   int
+	BatchDelay time.Duration // default 1 ms
+	Device     int           // CUDA device
+	CacheDir   string        // TensorRT plan cache
+	Lazy       bool          // load the model on the first request instead of at start
 	// PolygonTolerance is the Douglas-Peucker tolerance of returned polygons in pixels
 	// (0: 1 px; negative: every corner of the traced boundary).
 	PolygonTolerance float64

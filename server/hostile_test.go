@@ -205,7 +205,7 @@ func TestInvalidConfig(t *testing.T) {
 }
 
 func TestInFlightGaugeSurvivesPanics(t *testing.T) {
-	m := newMetrics(newResultCache(1, 1, time.Minute), NewGPUMonitor(noNVML()))
+	m := newMetrics(newResultCache(1, 1, time.Minute), NewGPUMonitor(noNVML()), newLimiter(1, 1), newModel(fixtureLoader, quietLogger(), 1))
 	r := gin.New()
 	r.Use(recovery(quietLogger()), m.middleware())
 	r.GET("/boom", func(*gin.Context) { panic("boom") })

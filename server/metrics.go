@@ -20,7 +20,7 @@ type metrics struct {
 	inflight prometheus.Gauge
 }
 
-func newMetrics(cache *resultCache, gpu *GPUMonitor) *metrics {
+func newMetrics(cache *resultCache, gpu *GPUMonitor, limit *limiter, model *model) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
 	m.requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "nailtrt_http_request_duration_seconds",
@@ -44,6 +44,15 @@ func newMetrics(cache *resultCache, gpu *GPUMonitor) *metrics {
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nailtrt_cache_bytes", Help: "Bytes held by the result cache."},
 			func() float64 { return float64(cache.bytes.Load()) }),
 		&gpuCollector{gpu: gpu},
+		// What an autoscaler should follow: photos this replica is running or queueing
+		// for the model (cache hits never count). Above the contexts, requests wait.
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "nailtrt_inference_pending",
+			Help: "Requests running or waiting for an inference (the autoscaling signal: above NAILTRT_CONTEXTS they queue)."},
+			func() float64 { return float64(limit.pending.Load()) }),
+		counter("nailtrt_batch_runs_total", "Model runs of dynamically batched requests (0 with batching off).",
+			func() float64 { return float64(model.batchStats().Runs) }),
+		counter("nailtrt_batch_requests_total", "Requests carried by batched runs; divided by runs, the mean batch.",
+			func() float64 { return float64(model.batchStats().Requests) }),
 	)
 	if sh := cache.shared; sh != nil {
 		m.reg.MustRegister(

@@ -217,6 +217,16 @@ func (m *model) status() (state string, seg *nails.Segmenter, err error) {
 	return m.state, m.seg, m.err
 }
 
+// batchStats is the loaded segmenter's batching counters (zero before it loads).
+func (m *model) batchStats() nails.BatchStats {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.seg == nil {
+		return nails.BatchStats{}
+	}
+	return m.seg.BatchStats()
+}
+
 // timings reports how long the load and the warm-up inference took (0 before).
 func (m *model) timings() (load, warmup time.Duration) {
 	m.mu.Lock()

@@ -71,7 +71,7 @@ func New(cfg Config, load Loader, opts Options) *Server {
 			log.Info("shared cache", "redis", redactURL(cfg.RedisURL), "timeout", cfg.RedisTimeout)
 		}
 	}
-	s.metrics = newMetrics(s.cache, s.gpu)
+	s.metrics = newMetrics(s.cache, s.gpu, s.limit, s.model)
 	s.handler = s.routes()
 	if !cfg.Lazy {
 		s.model.start()
@@ -91,7 +91,7 @@ func OpenLoader(cfg Config) Loader {
 	return func(ctx context.Context) (*nails.Segmenter, error) {
 		return nails.Open(ctx, nails.Config{Model: cfg.Model, Backend: cfg.Backend, Threads: cfg.Threads,
 			Contexts: cfg.Contexts, Device: cfg.Device, CacheDir: cfg.CacheDir, Limits: cfg.Limits,
-			PolygonTolerance: cfg.PolygonTolerance})
+			PolygonTolerance: cfg.PolygonTolerance, MaxBatch: cfg.MaxBatch, BatchDelay: cfg.BatchDelay})
 	}
 }
 

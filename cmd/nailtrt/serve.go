@@ -33,6 +33,8 @@ func runServe(args []string) error {
 	redisURL := f.String("redis-url", "NAILTRT_REDIS_URL", "", "shared result cache under the in-process one, redis://[user:password@]host:port/db (unset: off)")
 	redisTimeout := f.Duration("redis-timeout", "NAILTRT_REDIS_TIMEOUT", 100*time.Millisecond, "longest wait for one shared-cache call before falling back to the model")
 	redisMaxValue := f.Int64("redis-max-value", "NAILTRT_REDIS_MAX_VALUE", 8<<20, "largest encoded result written to the shared cache, in bytes")
+	maxBatch := f.Int("max-batch", "NAILTRT_MAX_BATCH", 0, "images one model run may take from concurrent requests, TTA mirrors included (0: automatic, 8 on TensorRT and off on the CPU; 1: off)")
+	batchDelay := f.Int("batch-delay", "NAILTRT_BATCH_DELAY", 1000, "microseconds the first request of a batch waits for others to join")
 	maxBody := f.Int64("max-body-bytes", "NAILTRT_MAX_BODY_BYTES", 20<<20, "largest request body (413 beyond)")
 	maxQueue := f.Int("max-queue", "NAILTRT_MAX_QUEUE", 64, "requests that may wait for an inference (503 + Retry-After beyond)")
 	maxPixels := f.Int("max-pixels", "NAILTRT_MAX_PIXELS", nails.DefaultMaxPixels, "largest image in pixels (422 beyond)")
@@ -73,6 +75,7 @@ func runServe(args []string) error {
 		Addr: *addr, Model: resolveModel(*m.model), Backend: *m.backend, Threads: *m.threads, Contexts: *m.contexts,
 		Device: *m.dev, CacheDir: *m.cacheDir, Lazy: *lazy, DisableUI: !*ui, AdminToken: token, CORSOrigins: splitList(*cors),
 		CacheEntries: *cacheSize, CacheBytes: *cacheBytes, CacheTTL: *cacheTTL,
+		MaxBatch: *maxBatch, BatchDelay: time.Duration(*batchDelay) * time.Microsecond,
 		RedisURL: *redisURL, RedisTimeout: *redisTimeout, RedisMaxValue: *redisMaxValue, MaxBodyBytes: *maxBody, MaxQueue: *maxQueue,
 		Limits:       nails.Limits{MaxPixels: *maxPixels, MaxSide: *maxSide, MaxScans: *maxScans, MinSide: *minSide},
 		MemoryBudget: *memBudget, UploadBudget: *uploadBudget, MaxConns: *maxConns, LoadAttempts: *loadAttempts, JPEGQuality: *quality, PolygonTolerance: *tolerance,

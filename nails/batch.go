@@ -1,0 +1,199 @@
+package nails
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nailtrt/nailtrt/trt"
+)
+
+// batcher runs concurrent requests' photos through the model together, as Triton's
+// dynamic batcher does: the first request to arrive opens a batch and leads it; requests
+// arriving while it waits for an execution slot, or for at most Config.BatchDelay, join
+// it, until it holds Config.MaxBatch images (a TTA mirror counts as one). The leader
+// copies every member's input into the slot, runs the model once, and each member
+// decodes its own part of the outputs concurrently; the last one done frees the slot.
+//
+// Each request preprocesses into a buffer of its own (pooled) before it joins, so a
+// batch waits for nobody's preprocessing; the price is one copy of each input into the
+// slot (2 x 3 MB for a 512 px input with TTA, about a millisecond).
+//
+// A batch's results are bit-for-bit those of the same photos run alone: the decoders
+// read each member's images only, and the runtime computes batch items independently
+// (TestBatchingMatchesUnbatched holds it).
+type batcher struct {
+	s      *Segmenter
+	max    int // images per run, a multiple of per
+	per    int // images per request
+	delay  time.Duration
+	floats int // input floats per request
+	bufs   sync.Pool
+
+	mu   sync.Mutex
+	open *batch // accepting members; nil when none is
+
+	runs, requests atomic.Int64 // batches run, requests they carried
+}
+
+// batch is one model run shared by its members.
+type batch struct {
+	full    chan struct{} // closed when no further request fits
+	ran     chan struct{} // closed once the run is over (or failed)
+	members []*member
+
+	// Set by the leader before ran is closed.
+	slot   *trt.Slot
+	lanes  *lanes
+	shapes []trt.Shape
+	infer  time.Duration
+	err    error
+	left   atomic.Int32 // members yet to finish with the slot
+}
+
+type member struct {
+	input *[]float32
+}
+
+func newBatcher(s *Segmenter, maxImages int, delay time.Duration) *batcher {
+	per := s.manifest.Batch()
+	in := s.manifest.Input
+	b := &batcher{s: s, per: per, max: maxImages / per * per, delay: delay, floats: per * 3 * in.Width * in.Height}
+	b.bufs.New = func() any { v := make([]float32, b.floats); return &v }
+	return b
+}
+
+// segment is SegmentPhoto through a batch.
+func (b *batcher) segment(ctx context.Context, p *Photo) (*Result, error) {
+	var tm Timings
+	t := time.Now()
+	buf := b.bufs.Get().(*[]float32)
+	g, err := b.s.prepare(p, *buf)
+	if err != nil {
+		b.bufs.Put(buf)
+		return nil, err
+	}
+	tm.Preprocess = time.Since(t)
+
+	bt, k, leader := b.join(&member{input: buf})
+	if leader {
+		b.lead(ctx, bt)
+	}
+	select {
+	case <-bt.ran:
+	case <-ctx.Done():
+		// Gone before the run ended: the slot still counts this member, so a goroutine
+		// waits for the run to hand its part back.
+		go func() { <-bt.ran; bt.done(); b.bufs.Put(buf) }()
+		return nil, &trt.Error{Op: "batch", Code: trt.CodeCancelled, Msg: ctx.Err().Error(), Err: ctx.Err()}
+	}
+	b.bufs.Put(buf) // copied into the slot before the run
+	if bt.err != nil {
+		bt.done()
+		return nil, bt.err
+	}
+	tm.Infer = bt.infer
+	t = time.Now()
+	nails, err := b.s.decoder.decode(outputs{slot: bt.slot, shapes: bt.shapes, item: k * b.per, n: b.per}, g)
+	bt.done()
+	if err != nil {
+		return nil, err
+	}
+	nails = finish(nails, b.s.tol)
+	tm.Postprocess = time.Since(t)
+	return &Result{Width: p.Width, Height: p.Height, Model: b.s.manifest.ID(), Nails: nails, Timings: tm}, nil
+}
+
+// join adds m to the open batch, or opens one with m as its leader. k is m's place.
+func (b *batcher) join(m *member) (bt *batch, k int, leader bool) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if bt = b.open; bt == nil {
+		bt = &batch{full: make(chan struct{}), ran: make(chan struct{})}
+		b.open, leader = bt, true
+	}
+	k = len(bt.members)
+	bt.members = append(bt.members, m)
+	if (len(bt.members)+1)*b.per > b.max {
+		close(bt.full)
+		b.open = nil
+	}
+	return bt, k, leader
+}
+
+// seal closes bt to new members (if it is still open).
+func (b *batcher) seal(bt *batch) {
+	b.mu.Lock()
+	if b.open == bt {
+		b.open = nil
+	}
+	b.mu.Unlock()
+}
+
+// lead waits for a slot and for the batch window, then runs the batch. The run itself
+// is not cancelled with the leader's ctx: the other members' answers depend on it.
+func (b *batcher) lead(ctx context.Context, bt *batch) {
+	window := time.NewTimer(b.delay)
+	defer window.Stop()
+	defer close(bt.ran)
+	slot, err := b.s.lanes.acquire(ctx)
+	if err == nil {
+		select {
+		case <-bt.full:
+		case <-window.C:
+		}
+	}
+	b.seal(bt)
+	bt.left.Store(int32(len(bt.members)))
+	if err != nil {
+		bt.err = err
+		return
+	}
+	bt.slot, bt.lanes = slot, b.s.lanes
+	in, err := slot.Float32s(b.s.input)
+	if err != nil {
+		bt.err = err
+		return
+	}
+	for i, m := range bt.members {
+		copy(in[i*b.floats:(i+1)*b.floats], *m.input)
+	}
+	g := b.s.manifest.Input
+	if bt.err = slot.SetInputShape(b.s.input, trt.Shape{int64(len(bt.members) * b.per), 3, int64(g.Height), int64(g.Width)}); bt.err != nil {
+		return
+	}
+	t := time.Now()
+	if err := slot.Run(context.WithoutCancel(ctx)); err != nil {
+		bt.err = wrapInference(err)
+		return
+	}
+	bt.infer = time.Since(t)
+	b.runs.Add(1)
+	b.requests.Add(int64(len(bt.members)))
+	bt.shapes, bt.err = readShapes(slot, slot.Pool().Engine())
+}
+
+// BatchStats counts the model runs of batched requests and the requests they carried
+// (their ratio is the mean batch). Both are 0 when batching is off.
+type BatchStats struct {
+	MaxImages int // images per run at most; 0: batching off
+	Runs      int64
+	Requests  int64
+}
+
+// BatchStats reports the dynamic batcher's work so far.
+func (s *Segmenter) BatchStats() BatchStats {
+	if s.batch == nil {
+		return BatchStats{}
+	}
+	return BatchStats{MaxImages: s.batch.max, Runs: s.batch.runs.Load(), Requests: s.batch.requests.Load()}
+}
+
+// done is called once by every member when it no longer reads the slot; the last one
+// gives the slot back.
+func (bt *batch) done() {
+	if bt.left.Add(-1) == 0 && bt.slot != nil {
+		bt.lanes.release(bt.slot)
+	}
+}
