@@ -2,14 +2,21 @@
 //
 // The pipeline, one file per stage:
 //
-//	decode.go, exif.go      bytes -> Photo (header checked before decoding, EXIF orientation)
+//	header.go, exif.go      the image header, checked before anything is decoded; EXIF orientation
+//	decode.go, jpeg_*.go    bytes -> Photo (libjpeg-turbo for JPEG, at the scale the model needs)
 //	preprocess.go           Photo -> the model's input tensor, letterboxed, in pinned memory
 //	decode_*.go             output tensors -> nail instances (semantic, rfdetr-seg, yolo-seg)
 //	mask.go, polygon.go,    instance masks, contours (with holes), COCO RLE, PNG label masks
 //	rle.go, labels.go
 //	render.go, material.go  polish: colour, finish, lighting kept from the photo
+//	render_jpeg.go,         painting a JPEG in place: only the blocks under the nails are
+//	jpeg_edit.c             decoded and re-encoded (libjpeg's coefficient API)
 //	segmenter.go            Segmenter ties it together over a trt.Pool
+//	lanes.go                automatic threads: a wide session for a request alone
+//	batch.go                dynamic batching of concurrent requests into one run
+//	result_codec.go         the binary form of a Result (for caches shared by processes)
 //
-// Everything is pure Go except inference, which goes through package trt. Coordinates in
-// a Result are those of the photo as displayed (EXIF orientation applied).
+// Inference goes through package trt; JPEG decoding and in-place painting call
+// libjpeg-turbo through cgo; the rest is Go. Coordinates in a Result are those of the
+// photo as displayed (EXIF orientation applied).
 package nails

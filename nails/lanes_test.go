@@ -13,13 +13,13 @@ import (
 // With automatic threads, a request alone gets the every-core slot, the next ones the
 // narrow slots, and no more than Contexts run at once.
 func TestLanesWideWhenAlone(t *testing.T) {
-	if runtime.NumCPU() < 2 {
+	if runtime.GOMAXPROCS(0) < 2 {
 		t.Skip("one core: automatic threads need no wide session")
 	}
 	s, err := Open(context.Background(), Config{Model: filepath.Join("testdata", "semantic.json"), Backend: "onnxruntime", Contexts: 2})
 	require.NoError(t, err)
 	defer s.Close()
-	require.NotNil(t, s.wide, "automatic threads on %d cores open a wide session", runtime.NumCPU())
+	require.NotNil(t, s.wide, "automatic threads on %d cores open a wide session", runtime.GOMAXPROCS(0))
 	ctx := context.Background()
 	first, err := s.lanes.acquire(ctx)
 	require.NoError(t, err)

@@ -20,7 +20,7 @@ type Config struct {
 	Backend string // auto (default), onnxruntime or tensorrt
 	// Threads is ONNX Runtime's intra-op threads per inference. 0 (default) fits them
 	// to the load: a request alone in flight runs on every core, concurrent ones share
-	// the cores (NumCPU / Contexts each); see lanes.
+	// the cores (GOMAXPROCS / Contexts each, which follows a container CPU limit); see lanes.
 	Threads int
 	// Contexts is how many inferences may run at once (execution contexts); default 2.
 	// On CPUs, two single-threaded contexts beat one two-threaded context on throughput
@@ -79,8 +79,12 @@ func Open(ctx context.Context, cfg Config) (*Segmenter, error) {
 		cfg.Contexts = 2
 	}
 	autoThreads := cfg.Threads <= 0
+	// The cores this process may use: GOMAXPROCS follows a container's CPU limit
+	// (cgroup quota, Go >= 1.25) where NumCPU counts the whole node's, and a pod
+	// limited to 2 CPUs on a 64-core node must not start 64 threads per run.
+	cores := runtime.GOMAXPROCS(0)
 	if autoThreads {
-		cfg.Threads = max(1, runtime.NumCPU()/cfg.Contexts)
+		cfg.Threads = max(1, cores/cfg.Contexts)
 	}
 	tol := cfg.PolygonTolerance
 	if tol == 0 {
@@ -114,9 +118,9 @@ func Open(ctx context.Context, cfg Config) (*Segmenter, error) {
 		cfg.BatchDelay = time.Millisecond
 	}
 	s := &Segmenter{cfg: cfg, manifest: m, engine: e, tol: tol}
-	if autoThreads && e.Backend() == trt.ONNXRuntime && cfg.Threads < runtime.NumCPU() {
+	if autoThreads && e.Backend() == trt.ONNXRuntime && cfg.Threads < cores {
 		wide := opts
-		wide.IntraOpThreads = runtime.NumCPU()
+		wide.IntraOpThreads = cores
 		if s.wide, err = open(wide); err != nil {
 			s.Close()
 			return nil, err

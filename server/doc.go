@@ -8,6 +8,7 @@
 //	config.go      every knob, with defaults
 //	model.go       model lifecycle: background/lazy load, warm-up, readiness
 //	cache.go       result cache: expirable LRU bounded by entries and bytes, singleflight
+//	shared_cache.go  its shared second level in Redis (NAILTRT_REDIS_URL): timeouts, down/probe, async writes
 //	limiter.go     back-pressure: bounded inferences and queue, 503 + Retry-After
 //	admission.go   byte budgets: memory (decode -> encode, priced from the header) and uploads
 //	routes.go      the gin engine, middleware order, route table (the page from package web)

@@ -1,0 +1,351 @@
+package deploy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+)
+
+// The parts of the Kubernetes objects the checks read (the schemas check the rest).
+type object struct {
+	APIVersion string `yaml:"apiVersion"`
+	Kind       string `yaml:"kind"`
+	Metadata   struct {
+		Name string `yaml:"name"`
+	} `yaml:"metadata"`
+	Data map[string]string `yaml:"data"`
+	Spec struct {
+		Selector any `yaml:"selector"` // Service: a map; others: matchLabels
+		Template struct {
+			Metadata struct {
+				Labels map[string]string `yaml:"labels"`
+			} `yaml:"metadata"`
+			Spec struct {
+				TerminationGracePeriodSeconds int         `yaml:"terminationGracePeriodSeconds"`
+				Containers                    []container `yaml:"containers"`
+			} `yaml:"spec"`
+		} `yaml:"template"`
+		Ports []struct {
+			Name       string `yaml:"name"`
+			TargetPort any    `yaml:"targetPort"`
+		} `yaml:"ports"`
+		ScaleTargetRef struct {
+			Kind string `yaml:"kind"`
+			Name string `yaml:"name"`
+		} `yaml:"scaleTargetRef"`
+		Metrics []struct {
+			Pods struct {
+				Metric struct {
+					Name string `yaml:"name"`
+				} `yaml:"metric"`
+			} `yaml:"pods"`
+		} `yaml:"metrics"`
+	} `yaml:"spec"`
+}
+
+type container struct {
+	Name  string `yaml:"name"`
+	Image string `yaml:"image"`
+	Ports []struct {
+		Name          string `yaml:"name"`
+		ContainerPort int    `yaml:"containerPort"`
+	} `yaml:"ports"`
+	Env []struct {
+		Name  string `yaml:"name"`
+		Value string `yaml:"value"`
+	} `yaml:"env"`
+	Resources struct {
+		Requests map[string]string `yaml:"requests"`
+		Limits   map[string]string `yaml:"limits"`
+	} `yaml:"resources"`
+	StartupProbe   *probe `yaml:"startupProbe"`
+	ReadinessProbe *probe `yaml:"readinessProbe"`
+	LivenessProbe  *probe `yaml:"livenessProbe"`
+	Lifecycle      struct {
+		PreStop struct {
+			Sleep struct {
+				Seconds int `yaml:"seconds"`
+			} `yaml:"sleep"`
+		} `yaml:"preStop"`
+	} `yaml:"lifecycle"`
+}
+
+type probe struct {
+	HTTPGet *struct {
+		Path string `yaml:"path"`
+		Port any    `yaml:"port"`
+	} `yaml:"httpGet"`
+}
+
+func (c container) env(name string) (string, bool) {
+	for _, e := range c.Env {
+		if e.Name == name {
+			return e.Value, true
+		}
+	}
+	return "", false
+}
+
+func loadObjects(t *testing.T) []object {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("kubernetes", "*.yaml"))
+	require.NoError(t, err)
+	require.NotEmpty(t, files)
+	var out []object
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		require.NoError(t, err)
+		dec := yaml.NewDecoder(bytes.NewReader(b))
+		for {
+			var o object
+			if err := dec.Decode(&o); errors.Is(err, io.EOF) {
+				break
+			} else {
+				require.NoError(t, err, f)
+			}
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+func source(t *testing.T, paths ...string) string {
+	t.Helper()
+	var b strings.Builder
+	for _, p := range paths {
+		files, err := filepath.Glob(filepath.Join("..", p))
+		require.NoError(t, err)
+		require.NotEmpty(t, files, p)
+		for _, f := range files {
+			data, err := os.ReadFile(f)
+			require.NoError(t, err)
+			b.Write(data)
+		}
+	}
+	return b.String()
+}
+
+// bytesOf parses the Kubernetes quantities used here (plain, Ki/Mi/Gi) to bytes.
+func bytesOf(t *testing.T, q string) int64 {
+	t.Helper()
+	mult := map[string]int64{"Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "": 1}
+	m := regexp.MustCompile(`^([0-9]+)(Ki|Mi|Gi|)$`).FindStringSubmatch(q)
+	require.NotNil(t, m, "quantity %q", q)
+	n, err := strconv.ParseInt(m[1], 10, 64)
+	require.NoError(t, err)
+	return n * mult[m[2]]
+}
+
+func cpuOf(t *testing.T, q string) float64 {
+	t.Helper()
+	if m, ok := strings.CutSuffix(q, "m"); ok {
+		v, err := strconv.ParseFloat(m, 64)
+		require.NoError(t, err, q)
+		return v / 1000
+	}
+	v, err := strconv.ParseFloat(q, 64)
+	require.NoError(t, err, q)
+	return v
+}
+
+func matches(selector any, labels map[string]string) bool {
+	sel, _ := selector.(map[string]any)
+	if ml, ok := sel["matchLabels"].(map[string]any); ok {
+		sel = ml
+	}
+	if len(sel) == 0 {
+		return false
+	}
+	for k, v := range sel {
+		if labels[k] != fmt.Sprint(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// The nailtrt Deployments set only options the server reads, probe routes it serves,
+// on the port it listens on, within memory bounds that hold together.
+func TestDeploymentsMatchTheServer(t *testing.T) {
+	cli := source(t, "cmd/nailtrt/*.go")
+	routes := source(t, "server/routes.go")
+	var deployments int
+	for _, o := range loadObjects(t) {
+		if o.Kind != "Deployment" || o.Metadata.Name == "nailtrt-redis" {
+			continue
+		}
+		deployments++
+		name := o.Metadata.Name
+		require.Len(t, o.Spec.Template.Spec.Containers, 1, name)
+		c := o.Spec.Template.Spec.Containers[0]
+		assert.True(t, matches(o.Spec.Selector, o.Spec.Template.Metadata.Labels), "%s: selector matches its pods", name)
+		for _, e := range c.Env {
+			if strings.HasPrefix(e.Name, "NAILTRT_") {
+				assert.True(t, strings.Contains(cli, `"`+e.Name+`"`), "%s sets %s, which nailtrt does not read", name, e.Name)
+			}
+		}
+		// Port: the container port is the listen address's, and the probes use it.
+		require.Len(t, c.Ports, 1, name)
+		addr, _ := c.env("NAILTRT_ADDR")
+		assert.Equal(t, fmt.Sprintf(":%d", c.Ports[0].ContainerPort), addr, "%s: containerPort = NAILTRT_ADDR", name)
+		probes := map[string]*probe{"startup": c.StartupProbe, "readiness": c.ReadinessProbe, "liveness": c.LivenessProbe}
+		want := map[string]string{"startup": "/readyz", "readiness": "/readyz", "liveness": "/healthz"}
+		for kind, p := range probes {
+			require.NotNil(t, p, "%s: %s probe", name, kind)
+			require.NotNil(t, p.HTTPGet, "%s: %s probe over HTTP", name, kind)
+			assert.Equal(t, want[kind], p.HTTPGet.Path, "%s: %s probe route", name, kind)
+			assert.True(t, strings.Contains(routes, `"`+p.HTTPGet.Path+`"`), "the server serves %s", p.HTTPGet.Path)
+			assert.Equal(t, c.Ports[0].Name, p.HTTPGet.Port, "%s: %s probe port", name, kind)
+		}
+		// Memory: budgets < Go's soft limit < the container's limit.
+		atoi := func(v string) int64 { n, err := strconv.ParseInt(v, 10, 64); require.NoError(t, err, v); return n }
+		budget, ok1 := c.env("NAILTRT_MEMORY_BUDGET")
+		uploads, ok2 := c.env("NAILTRT_UPLOAD_BUDGET")
+		soft, ok3 := c.env("NAILTRT_MEMORY_LIMIT")
+		require.True(t, ok1 && ok2 && ok3, "%s sets the memory budgets and limit", name)
+		limit := bytesOf(t, c.Resources.Limits["memory"])
+		assert.Less(t, atoi(budget)+atoi(uploads), atoi(soft), "%s: the budgets fit under the Go limit", name)
+		assert.Less(t, atoi(soft), limit, "%s: the Go limit is under the container's", name)
+		assert.LessOrEqual(t, bytesOf(t, c.Resources.Requests["memory"]), limit, name)
+		assert.GreaterOrEqual(t, bytesOf(t, c.Resources.Requests["memory"]), int64(256<<20),
+			"%s: requests cover the measured resident memory under load (~250 MiB)", name)
+		assert.LessOrEqual(t, cpuOf(t, c.Resources.Requests["cpu"]), cpuOf(t, c.Resources.Limits["cpu"]), name)
+		// Shutdown: the grace period covers the preStop pause and the server's own
+		// shutdown timeout (30 s by default).
+		assert.Greater(t, o.Spec.Template.Spec.TerminationGracePeriodSeconds, 30+c.Lifecycle.PreStop.Sleep.Seconds, name)
+
+		backend, _ := c.env("NAILTRT_BACKEND")
+		gpu, hasGPU := c.Resources.Limits["nvidia.com/gpu"]
+		if backend == "tensorrt" {
+			assert.True(t, hasGPU, "%s: TensorRT needs a GPU", name)
+			assert.Equal(t, "1", gpu, "%s: one process per GPU", name)
+			assert.Equal(t, c.Resources.Requests["nvidia.com/gpu"], gpu, name)
+		} else {
+			assert.False(t, hasGPU, "%s: a CPU replica asks for no GPU", name)
+		}
+	}
+	assert.Equal(t, 2, deployments, "the CPU and the GPU variant")
+}
+
+// Service, PodDisruptionBudget and HPA point at the pods and metrics that exist.
+func TestServicesAndScalingPointAtReplicas(t *testing.T) {
+	objs := loadObjects(t)
+	metricsSrc := source(t, "server/metrics.go")
+	pods := map[string]map[string]string{}
+	ports := map[string]bool{}
+	var redisURL string
+	for _, o := range objs {
+		if o.Kind == "Deployment" {
+			pods[o.Metadata.Name] = o.Spec.Template.Metadata.Labels
+			for _, c := range o.Spec.Template.Spec.Containers {
+				for _, p := range c.Ports {
+					ports[o.Metadata.Name+"/"+p.Name] = true
+				}
+			}
+		}
+		if o.Kind == "ConfigMap" && o.Metadata.Name == "nailtrt-redis" {
+			redisURL = o.Data["url"]
+		}
+	}
+	seen := map[string]bool{}
+	for _, o := range objs {
+		seen[o.Kind] = true
+		switch o.Kind {
+		case "Service", "PodDisruptionBudget":
+			n := 0
+			for dep, labels := range pods {
+				if matches(o.Spec.Selector, labels) {
+					n++
+					for _, p := range o.Spec.Ports {
+						assert.True(t, ports[dep+"/"+fmt.Sprint(p.TargetPort)], "%s %s: target port %v on %s", o.Kind, o.Metadata.Name, p.TargetPort, dep)
+					}
+				}
+			}
+			assert.Positive(t, n, "%s %s selects pods", o.Kind, o.Metadata.Name)
+		case "HorizontalPodAutoscaler":
+			ref := o.Spec.ScaleTargetRef
+			assert.Equal(t, "Deployment", ref.Kind)
+			assert.Contains(t, pods, ref.Name, "the HPA scales a Deployment that exists")
+			for _, m := range o.Spec.Metrics {
+				assert.True(t, strings.Contains(metricsSrc, `"`+m.Pods.Metric.Name+`"`), "the server exports %s", m.Pods.Metric.Name)
+			}
+		}
+	}
+	for _, k := range []string{"Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler", "ConfigMap"} {
+		assert.True(t, seen[k], "a %s", k)
+	}
+	assert.Equal(t, "redis://nailtrt-redis:6379/0", redisURL, "the optional Redis's URL names its Service")
+}
+
+// A lint of the Dockerfile, for want of a registry to build it against here (README
+// "Scaling out"): multi-stage, pinned bases, non-root, exec-form entrypoint, no remote
+// ADD, apt lists cleaned, and it copies what the Makefile really builds.
+func TestDockerfile(t *testing.T) {
+	src := source(t, "Dockerfile")
+	var froms, stages []string
+	user := ""
+	for _, line := range strings.Split(src, "\n") {
+		f := strings.Fields(line)
+		if len(f) == 0 || strings.HasPrefix(f[0], "#") {
+			continue
+		}
+		switch strings.ToUpper(f[0]) {
+		case "FROM":
+			froms = append(froms, f[1])
+			assert.Contains(t, f[1], ":", "base %s has a tag", f[1])
+			assert.NotContains(t, f[1], ":latest", "base %s is pinned", f[1])
+			if len(f) == 4 && strings.EqualFold(f[2], "AS") {
+				stages = append(stages, f[3])
+			}
+			user = ""
+		case "USER":
+			user = f[1]
+		case "ADD":
+			assert.NotRegexp(t, `https?://`, line, "no remote ADD")
+		case "COPY":
+			if from, ok := strings.CutPrefix(f[1], "--from="); ok {
+				assert.Contains(t, stages, from, "COPY --from a stage defined earlier")
+			}
+		case "ENTRYPOINT":
+			assert.True(t, strings.HasPrefix(f[1], "["), "exec form: SIGTERM reaches nailtrt")
+		}
+	}
+	assert.GreaterOrEqual(t, len(froms), 2, "multi-stage")
+	require.NotEmpty(t, user, "the runtime stage sets a user")
+	uid, err := strconv.Atoi(strings.Split(user, ":")[0])
+	require.NoError(t, err, "numeric user (runAsNonRoot can verify it)")
+	assert.NotZero(t, uid)
+	assert.Equal(t, strings.Count(src, "apt-get install"), strings.Count(src, "rm -rf /var/lib/apt/lists/*"), "apt lists removed in each layer")
+	assert.Equal(t, strings.Count(src, "apt-get install"), strings.Count(src, "--no-install-recommends"))
+	// What the build stage copies out is what make build produces: the native
+	// libraries (built before the Go tests run) and the binary at $(BIN).
+	makefile := source(t, "Makefile")
+	for _, p := range []string{"build/native/lib/libnailtrt.so", "build/native/lib/libonnxruntime.so.1"} {
+		assert.True(t, strings.Contains(src, p))
+		if _, err := os.Stat(filepath.Join("..", p)); err != nil {
+			t.Errorf("%s is not what the native build produces here: %v", p, err)
+		}
+	}
+	assert.True(t, strings.Contains(src, "cp bin/nailtrt ") && strings.Contains(makefile, "BIN         := $(ROOT)/bin/nailtrt"),
+		"the binary is where make build writes it")
+	assert.True(t, strings.Contains(makefile, "$(CMAKE_ARGS)"), "the Makefile passes CMAKE_ARGS to CMake")
+	ignore := source(t, ".dockerignore")
+	for _, p := range []string{"build/", "bin/", "third_party/"} {
+		assert.True(t, strings.Contains(ignore, p), "the build context leaves out %s", p)
+	}
+	// The runtime finds its libraries next to the binary (rpath $ORIGIN/lib).
+	assert.Contains(t, source(t, "trt/cgo.go"), `-Wl,-rpath,$ORIGIN/lib`)
+	assert.True(t, strings.Contains(src, "/out/lib/") && strings.Contains(src, "COPY --from=build /out/ /opt/nailtrt/"),
+		"the libraries land in /opt/nailtrt/lib beside the binary")
+}
