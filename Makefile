@@ -41,7 +41,7 @@ export NAILTRT_DATASET ?= $(DATASET)
 TRAIN_PACKAGES := python3-torch python3-torchvision python3-onnx python3-scipy python3-pil python3-numpy
 
 .PHONY: build native deps ort test test-native test-go bench run dev fixtures clean check-tensorrt \
-        train train-deps apt eval gallery fuzz soak browser-deps test-browser screenshots test-deploy
+        train train-deps apt eval gallery fuzz soak browser-deps test-browser screenshots test-deploy lint
 
 # ---------------------------------------------------------------- set-up
 
@@ -117,10 +117,18 @@ build: native
 	$(GO) build -o $(BIN) ./cmd/nailtrt
 
 test-go: native
-	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
-test: test-native test-go test-deploy test-browser fuzz
+test: lint test-native test-go test-deploy test-browser fuzz
+
+# Habits as gates: formatting, static analysis (staticcheck, pinned, run as a Go tool)
+# and a go.mod/go.sum that go mod tidy would leave as they are.
+STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
+lint: native
+	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || { echo "gofmt -l: run gofmt -w on:"; echo "$$out"; exit 1; }
+	$(GO) mod tidy -diff
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 # Kubernetes manifests against the API's own schemas, offline: the OpenAPI document of
 # Kubernetes $(K8S_VERSION) comes from the Go module proxy (module k8s.io/kubernetes,

@@ -88,10 +88,15 @@ func BenchmarkThroughput(b *testing.B) {
 							b.Error(err)
 							return
 						}
-						if err := s.SetInputShape(0, trt.Shape{1, 3, 128, 128}); err == nil {
+						err = s.SetInputShape(0, trt.Shape{1, 3, 128, 128})
+						if err == nil {
 							err = s.Run(context.Background())
 						}
 						p.Release(s)
+						if err != nil {
+							b.Error(err) // a failing run must not count as an inference
+							return
+						}
 					}
 				}()
 			}
