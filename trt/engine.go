@@ -98,7 +98,7 @@ func (o Options) native() (C.nt_engine_options, *C.char, error) {
 // Engine is a loaded model. It is safe for concurrent use; each goroutine that runs it
 // needs its own Context (or a Pool slot). The caller must Close it after every Context.
 type Engine struct {
-	mu       sync.RWMutex // Close takes it exclusively; everything else shares it
+	mu       sync.Mutex // guards contexts and closed: NewContext, a context closing, Close
 	h        *C.nt_engine
 	state    *handleState
 	origin   string

@@ -24,7 +24,7 @@ import augment  # noqa: E402
 from model import NailNet  # noqa: E402
 
 NAME = "nailseg"
-VERSION = "2.1.0"
+VERSION = "2.2.0"
 
 
 def main():
