@@ -25,7 +25,7 @@ import (
 // (TestBatchingMatchesUnbatched holds it).
 type batcher struct {
 	s      *Segmenter
-	max    int // images per run, a multiple of per
+	max    int // images per run, a multiple of per (Open rounds it)
 	per    int // images per request
 	delay  time.Duration
 	floats int // input floats per request
@@ -45,7 +45,6 @@ type batch struct {
 
 	// Set by the leader before ran is closed.
 	slot   *trt.Slot
-	lanes  *lanes
 	shapes []trt.Shape
 	infer  time.Duration
 	err    error
@@ -59,7 +58,7 @@ type member struct {
 func newBatcher(s *Segmenter, maxImages int, delay time.Duration) *batcher {
 	per := s.manifest.Batch()
 	in := s.manifest.Input
-	b := &batcher{s: s, per: per, max: maxImages / per * per, delay: delay, floats: per * 3 * in.Width * in.Height}
+	b := &batcher{s: s, per: per, max: maxImages, delay: delay, floats: per * 3 * in.Width * in.Height}
 	b.bufs.New = func() any { v := make([]float32, b.floats); return &v }
 	return b
 }
@@ -85,24 +84,22 @@ func (b *batcher) segment(ctx context.Context, p *Photo) (*Result, error) {
 	case <-ctx.Done():
 		// Gone before the run ended: the slot still counts this member, so a goroutine
 		// waits for the run to hand its part back.
-		go func() { <-bt.ran; bt.done(); b.bufs.Put(buf) }()
+		go func() { <-bt.ran; b.done(bt); b.bufs.Put(buf) }()
 		return nil, &trt.Error{Op: "batch", Code: trt.CodeCancelled, Msg: ctx.Err().Error(), Err: ctx.Err()}
 	}
 	b.bufs.Put(buf) // copied into the slot before the run
 	if bt.err != nil {
-		bt.done()
+		b.done(bt)
 		return nil, bt.err
 	}
 	tm.Infer = bt.infer
 	t = time.Now()
 	nails, err := b.s.decoder.decode(outputs{slot: bt.slot, shapes: bt.shapes, item: k * b.per, n: b.per}, g)
-	bt.done()
+	b.done(bt)
 	if err != nil {
 		return nil, err
 	}
-	nails = finish(nails, b.s.tol)
-	tm.Postprocess = time.Since(t)
-	return &Result{Width: p.Width, Height: p.Height, Model: b.s.manifest.ID(), Nails: nails, Timings: tm}, nil
+	return b.s.result(p, nails, tm, t), nil
 }
 
 // join adds m to the open batch, or opens one with m as its leader. k is m's place.
@@ -150,7 +147,7 @@ func (b *batcher) lead(ctx context.Context, bt *batch) {
 		bt.err = err
 		return
 	}
-	bt.slot, bt.lanes = slot, b.s.lanes
+	bt.slot = slot
 	in, err := slot.Float32s(b.s.input)
 	if err != nil {
 		bt.err = err
@@ -190,10 +187,10 @@ func (s *Segmenter) BatchStats() BatchStats {
 	return BatchStats{MaxImages: s.batch.max, Runs: s.batch.runs.Load(), Requests: s.batch.requests.Load()}
 }
 
-// done is called once by every member when it no longer reads the slot; the last one
-// gives the slot back.
-func (bt *batch) done() {
+// done is called once by every member of bt when it no longer reads the slot; the
+// last one gives the slot back.
+func (b *batcher) done(bt *batch) {
 	if bt.left.Add(-1) == 0 && bt.slot != nil {
-		bt.lanes.release(bt.slot)
+		b.s.lanes.release(bt.slot)
 	}
 }

@@ -111,7 +111,8 @@ func Open(ctx context.Context, cfg Config) (*Segmenter, error) {
 	if cfg.MaxBatch == 0 && e.Backend() == trt.TensorRT {
 		cfg.MaxBatch = DefaultGPUBatch
 	}
-	if cfg.MaxBatch < 2*per {
+	// Whole requests only: from here on MaxBatch is a multiple of a request's images.
+	if cfg.MaxBatch = cfg.MaxBatch / per * per; cfg.MaxBatch < 2*per {
 		cfg.MaxBatch = 0 // off: not even two requests would fit
 	}
 	if cfg.BatchDelay <= 0 {
@@ -182,7 +183,7 @@ func (s *Segmenter) init() error {
 	// Buffers hold the largest run: one request's images, or a whole batch.
 	runMax := want.Clone()
 	if s.cfg.MaxBatch > 0 {
-		runMax[0] = int64(s.cfg.MaxBatch / m.Batch() * m.Batch())
+		runMax[0] = int64(s.cfg.MaxBatch)
 	}
 	if t.DType != trt.Float32 {
 		return wrap(ErrManifest, "input %s is %s, expected float32", t.Name, t.DType)
@@ -324,9 +325,15 @@ func (s *Segmenter) SegmentPhoto(ctx context.Context, p *Photo) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
+	return s.result(p, nails, tm, t), nil
+}
+
+// result finishes decoded nails (areas, boxes, contours, numbering) into p's Result;
+// postprocessing is timed from t.
+func (s *Segmenter) result(p *Photo, nails []Nail, tm Timings, t time.Time) *Result {
 	nails = finish(nails, s.tol)
 	tm.Postprocess = time.Since(t)
-	return &Result{Width: p.Width, Height: p.Height, Model: s.manifest.ID(), Nails: nails, Timings: tm}, nil
+	return &Result{Width: p.Width, Height: p.Height, Model: s.manifest.ID(), Nails: nails, Timings: tm}
 }
 
 // prepare writes p's model input into buf: the letterboxed, normalised photo and, with

@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -9,17 +8,18 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
-
-	"github.com/nailtrt/nailtrt/nails"
 )
 
 // Batching on and off give the same JSON (RLE masks, bit for bit) for concurrent
 // requests; with one context and a long window, the requests share runs.
 func TestBatchingSameAnswers(t *testing.T) {
-	off := newTestServer(t, Config{MaxBatch: 1}, nil)
-	on := newTestServer(t, Config{MaxBatch: 8, BatchDelay: 100 * time.Millisecond, Contexts: 1}, func(ctx context.Context) (*nails.Segmenter, error) {
-		return nails.Open(ctx, nails.Config{Model: fixtureModel, Backend: "onnxruntime", Threads: 1, Contexts: 1, MaxBatch: 8, BatchDelay: 100 * time.Millisecond})
-	})
+	// Through OpenLoader, so the server's settings are what reaches the segmenter.
+	fixture := Config{Model: fixtureModel, Backend: "onnxruntime", Threads: 1, Contexts: 1}
+	offCfg, onCfg := fixture, fixture
+	offCfg.MaxBatch = 1
+	onCfg.MaxBatch, onCfg.BatchDelay = 8, 100*time.Millisecond
+	off := newTestServer(t, offCfg, OpenLoader(offCfg))
+	on := newTestServer(t, onCfg, OpenLoader(onCfg))
 	waitReady(t, off)
 	waitReady(t, on)
 	photos := make([][]byte, 12)
