@@ -129,7 +129,8 @@ static void copy_mcus(j_common_ptr sc, jvirt_barray_ptr* src, j_common_ptr dc, j
 	for (int ci = 0; ci < 3; ci++) {
 		int hs = comps[ci].h_samp_factor, vs = comps[ci].v_samp_factor;
 		for (int r = 0; r < n_y * vs; r++) {
-			JBLOCKARRAY s = (*sc->mem->access_virt_barray)(sc, src[ci], (JDIMENSION)(sy * vs + r), 1, FALSE);
+			JBLOCKARRAY s =
+			        (*sc->mem->access_virt_barray)(sc, src[ci], (JDIMENSION)(sy * vs + r), 1, FALSE);
 			JBLOCKARRAY d = (*dc->mem->access_virt_barray)(dc, dst[ci], (JDIMENSION)(dy * vs + r), 1, TRUE);
 			memcpy(d[0] + dx * hs, s[0] + sx * hs, sizeof(JBLOCK) * n_x * hs);
 		}
@@ -142,7 +143,7 @@ int nt_edit_get(nt_jpeg_edit* e, int x, int y, int w, int h, unsigned char* rgba
 	unsigned char* mem = NULL;
 	unsigned long mem_len = 0;
 	tjhandle volatile tj = NULL;  // volatile: read after a longjmp
-	memset(&c, 0, sizeof(c));    // so destroying it is safe whatever failed
+	memset(&c, 0, sizeof(c));     // so destroying it is safe whatever failed
 	nt_init_err(&cerr);
 	c.err = &cerr.pub;
 	if (setjmp(cerr.jump)) {
@@ -167,7 +168,8 @@ int nt_edit_get(nt_jpeg_edit* e, int x, int y, int w, int h, unsigned char* rgba
 		                                           (JDIMENSION)(ny * vs), (JDIMENSION)vs);
 	}
 	(*c.mem->realize_virt_arrays)((j_common_ptr)&c);
-	copy_mcus((j_common_ptr)&e->d, e->coefs, (j_common_ptr)&c, arrays, e->d.comp_info, x / mcu_w, y / mcu_h, 0, 0, nx, ny);
+	copy_mcus((j_common_ptr)&e->d, e->coefs, (j_common_ptr)&c, arrays, e->d.comp_info, x / mcu_w, y / mcu_h, 0, 0,
+	          nx, ny);
 	jpeg_write_coefficients(&c, arrays);
 	jpeg_finish_compress(&c);
 	tj = tjInitDecompress();
@@ -233,8 +235,8 @@ int nt_edit_put(nt_jpeg_edit* e, int x, int y, int w, int h, const unsigned char
 	jvirt_barray_ptr* region = jpeg_read_coefficients(&d);
 	int mcu_w = 8 * e->d.comp_info[0].h_samp_factor, mcu_h = 8 * e->d.comp_info[0].v_samp_factor;
 	int nx = (iw + mcu_w - 1) / mcu_w, ny = (ih + mcu_h - 1) / mcu_h;
-	copy_mcus((j_common_ptr)&d, region, (j_common_ptr)&e->d, e->coefs, e->d.comp_info, (ix - x) / mcu_w, (iy - y) / mcu_h,
-	          ix / mcu_w, iy / mcu_h, nx, ny);
+	copy_mcus((j_common_ptr)&d, region, (j_common_ptr)&e->d, e->coefs, e->d.comp_info, (ix - x) / mcu_w,
+	          (iy - y) / mcu_h, ix / mcu_w, iy / mcu_h, nx, ny);
 	rc = 0;
 done:
 	jpeg_destroy_compress(&c);
@@ -246,8 +248,8 @@ done:
 // The smallest Exif APP1 that says orientation o: "Exif\0\0", a little-endian TIFF
 // header and one IFD with the one tag.
 static void write_orientation(struct jpeg_compress_struct* c, int o) {
-	static const unsigned char head[] = {'E', 'x', 'i', 'f', 0, 0, 'I', 'I', 42, 0, 8, 0, 0, 0, 1, 0,
-	                                     0x12, 0x01, 3, 0, 1, 0, 0, 0};
+	static const unsigned char head[] = {'E', 'x', 'i', 'f', 0,    0,    'I', 'I', 42, 0, 8, 0,
+	                                     0,   0,   1,   0,   0x12, 0x01, 3,   0,   1,  0, 0, 0};
 	unsigned char app1[sizeof(head) + 8];
 	memcpy(app1, head, sizeof(head));
 	unsigned char* p = app1 + sizeof(head);

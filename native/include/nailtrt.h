@@ -7,9 +7,8 @@
  *
  * Conventions, for every function below unless its comment says otherwise:
  *  - Returns an nt_status. NT_OK means success; anything else means the call did nothing
- *    observable (no handle was created, no out-parameter was written) and a message for the
- *    failure is available from nt_last_error() on the same thread until the next failing
- *    call on that thread.
+ *    observable (no handle was created, no out-parameter was written) and left its message
+ *    in nt_last_error() on the calling thread (see there for how long it stays).
  *  - Results come back through out-parameters, which must not be NULL.
  *  - Handles are opaque. Every *_create / *_load has a *_destroy; destroy functions accept
  *    NULL and return nothing. A handle must outlive the handles created from it: destroy
@@ -82,7 +81,10 @@ typedef enum nt_backend {
 } nt_backend;
 
 /** Direction of an engine tensor. */
-typedef enum nt_io_mode { NT_INPUT = 1, NT_OUTPUT = 2 } nt_io_mode;
+typedef enum nt_io_mode {
+  NT_INPUT = 1,
+  NT_OUTPUT = 2
+} nt_io_mode;
 
 /** Log levels passed to the log callback. */
 typedef enum nt_log_level {
@@ -100,11 +102,11 @@ typedef struct nt_buffer nt_buffer;   /**< host memory the library owns, pinned 
 
 /** One engine input or output. */
 typedef struct nt_tensor_desc {
-  const char* name;           /**< owned by the engine; valid until nt_engine_destroy */
+  const char* name; /**< owned by the engine; valid until nt_engine_destroy */
   nt_io_mode mode;
   nt_dtype dtype;
   int32_t rank;
-  int64_t dims[NT_MAX_DIMS];  /**< -1 for a dynamic dimension */
+  int64_t dims[NT_MAX_DIMS]; /**< -1 for a dynamic dimension */
 } nt_tensor_desc;
 
 /**
@@ -113,20 +115,20 @@ typedef struct nt_tensor_desc {
  * the library which fields the caller knows.
  */
 typedef struct nt_engine_options {
-  uint32_t struct_size;        /**< sizeof(nt_engine_options), set by nt_engine_options_init */
-  nt_backend backend;          /**< default NT_BACKEND_AUTO */
-  int32_t intra_op_threads;    /**< ONNX Runtime intra-op threads; 0 = one per core */
-  int32_t graph_optimization;  /**< ONNX Runtime: 0 none, 1 basic, 2 extended, 99 all (default) */
-  int32_t device_id;           /**< CUDA device ordinal; default 0 */
-  int32_t fp16;                /**< TensorRT: 1 builds FP16 where the GPU supports it (default), 0 FP32 */
-  int32_t max_batch;           /**< TensorRT: largest batch of the optimisation profile; default 8 */
-  int32_t opt_batch;           /**< TensorRT: batch the profile is tuned for; default 1 */
-  const char* cache_dir;       /**< TensorRT plan and timing cache folder; NULL = no cache.
-                                    Copied during the call. */
-  int32_t spin_wait;           /**< ONNX Runtime: 1 lets idle intra-op threads spin between
-                                    runs (lowest latency on dedicated cores); 0 (default)
-                                    lets them sleep, which keeps multi-threaded runs steady
-                                    when cores are shared with other contexts or processes */
+  uint32_t struct_size;       /**< sizeof(nt_engine_options), set by nt_engine_options_init */
+  nt_backend backend;         /**< default NT_BACKEND_AUTO */
+  int32_t intra_op_threads;   /**< ONNX Runtime intra-op threads; 0 = one per core */
+  int32_t graph_optimization; /**< ONNX Runtime: 0 none, 1 basic, 2 extended, 99 all (default) */
+  int32_t device_id;          /**< CUDA device ordinal; default 0 */
+  int32_t fp16;               /**< TensorRT: 1 builds FP16 where the GPU supports it (default), 0 FP32 */
+  int32_t max_batch;          /**< TensorRT: largest batch of the optimisation profile; default 8 */
+  int32_t opt_batch;          /**< TensorRT: batch the profile is tuned for; default 1 */
+  const char* cache_dir;      /**< TensorRT plan and timing cache folder; NULL = no cache.
+                                   Copied during the call. */
+  int32_t spin_wait;          /**< ONNX Runtime: 1 lets idle intra-op threads spin between
+                                   runs (lowest latency on dedicated cores); 0 (default)
+                                   lets them sleep, which keeps multi-threaded runs steady
+                                   when cores are shared with other contexts or processes */
 } nt_engine_options;
 
 /** Receives native log lines (ONNX Runtime, TensorRT, engine-build progress). */
@@ -139,10 +141,13 @@ typedef void (*nt_log_fn)(void* user, nt_log_level level, const char* message);
 NT_API uint32_t nt_abi_version(void);
 
 /**
- * The message of the last failing call on this thread, or "" if none failed.
- * The pointer is owned by the library and valid until the next nailtrt call on this
- * thread. Callers that may be moved between OS threads (Go) must lock the thread around
- * the failing call and this read.
+ * The message of the most recent failing call on the calling thread, or "" if no call has
+ * failed on it. Only a failing call changes it: successful calls leave it as it is. The
+ * string is owned by the library and stays valid and unchanged until the next failing
+ * nailtrt call on the same thread (or that thread's exit); copy it to keep it longer.
+ * Every backend's reason, TensorRT's included, arrives this way: a failure on one thread
+ * never shows another thread's message. Callers that may be moved between OS threads (Go)
+ * must lock the thread around the failing call and this read.
  */
 NT_API const char* nt_last_error(void);
 
@@ -201,8 +206,7 @@ NT_API nt_status nt_engine_load_file(const char* path, const nt_engine_options* 
  * Same as nt_engine_load_file for a model held in memory. data is copied or consumed
  * during the call; the caller may free it on return.
  */
-NT_API nt_status nt_engine_load_memory(const void* data, size_t len, const nt_engine_options* options,
-                                nt_engine** out);
+NT_API nt_status nt_engine_load_memory(const void* data, size_t len, const nt_engine_options* options, nt_engine** out);
 
 /** Frees an engine. Every context made from it must be destroyed first. NULL is a no-op. */
 NT_API void nt_engine_destroy(nt_engine* engine);
@@ -265,15 +269,14 @@ NT_API void nt_context_destroy(nt_context* context);
  * dimension must have a shape set before the first run. Errors: NT_SHAPE when the rank or
  * a fixed dimension disagrees with the model or is outside the optimisation profile.
  */
-NT_API nt_status nt_context_set_input_shape(nt_context* context, size_t index, int32_t rank,
-                                     const int64_t* dims);
+NT_API nt_status nt_context_set_input_shape(nt_context* context, size_t index, int32_t rank, const int64_t* dims);
 
 /**
  * The current shape of tensor `index`: for inputs the shape set, for outputs the shape the
  * last run produced (or, for TensorRT, the shape implied by the input shapes).
  */
 NT_API nt_status nt_context_tensor_shape(const nt_context* context, size_t index, int32_t* rank,
-                                  int64_t* dims /* [NT_MAX_DIMS] */);
+                                         int64_t* dims /* [NT_MAX_DIMS] */);
 
 /**
  * Binds tensor `index` to `size` bytes of buffer starting at `offset`. The context keeps
@@ -282,8 +285,7 @@ NT_API nt_status nt_context_tensor_shape(const nt_context* context, size_t index
  * asynchronous copy each way on the TensorRT path. Errors: NT_INVALID_ARGUMENT when the
  * range is outside the buffer or misaligned for the element type.
  */
-NT_API nt_status nt_context_bind(nt_context* context, size_t index, nt_buffer* buffer, size_t offset,
-                          size_t size);
+NT_API nt_status nt_context_bind(nt_context* context, size_t index, nt_buffer* buffer, size_t offset, size_t size);
 
 /**
  * Runs the engine on the context's stream with the bound buffers and set shapes. On a

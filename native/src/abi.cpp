@@ -305,7 +305,8 @@ void nt_context_destroy(nt_context* context) {
 nt_status nt_context_set_input_shape(nt_context* context, size_t index, int32_t rank, const int64_t* dims) {
   return guard([&] {
     nt::require(context, "context");
-    if (rank < 0 || rank > NT_MAX_DIMS) nt::fail(NT_SHAPE, "rank " + std::to_string(rank) + " is outside 0.." + std::to_string(NT_MAX_DIMS));
+    if (rank < 0 || rank > NT_MAX_DIMS)
+      nt::fail(NT_SHAPE, "rank " + std::to_string(rank) + " is outside 0.." + std::to_string(NT_MAX_DIMS));
     if (rank > 0) nt::require(dims, "dims");
     context->impl->set_input_shape(index, nt::Dims(dims, dims + rank));
   });

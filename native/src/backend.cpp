@@ -1,5 +1,7 @@
 #include "backend.h"
 
+#include <limits>
+
 #include "error.h"
 
 namespace nt {
@@ -9,6 +11,24 @@ const TensorDesc& Engine::tensor(size_t index) const {
     fail(NT_INVALID_ARGUMENT, "tensor index " + std::to_string(index) + " out of range (engine has " +
                                   std::to_string(tensors_.size()) + " tensors)");
   return tensors_[index];
+}
+
+size_t tensor_bytes(const TensorDesc& t, const Dims& shape) {
+  size_t n = volume(shape), esize = dtype_size(t.dtype);
+  if (esize != 0 && n > std::numeric_limits<size_t>::max() / esize)
+    fail(NT_SHAPE, "tensor " + t.name + " of shape " + to_string(shape) + " overflows");
+  return n * esize;
+}
+
+bool check_binding_size(const TensorDesc& t, const Dims& shape, const Binding& b, std::string* first_error) {
+  size_t need = tensor_bytes(t, shape);
+  if (need <= b.size) return true;
+  std::string message = std::string(t.mode == NT_INPUT ? "input " : "output ") + t.name + " of shape " +
+                        to_string(shape) + " needs " + std::to_string(need) + " bytes, its binding holds " +
+                        std::to_string(b.size);
+  if (first_error == nullptr) fail(NT_SHAPE, message);
+  if (first_error->empty()) *first_error = std::move(message);
+  return false;
 }
 
 Context::Context(const Engine& engine)
@@ -44,8 +64,8 @@ void Context::bind(size_t index, void* data, size_t size) {
   size_t esize = dtype_size(t.dtype);
   if (esize == 0) fail(NT_DTYPE, "tensor " + t.name + " has an element type nailtrt cannot carry");
   if (reinterpret_cast<uintptr_t>(data) % esize != 0)
-    fail(NT_INVALID_ARGUMENT, "tensor " + t.name + ": bound memory is not aligned to its " +
-                                  std::to_string(esize) + "-byte " + dtype_name(t.dtype) + " elements");
+    fail(NT_INVALID_ARGUMENT, "tensor " + t.name + ": bound memory is not aligned to its " + std::to_string(esize) +
+                                  "-byte " + dtype_name(t.dtype) + " elements");
   bindings_[index] = Binding{data, size};
 }
 
@@ -62,10 +82,7 @@ void Context::enqueue() {
     if (bindings_[i].data == nullptr) fail(NT_INVALID_ARGUMENT, "input " + t.name + " is not bound to a buffer");
     if (!shape_set_[i])
       fail(NT_SHAPE, "input " + t.name + " has dynamic dimensions " + to_string(t.dims) + "; set its shape first");
-    size_t need = volume(shapes_[i]) * dtype_size(t.dtype);
-    if (need > bindings_[i].size)
-      fail(NT_SHAPE, "input " + t.name + " of shape " + to_string(shapes_[i]) + " needs " + std::to_string(need) +
-                         " bytes, its binding holds " + std::to_string(bindings_[i].size));
+    check_binding_size(t, shapes_[i], bindings_[i]);
   }
   if (!any_output) fail(NT_INVALID_ARGUMENT, "no output is bound: nothing to compute");
   run();

@@ -51,6 +51,16 @@ struct Binding {
   size_t size = 0;
 };
 
+// The bytes tensor t occupies at `shape` (resolved; NT_SHAPE otherwise).
+size_t tensor_bytes(const TensorDesc& t, const Dims& shape);
+
+// The one size check of a binding against a shape, for inputs and outputs of every
+// backend: whether b holds tensor t at `shape`. When it does not, throws NT_SHAPE
+// ("output y of shape [2,4] needs 32 bytes, its binding holds 16"); or, given
+// first_error, keeps that message there unless it already holds one and returns false,
+// so a backend can record every output's shape before failing the run with the first.
+bool check_binding_size(const TensorDesc& t, const Dims& shape, const Binding& b, std::string* first_error = nullptr);
+
 class Context {
  public:
   explicit Context(const Engine& engine);
@@ -62,7 +72,10 @@ class Context {
   const Dims& tensor_shape(size_t index) const;
   void bind(size_t index, void* data, size_t size);
   void enqueue();
-  void cancel() { cancelled_.store(true); on_cancel(); }
+  void cancel() {
+    cancelled_.store(true);
+    on_cancel();
+  }
 
  protected:
   // Called after validation: every input bound with a resolved shape, the inputs' bound
@@ -74,9 +87,9 @@ class Context {
   virtual void on_input_shape(size_t) {}
 
   const Engine& engine_;
-  std::vector<Dims> shapes_;      // current shape per tensor (outputs: last produced)
+  std::vector<Dims> shapes_;  // current shape per tensor (outputs: last produced)
   std::vector<Binding> bindings_;
-  std::vector<bool> shape_set_;   // inputs: set or fully static
+  std::vector<bool> shape_set_;  // inputs: set or fully static
   std::atomic<bool> cancelled_{false};
 };
 

@@ -104,7 +104,8 @@ std::unique_ptr<Buffer> make_buffer(size_t size) {
       memset(p, 0, size);
       return std::make_unique<Buffer>(p, size, true);
     }
-    log(NT_LOG_WARNING, "cudaHostAlloc(" + std::to_string(size) + ") failed, using pageable memory: " + cuda_message(err));
+    log(NT_LOG_WARNING,
+        "cudaHostAlloc(" + std::to_string(size) + ") failed, using pageable memory: " + cuda_message(err));
   }
   return std::make_unique<Buffer>(aligned_host_alloc(size), size, false);
 }

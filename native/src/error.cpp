@@ -7,16 +7,16 @@ namespace {
 thread_local std::string g_last_error;
 }  // namespace
 
-void set_last_error(const std::string& message) {
+void set_last_error(const std::string& message) noexcept {
   try {
     g_last_error = message;
   } catch (...) {
-    // Out of memory while copying the message: keep whatever was there, never throw.
+    // Out of memory while copying the message. Never keep the previous call's message:
+    // this assignment fits the string's inline buffer, so it cannot allocate.
+    g_last_error.assign("out of memory");
   }
 }
 
-void clear_last_error() { g_last_error.clear(); }
-
-const char* last_error() { return g_last_error.c_str(); }
+const char* last_error() noexcept { return g_last_error.c_str(); }
 
 }  // namespace nt

@@ -11,17 +11,14 @@ namespace nt {
 
 class Error : public std::runtime_error {
  public:
-  Error(nt_status status, const std::string& message)
-      : std::runtime_error(message), status_(status) {}
+  Error(nt_status status, const std::string& message) : std::runtime_error(message), status_(status) {}
   nt_status status() const noexcept { return status_; }
 
  private:
   nt_status status_;
 };
 
-[[noreturn]] inline void fail(nt_status status, const std::string& message) {
-  throw Error(status, message);
-}
+[[noreturn]] inline void fail(nt_status status, const std::string& message) { throw Error(status, message); }
 
 // Throws NT_INVALID_ARGUMENT naming the argument when p is NULL.
 template <typename T>
@@ -30,8 +27,12 @@ T* require(T* p, const char* what) {
   return p;
 }
 
-void set_last_error(const std::string& message);
-void clear_last_error();
-const char* last_error();
+// The calling thread's last error, as nt_last_error() promises (nailtrt.h): set by every
+// failing call and by nothing else, so the string last_error() returns stays valid and
+// unchanged until the next failing call on the same thread. The TensorRT plugin follows
+// the same path: TensorRT's reasons for a failure become the nt::Error of the failing call
+// on the thread that made it (tensorrt/thread_errors.h).
+void set_last_error(const std::string& message) noexcept;
+const char* last_error() noexcept;
 
 }  // namespace nt

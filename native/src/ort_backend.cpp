@@ -100,8 +100,10 @@ void check(OrtStatus* st, const std::string& what, nt_status code = NT_RUNTIME) 
   if (code == NT_RUNTIME) {
     switch (ec) {
       case ORT_NO_SUCHFILE: code = NT_NOT_FOUND; break;
-      case ORT_INVALID_PROTOBUF: case ORT_INVALID_GRAPH: case ORT_NO_MODEL: case ORT_MODEL_LOADED:
-        code = NT_INVALID_MODEL; break;
+      case ORT_INVALID_PROTOBUF:
+      case ORT_INVALID_GRAPH:
+      case ORT_NO_MODEL:
+      case ORT_MODEL_LOADED: code = NT_INVALID_MODEL; break;
       case ORT_INVALID_ARGUMENT: code = NT_INVALID_ARGUMENT; break;
       default: break;
     }
@@ -111,7 +113,9 @@ void check(OrtStatus* st, const std::string& what, nt_status code = NT_RUNTIME) 
 
 template <typename T, void (*Release)(T*)>
 struct Releaser {
-  void operator()(T* p) const { if (p) Release(p); }
+  void operator()(T* p) const {
+    if (p) Release(p);
+  }
 };
 void release_session(OrtSession* p) { g_api->ReleaseSession(p); }
 void release_options(OrtSessionOptions* p) { g_api->ReleaseSessionOptions(p); }
@@ -181,7 +185,9 @@ class OrtEngine final : public Engine {
       case 1: level = ORT_ENABLE_BASIC; break;
       case 2: level = ORT_ENABLE_EXTENDED; break;
       case 99: level = ORT_ENABLE_ALL; break;
-      default: fail(NT_INVALID_ARGUMENT, "graph_optimization must be 0, 1, 2 or 99, not " + std::to_string(o.graph_optimization));
+      default:
+        fail(NT_INVALID_ARGUMENT,
+             "graph_optimization must be 0, 1, 2 or 99, not " + std::to_string(o.graph_optimization));
     }
     check(a.SetSessionGraphOptimizationLevel(opts.get(), level), "onnxruntime: optimisation level");
 
@@ -235,7 +241,8 @@ class OrtEngine final : public Engine {
       ONNXType kind;
       check(a.GetOnnxTypeFromTypeInfo(ti.get(), &kind), "onnxruntime: type");
       if (kind != ONNX_TYPE_TENSOR)
-        fail(NT_INVALID_MODEL, "onnxruntime: " + origin + ": " + d.name + " is not a tensor (sequence or map I/O is not supported)");
+        fail(NT_INVALID_MODEL,
+             "onnxruntime: " + origin + ": " + d.name + " is not a tensor (sequence or map I/O is not supported)");
       const OrtTensorTypeAndShapeInfo* info = nullptr;
       check(a.CastTypeInfoToTensorInfo(ti.get(), &info), "onnxruntime: tensor info");
       ONNXTensorElementDataType et;
@@ -244,7 +251,8 @@ class OrtEngine final : public Engine {
       size_t rank = 0;
       check(a.GetDimensionsCount(info, &rank), "onnxruntime: rank");
       if (rank > NT_MAX_DIMS)
-        fail(NT_INVALID_MODEL, "onnxruntime: " + d.name + " has rank " + std::to_string(rank) + ", nailtrt carries at most " + std::to_string(NT_MAX_DIMS));
+        fail(NT_INVALID_MODEL, "onnxruntime: " + d.name + " has rank " + std::to_string(rank) +
+                                   ", nailtrt carries at most " + std::to_string(NT_MAX_DIMS));
       d.dims.resize(rank);
       check(a.GetDimensions(info, d.dims.data(), rank), "onnxruntime: dims");
       std::vector<const char*> sym(rank, nullptr);
@@ -268,7 +276,8 @@ class OrtEngine final : public Engine {
 
 class OrtContext final : public Context {
  public:
-  explicit OrtContext(const OrtEngine& e) : Context(e), engine_(e), values_(e.tensors().size()), keys_(e.tensors().size()) {
+  explicit OrtContext(const OrtEngine& e)
+      : Context(e), engine_(e), values_(e.tensors().size()), keys_(e.tensors().size()) {
     const OrtApi& a = *g_api;
     OrtRunOptions* ro = nullptr;
     check(a.CreateRunOptions(&ro), "onnxruntime: run options");
@@ -311,13 +320,7 @@ class OrtContext final : public Context {
       OrtValue* v = nullptr;
       if (is_resolved(dims)) {
         shapes_[i] = dims;
-        size_t need = volume(dims) * dtype_size(ts[i].dtype);
-        if (need > bindings_[i].size) {
-          if (too_small.empty())
-            too_small = "output " + ts[i].name + " of shape " + to_string(dims) + " needs " + std::to_string(need) +
-                        " bytes, its binding holds " + std::to_string(bindings_[i].size);
-          continue;
-        }
+        if (!check_binding_size(ts[i], dims, bindings_[i], &too_small)) continue;
         v = value_for(i, dims);
       } else {
         values_[i].reset();  // ONNX Runtime allocates it; copied below
@@ -349,7 +352,7 @@ class OrtContext final : public Context {
     if (values_[i] && keys_[i] == k) return values_[i].get();
     const TensorDesc& t = engine_.tensors()[i];
     OrtValue* v = nullptr;
-    check(g_api->CreateTensorWithDataAsOrtValue(memory_info_.get(), bindings_[i].data, volume(dims) * dtype_size(t.dtype),
+    check(g_api->CreateTensorWithDataAsOrtValue(memory_info_.get(), bindings_[i].data, tensor_bytes(t, dims),
                                                 dims.data(), dims.size(), to_ort(t.dtype), &v),
           "onnxruntime: wrap " + t.name);
     values_[i].reset(v);
@@ -404,16 +407,10 @@ class OrtContext final : public Context {
       check(st, "onnxruntime: output dims");
       shapes_[i] = dims;
       const TensorDesc& t = engine_.tensors()[i];
-      size_t need = volume(dims) * dtype_size(t.dtype);
-      if (need > bindings_[i].size) {
-        if (too_small.empty())
-          too_small = "output " + t.name + " of shape " + to_string(dims) + " needs " + std::to_string(need) +
-                      " bytes, its binding holds " + std::to_string(bindings_[i].size);
-        continue;
-      }
+      if (!check_binding_size(t, dims, bindings_[i], &too_small)) continue;
       void* src = nullptr;
       check(a.GetTensorMutableData(v.get(), &src), "onnxruntime: output data");
-      std::memcpy(bindings_[i].data, src, need);
+      std::memcpy(bindings_[i].data, src, tensor_bytes(t, dims));
     }
     if (!too_small.empty()) fail(NT_SHAPE, too_small);
   }
@@ -453,14 +450,16 @@ std::unique_ptr<Engine> load_onnxruntime(const void* data, size_t len, const std
   api();
   if (data == nullptr) {
     struct stat st {};
-    if (::stat(origin.c_str(), &st) != 0) fail(NT_NOT_FOUND, "onnxruntime: load " + origin + ": " + std::strerror(errno));
+    if (::stat(origin.c_str(), &st) != 0)
+      fail(NT_NOT_FOUND, "onnxruntime: load " + origin + ": " + std::strerror(errno));
     if (S_ISDIR(st.st_mode)) fail(NT_NOT_FOUND, "onnxruntime: load " + origin + ": is a directory");
   }
   try {
     return std::make_unique<OrtEngine>(data, len, origin, options);
   } catch (const Error& e) {
     if (e.status() == NT_INVALID_MODEL || e.status() == NT_RUNTIME)
-      fail(NT_INVALID_MODEL, std::string(e.what()) + " (is it an ONNX model? TensorRT plans need the tensorrt backend)");
+      fail(NT_INVALID_MODEL,
+           std::string(e.what()) + " (is it an ONNX model? TensorRT plans need the tensorrt backend)");
     throw;
   }
 }

@@ -8,9 +8,13 @@ namespace nt {
 
 size_t dtype_size(nt_dtype dtype) {
   switch (dtype) {
-    case NT_FLOAT32: case NT_INT32: return 4;
-    case NT_FLOAT16: case NT_BFLOAT16: return 2;
-    case NT_INT8: case NT_UINT8: case NT_BOOL: return 1;
+    case NT_FLOAT32:
+    case NT_INT32: return 4;
+    case NT_FLOAT16:
+    case NT_BFLOAT16: return 2;
+    case NT_INT8:
+    case NT_UINT8:
+    case NT_BOOL: return 1;
     case NT_INT64: return 8;
     default: return 0;
   }
@@ -58,15 +62,15 @@ std::string to_string(const Dims& dims) {
 
 void check_shape_compatible(const std::string& tensor, const Dims& declared, const Dims& shape) {
   if (declared.size() != shape.size())
-    fail(NT_SHAPE, "tensor " + tensor + ": rank " + std::to_string(shape.size()) +
-                       " given, the model declares " + to_string(declared));
+    fail(NT_SHAPE, "tensor " + tensor + ": rank " + std::to_string(shape.size()) + " given, the model declares " +
+                       to_string(declared));
   for (size_t i = 0; i < shape.size(); ++i) {
     if (shape[i] <= 0)
-      fail(NT_SHAPE, "tensor " + tensor + ": dimension " + std::to_string(i) + " of " +
-                         to_string(shape) + " must be positive");
+      fail(NT_SHAPE,
+           "tensor " + tensor + ": dimension " + std::to_string(i) + " of " + to_string(shape) + " must be positive");
     if (declared[i] >= 0 && declared[i] != shape[i])
-      fail(NT_SHAPE, "tensor " + tensor + ": shape " + to_string(shape) +
-                         " does not match the model's " + to_string(declared));
+      fail(NT_SHAPE,
+           "tensor " + tensor + ": shape " + to_string(shape) + " does not match the model's " + to_string(declared));
   }
 }
 

@@ -35,8 +35,9 @@ const Loaded& loaded() {
   static std::once_flag once;
   std::call_once(once, [] {
 #ifndef NT_WITH_TENSORRT
-    l.why = "not built: nailtrt was built without TensorRT (CMake found no TensorRT headers and libraries; "
-            "set TENSORRT_ROOT and rebuild on a machine with CUDA)";
+    l.why =
+        "not built: nailtrt was built without TensorRT (CMake found no TensorRT headers and libraries; "
+        "set TENSORRT_ROOT and rebuild on a machine with CUDA)";
 #else
     std::string path = own_dir() + kPluginName;
     // RTLD_LOCAL: TensorRT's symbols stay out of the global namespace.

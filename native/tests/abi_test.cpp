@@ -1,10 +1,12 @@
 // The C ABI's contract, independent of any model: versions, NULL handling, error strings.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <cstddef>
 #include <cstring>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "fixtures.h"
 
@@ -38,6 +40,38 @@ TEST(Abi, LastErrorIsPerThread) {
     EXPECT_EQ(nt_engine_load_file("", nullptr, &e), NT_INVALID_ARGUMENT);
   }).join();
   EXPECT_EQ(mine, nt_last_error());
+}
+
+// Threads that fail at the same moment each read their own call's message, and the
+// message stays until the thread's next failing call (successful calls leave it).
+TEST(Abi, ConcurrentFailuresKeepTheirOwnMessages) {
+  constexpr int kThreads = 4, kRounds = 100;
+  std::atomic<int> ready{0}, wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      ready.fetch_add(1);
+      while (ready.load() < kThreads) std::this_thread::yield();
+      for (int round = 0; round < kRounds; ++round) {
+        std::string path = "/nonexistent/thread-" + std::to_string(t) + "-round-" + std::to_string(round) + ".onnx";
+        nt_engine* e = nullptr;
+        if (nt_engine_load_file(path.c_str(), nullptr, &e) == NT_OK) {
+          wrong.fetch_add(1);
+          nt_engine_destroy(e);
+          continue;
+        }
+        const char* msg = nt_last_error();
+        std::string copy = msg;
+        nt_buffer* b = nullptr;
+        if (nt_buffer_create(16, &b, nullptr) != NT_OK) wrong.fetch_add(1);  // a success...
+        nt_buffer_destroy(b);
+        // ...leaves the message, and its pointer, as they were.
+        if (copy.find(path) == std::string::npos || nt_last_error() != msg || copy != msg) wrong.fetch_add(1);
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 TEST(Abi, StatusAndDtypeNames) {
@@ -113,7 +147,8 @@ TEST(Abi, OlderOptionsStructStillWorks) {
   std::memset(mem, 0xAB, sizeof mem);
   auto* o = reinterpret_cast<nt_engine_options*>(mem);
   nt_engine_options_init_sized(o, kOld);
-  for (size_t i = kOld; i < sizeof mem; ++i) ASSERT_EQ(mem[i], 0xAB) << "byte " << i << " written past the caller's struct";
+  for (size_t i = kOld; i < sizeof mem; ++i)
+    ASSERT_EQ(mem[i], 0xAB) << "byte " << i << " written past the caller's struct";
   EXPECT_EQ(o->struct_size, kOld);
   o->backend = NT_BACKEND_ONNXRUNTIME;
   nt_engine* e = nullptr;

@@ -12,10 +12,18 @@ namespace nttest {
 
 inline std::string fixture(const std::string& name) { return std::string(NT_FIXTURES) + "/" + name; }
 
-struct EngineDel { void operator()(nt_engine* p) const { nt_engine_destroy(p); } };
-struct ContextDel { void operator()(nt_context* p) const { nt_context_destroy(p); } };
-struct StreamDel { void operator()(nt_stream* p) const { nt_stream_destroy(p); } };
-struct BufferDel { void operator()(nt_buffer* p) const { nt_buffer_destroy(p); } };
+struct EngineDel {
+  void operator()(nt_engine* p) const { nt_engine_destroy(p); }
+};
+struct ContextDel {
+  void operator()(nt_context* p) const { nt_context_destroy(p); }
+};
+struct StreamDel {
+  void operator()(nt_stream* p) const { nt_stream_destroy(p); }
+};
+struct BufferDel {
+  void operator()(nt_buffer* p) const { nt_buffer_destroy(p); }
+};
 using Engine = std::unique_ptr<nt_engine, EngineDel>;
 using Context = std::unique_ptr<nt_context, ContextDel>;
 using Stream = std::unique_ptr<nt_stream, StreamDel>;

@@ -184,9 +184,9 @@ TEST(OnnxRuntime, ShapeErrors) {
 TEST(OnnxRuntime, BindingErrors) {
   Runner r("affine.onnx");
   Buffer b = make_buffer(16);
-  EXPECT_EQ(nt_context_bind(r.ctx.get(), 0, b.get(), 8, 16), NT_INVALID_ARGUMENT);   // past the end
-  EXPECT_EQ(nt_context_bind(r.ctx.get(), 0, b.get(), 2, 4), NT_INVALID_ARGUMENT);    // misaligned floats
-  EXPECT_EQ(nt_context_bind(r.ctx.get(), 5, b.get(), 0, 4), NT_INVALID_ARGUMENT);    // no such tensor
+  EXPECT_EQ(nt_context_bind(r.ctx.get(), 0, b.get(), 8, 16), NT_INVALID_ARGUMENT);  // past the end
+  EXPECT_EQ(nt_context_bind(r.ctx.get(), 0, b.get(), 2, 4), NT_INVALID_ARGUMENT);   // misaligned floats
+  EXPECT_EQ(nt_context_bind(r.ctx.get(), 5, b.get(), 0, 4), NT_INVALID_ARGUMENT);   // no such tensor
   int64_t dims[2] = {1, 4};
   ASSERT_EQ(nt_context_set_input_shape(r.ctx.get(), 0, 2, dims), NT_OK);
   EXPECT_EQ(nt_context_enqueue(r.ctx.get()), NT_INVALID_ARGUMENT);  // nothing bound
@@ -234,7 +234,10 @@ TEST(OnnxRuntime, ConcurrentContextsOnOneEngine) {
     threads.emplace_back([&, t] {
       Stream s = make_stream();
       nt_context* c = nullptr;
-      if (nt_context_create(engine.get(), s.get(), &c) != NT_OK) { failures[t]++; return; }
+      if (nt_context_create(engine.get(), s.get(), &c) != NT_OK) {
+        failures[t]++;
+        return;
+      }
       Context ctx(c);
       Buffer in = make_buffer(8 * 16), out = make_buffer(8 * 16);
       float* x = data_of<float>(in.get());

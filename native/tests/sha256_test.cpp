@@ -18,7 +18,8 @@ TEST(Sha256, KnownVectors) {
 TEST(Sha256, IncrementalEqualsOneShot) {
   std::string million(1000000, 'a');
   Sha256 s;
-  for (size_t i = 0; i < million.size(); i += 999) s.update(million.data() + i, std::min<size_t>(999, million.size() - i));
+  for (size_t i = 0; i < million.size(); i += 999)
+    s.update(million.data() + i, std::min<size_t>(999, million.size() - i));
   auto d = s.digest();
   char hex[65];
   for (int i = 0; i < 32; ++i) snprintf(hex + 2 * i, 3, "%02x", d[i]);

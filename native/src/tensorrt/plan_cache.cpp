@@ -21,7 +21,8 @@ std::string PlanKey::str() const {
 std::string PlanCache::plan_path(const PlanKey& k) const { return dir_ + "/" + k.str() + ".plan"; }
 
 std::string PlanCache::timing_cache_path(const PlanKey& k) const {
-  return dir_ + "/timing-trt" + k.trt_version + "-sm" + std::to_string(k.sm_major) + std::to_string(k.sm_minor) + ".cache";
+  return dir_ + "/timing-trt" + k.trt_version + "-sm" + std::to_string(k.sm_major) + std::to_string(k.sm_minor) +
+         ".cache";
 }
 
 std::optional<std::string> PlanCache::read(const std::string& path) const {

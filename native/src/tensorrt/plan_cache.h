@@ -12,7 +12,7 @@ struct PlanKey {
   std::string onnx_sha256;  // of the ONNX bytes
   std::string trt_version;  // "11.1.0"
   int sm_major = 0, sm_minor = 0;
-  std::string precision;    // "fp16", "fp32" or "typed"
+  std::string precision;  // "fp16", "fp32" or "typed"
   int opt_batch = 1, max_batch = 1;
 
   // e.g. "3f2a...c1-trt11.1.0-sm90-fp16-b1-8"

@@ -27,7 +27,8 @@ struct TensorrtPlugin {
   unsigned abi;  // kPluginAbi
   void (*attach)(const PluginHost* host);
   bool (*usable)(int device, std::string* why);
-  std::unique_ptr<Engine> (*load)(const void* data, size_t len, const std::string& origin, const EngineOptions& options);
+  std::unique_ptr<Engine> (*load)(const void* data, size_t len, const std::string& origin,
+                                  const EngineOptions& options);
   std::string (*version)();
 };
 

@@ -27,7 +27,9 @@ class ProgressLog final : public nvinfer1::IProgressMonitor {
     try {
       std::lock_guard<std::mutex> lock(mu_);
       if (parent == nullptr) start_[phase ? phase : ""] = Clock::now();
-      if (parent == nullptr) nt::log(NT_LOG_INFO, "tensorrt build " + origin_ + ": " + (phase ? phase : "") + " (" + std::to_string(steps) + " steps)");
+      if (parent == nullptr)
+        nt::log(NT_LOG_INFO,
+                "tensorrt build " + origin_ + ": " + (phase ? phase : "") + " (" + std::to_string(steps) + " steps)");
     } catch (...) {
     }
   }
@@ -37,7 +39,8 @@ class ProgressLog final : public nvinfer1::IProgressMonitor {
       std::lock_guard<std::mutex> lock(mu_);
       auto it = start_.find(phase ? phase : "");
       if (it == start_.end()) return;
-      nt::log(NT_LOG_INFO, "tensorrt build " + origin_ + ": " + it->first + " done in " + std::to_string(seconds_since(it->second)) + " s");
+      nt::log(NT_LOG_INFO, "tensorrt build " + origin_ + ": " + it->first + " done in " +
+                               std::to_string(seconds_since(it->second)) + " s");
       start_.erase(it);
     } catch (...) {
     }
@@ -52,9 +55,9 @@ class ProgressLog final : public nvinfer1::IProgressMonitor {
 // Optimisation profile: a dynamic first dimension is the batch (1..max_batch, tuned for
 // opt_batch); any other dynamic dimension has no sensible range to guess.
 void add_profile(nvinfer1::IBuilder& builder, nvinfer1::INetworkDefinition& net, nvinfer1::IBuilderConfig& config,
-                 const EngineOptions& o, const std::string& origin) {
+                 const EngineOptions& o, const std::string& origin, ErrorRecorder& errors) {
   nvinfer1::IOptimizationProfile* profile = builder.createOptimizationProfile();
-  check_trt(profile != nullptr, NT_RUNTIME, "createOptimizationProfile");
+  check_trt(profile != nullptr, NT_RUNTIME, "createOptimizationProfile", &errors);
   bool dynamic = false;
   for (int32_t i = 0; i < net.getNbInputs(); ++i) {
     nvinfer1::ITensor* in = net.getInput(i);
@@ -76,9 +79,9 @@ void add_profile(nvinfer1::IBuilder& builder, nvinfer1::INetworkDefinition& net,
     check_trt(profile->setDimensions(in->getName(), nvinfer1::OptProfileSelector::kMIN, to_trt(mn)) &&
                   profile->setDimensions(in->getName(), nvinfer1::OptProfileSelector::kOPT, to_trt(opt)) &&
                   profile->setDimensions(in->getName(), nvinfer1::OptProfileSelector::kMAX, to_trt(mx)),
-              NT_INVALID_ARGUMENT, std::string("optimisation profile for ") + in->getName());
+              NT_INVALID_ARGUMENT, std::string("optimisation profile for ") + in->getName(), &errors);
   }
-  if (dynamic) check_trt(config.addOptimizationProfile(profile) >= 0, NT_RUNTIME, "addOptimizationProfile");
+  if (dynamic) check_trt(config.addOptimizationProfile(profile) >= 0, NT_RUNTIME, "addOptimizationProfile", &errors);
 }
 
 // FP16 on TensorRT 10 is a builder flag. TensorRT 11 builds strongly typed networks only:
@@ -124,25 +127,31 @@ PlanKey make_key(const void* onnx, size_t len, const EngineOptions& o, const std
   return k;
 }
 
-std::string build(const void* onnx, size_t len, const std::string& origin, const EngineOptions& o, const PlanCache& cache,
-                  const PlanKey& key) {
+std::string build(const void* onnx, size_t len, const std::string& origin, const EngineOptions& o,
+                  const PlanCache& cache, const PlanKey& key) {
   Logger& log = logger();
+  // This build's errors, whichever of TensorRT's threads reports them; it outlives every
+  // object below (they report to it until destroyed). Objects created from the builder
+  // inherit it.
+  ErrorRecorder errors(ErrorRecorder::Scope::kCall);
+  begin_call(&errors);
   Ptr<nvinfer1::IBuilder> builder(nvinfer1::createInferBuilder(log));
-  check_trt(builder != nullptr, NT_UNAVAILABLE, "unable to create TensorRT builder");
+  check_trt(builder != nullptr, NT_UNAVAILABLE, "unable to create TensorRT builder", &errors);
+  builder->setErrorRecorder(&errors);
   Ptr<nvinfer1::INetworkDefinition> net(builder->createNetworkV2(0));
-  check_trt(net != nullptr, NT_RUNTIME, "unable to create TensorRT network");
+  check_trt(net != nullptr, NT_RUNTIME, "unable to create TensorRT network", &errors);
   Ptr<nvonnxparser::IParser> parser(nvonnxparser::createParser(*net, log));
-  check_trt(parser != nullptr, NT_RUNTIME, "unable to create ONNX parser");
+  check_trt(parser != nullptr, NT_RUNTIME, "unable to create ONNX parser", &errors);
   if (!parser->parse(onnx, len, origin.c_str())) {
     std::string why;
     for (int32_t i = 0; i < parser->getNbErrors(); ++i) why += std::string(i ? "; " : "") + parser->getError(i)->desc();
     fail(NT_INVALID_MODEL, "tensorrt: cannot parse ONNX " + origin + ": " + why);
   }
   Ptr<nvinfer1::IBuilderConfig> config(builder->createBuilderConfig());
-  check_trt(config != nullptr, NT_RUNTIME, "unable to create builder config");
+  check_trt(config != nullptr, NT_RUNTIME, "unable to create builder config", &errors);
   ProgressLog progress(origin);
   config->setProgressMonitor(&progress);
-  add_profile(*builder, *net, *config, o, origin);
+  add_profile(*builder, *net, *config, o, origin, errors);
   configure_precision(*config, o);
 
   std::string timing_path = cache.enabled() ? cache.timing_cache_path(key) : "";
@@ -154,7 +163,7 @@ std::string build(const void* onnx, size_t len, const std::string& origin, const
                            std::to_string(o.max_batch) + "); the first build of a model can take minutes");
   auto t0 = Clock::now();
   Ptr<nvinfer1::IHostMemory> plan(builder->buildSerializedNetwork(*net, *config));
-  check_trt(plan != nullptr && plan->size() > 0, NT_RUNTIME, "unable to build TensorRT engine for " + origin);
+  check_trt(plan != nullptr && plan->size() > 0, NT_RUNTIME, "unable to build TensorRT engine for " + origin, &errors);
   nt::log(NT_LOG_INFO, "tensorrt: built " + origin + " in " + std::to_string(seconds_since(t0)) + " s (" +
                            std::to_string(plan->size()) + " bytes)");
 

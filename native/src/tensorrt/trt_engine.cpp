@@ -44,15 +44,19 @@ using DevicePtr = std::unique_ptr<void, DeviceFree>;
 class TrtEngine final : public Engine {
  public:
   TrtEngine(const std::string& plan, const std::string& origin, int device) : device_(device) {
+    begin_call(&recorder_);
     check_cuda(cudaSetDevice(device), "cudaSetDevice(" + std::to_string(device) + ")");
     runtime_.reset(nvinfer1::createInferRuntime(logger()));
-    check_trt(runtime_ != nullptr, NT_UNAVAILABLE, "unable to create TensorRT runtime");
+    check_trt(runtime_ != nullptr, NT_UNAVAILABLE, "unable to create TensorRT runtime", nullptr);
+    // The engine inherits the runtime's recorder.
+    runtime_->setErrorRecorder(&recorder_);
     engine_.reset(runtime_->deserializeCudaEngine(plan.data(), plan.size()));
     // A plan from another TensorRT version or GPU fails here: an error, never a null
     // dereference later (NVIDIA/TensorRT#2176).
     check_trt(engine_ != nullptr, NT_INVALID_MODEL,
               "unable to deserialize TensorRT plan " + origin +
-                  " (plans only load on the TensorRT version and GPU architecture that built them)");
+                  " (plans only load on the TensorRT version and GPU architecture that built them)",
+              &recorder_);
     int32_t n = engine_->getNbIOTensors();
     // Inputs first, then outputs, as the ABI promises.
     for (nvinfer1::TensorIOMode want : {nvinfer1::TensorIOMode::kINPUT, nvinfer1::TensorIOMode::kOUTPUT}) {
@@ -75,10 +79,14 @@ class TrtEngine final : public Engine {
 
   nvinfer1::ICudaEngine& engine() const { return *engine_; }
   int device() const { return device_; }
+  // Errors of the runtime and engine (context creation), filed per thread: many threads
+  // may create contexts at once.
+  ErrorRecorder& recorder() const { return recorder_; }
 
  private:
   int device_;
-  Ptr<nvinfer1::IRuntime> runtime_;      // must outlive engine_: declared first, destroyed last
+  mutable ErrorRecorder recorder_;   // outlives the TensorRT objects that report to it
+  Ptr<nvinfer1::IRuntime> runtime_;  // must outlive engine_: declared first, destroyed last
   Ptr<nvinfer1::ICudaEngine> engine_;
 };
 
@@ -87,13 +95,17 @@ class TrtContext final : public Context {
   TrtContext(const TrtEngine& e, Stream& stream) : Context(e), engine_(e), stream_(stream) {
     if (!stream.is_cuda()) fail(NT_INVALID_ARGUMENT, "tensorrt needs a CUDA stream; this one is a host stream");
     if (stream.device() != e.device())
-      fail(NT_INVALID_ARGUMENT, "stream is on device " + std::to_string(stream.device()) + ", the engine on " + std::to_string(e.device()));
+      fail(NT_INVALID_ARGUMENT,
+           "stream is on device " + std::to_string(stream.device()) + ", the engine on " + std::to_string(e.device()));
     check_cuda(cudaSetDevice(e.device()), "cudaSetDevice");
+    begin_call(&e.recorder());
     ctx_.reset(e.engine().createExecutionContext());
-    check_trt(ctx_ != nullptr, NT_OUT_OF_MEMORY, "unable to create TensorRT execution context");
+    check_trt(ctx_ != nullptr, NT_OUT_OF_MEMORY, "unable to create TensorRT execution context", &e.recorder());
+    // From here on the context reports to its own recorder.
+    ctx_->setErrorRecorder(&recorder_);
     cudaStream_t s = static_cast<cudaStream_t>(stream.native());
     if (e.engine().getNbOptimizationProfiles() > 0)
-      check_trt(ctx_->setOptimizationProfileAsync(0, s), NT_RUNTIME, "setOptimizationProfileAsync");
+      check_trt(ctx_->setOptimizationProfileAsync(0, s), NT_RUNTIME, "setOptimizationProfileAsync", &recorder_);
     allocate_device_buffers();
   }
 
@@ -105,16 +117,20 @@ class TrtContext final : public Context {
  protected:
   void on_input_shape(size_t index) override {
     const TensorDesc& t = engine_.tensors()[index];
-    check_trt(ctx_->setInputShape(t.name.c_str(), to_trt(shapes_[index])), NT_SHAPE,
-              "tensorrt: input " + t.name + " shape " + to_string(shapes_[index]) + " is outside the optimisation profile");
+    begin_call(&recorder_);
+    check_trt(
+        ctx_->setInputShape(t.name.c_str(), to_trt(shapes_[index])), NT_SHAPE,
+        "tensorrt: input " + t.name + " shape " + to_string(shapes_[index]) + " is outside the optimisation profile",
+        &recorder_);
   }
 
   void run() override {
     const auto& ts = engine_.tensors();
     cudaStream_t s = static_cast<cudaStream_t>(stream_.native());
+    begin_call(&recorder_);
     for (size_t i = 0; i < ts.size(); ++i) {
       if (ts[i].mode != NT_INPUT) continue;
-      size_t bytes = volume(shapes_[i]) * dtype_size(ts[i].dtype);
+      size_t bytes = tensor_bytes(ts[i], shapes_[i]);
       check_cuda(cudaMemcpyAsync(device_[i].get(), bindings_[i].data, bytes, cudaMemcpyHostToDevice, s),
                  "copy input " + ts[i].name + " to the GPU");
     }
@@ -125,17 +141,14 @@ class TrtContext final : public Context {
       if (ts[i].mode != NT_OUTPUT) continue;
       shapes_[i] = from_trt(ctx_->getTensorShape(ts[i].name.c_str()));
       if (bindings_[i].data == nullptr) continue;
-      size_t bytes = volume(shapes_[i]) * dtype_size(ts[i].dtype);
-      if (bytes > bindings_[i].size && too_small.empty())
-        too_small = "output " + ts[i].name + " of shape " + to_string(shapes_[i]) + " needs " + std::to_string(bytes) +
-                    " bytes, its binding holds " + std::to_string(bindings_[i].size);
+      check_binding_size(ts[i], shapes_[i], bindings_[i], &too_small);
     }
     if (!too_small.empty()) fail(NT_SHAPE, too_small);
     if (cancelled_.load()) fail(NT_CANCELLED, "tensorrt: run cancelled");
-    check_trt(ctx_->enqueueV3(s), NT_RUNTIME, "tensorrt: enqueueV3 failed");
+    check_trt(ctx_->enqueueV3(s), NT_RUNTIME, "tensorrt: enqueueV3 failed", &recorder_);
     for (size_t i = 0; i < ts.size(); ++i) {
       if (ts[i].mode != NT_OUTPUT || bindings_[i].data == nullptr) continue;
-      size_t bytes = volume(shapes_[i]) * dtype_size(ts[i].dtype);
+      size_t bytes = tensor_bytes(ts[i], shapes_[i]);
       check_cuda(cudaMemcpyAsync(bindings_[i].data, device_[i].get(), bytes, cudaMemcpyDeviceToHost, s),
                  "copy output " + ts[i].name + " from the GPU");
     }
@@ -152,24 +165,28 @@ class TrtContext final : public Context {
       if (ts[i].mode != NT_INPUT) continue;
       Dims mx = ts[i].dims;
       if (!is_resolved(mx)) {
-        if (!profiles) fail(NT_INVALID_MODEL, "tensorrt: input " + ts[i].name + " is dynamic but the plan has no optimisation profile");
+        if (!profiles)
+          fail(NT_INVALID_MODEL,
+               "tensorrt: input " + ts[i].name + " is dynamic but the plan has no optimisation profile");
         mx = from_trt(eng.getProfileShape(ts[i].name.c_str(), 0, nvinfer1::OptProfileSelector::kMAX));
       }
-      check_trt(ctx_->setInputShape(ts[i].name.c_str(), to_trt(mx)), NT_SHAPE, "tensorrt: max shape of " + ts[i].name);
+      check_trt(ctx_->setInputShape(ts[i].name.c_str(), to_trt(mx)), NT_SHAPE, "tensorrt: max shape of " + ts[i].name,
+                &recorder_);
       max_[i] = mx;
     }
     for (size_t i = 0; i < ts.size(); ++i) {
       if (ts[i].mode == NT_OUTPUT) {
         max_[i] = from_trt(ctx_->getTensorShape(ts[i].name.c_str()));
         if (!is_resolved(max_[i]))
-          fail(NT_INVALID_MODEL, "tensorrt: output " + ts[i].name + " has a data-dependent shape " + to_string(max_[i]) +
-                                     ", which nailtrt does not support");
+          fail(NT_INVALID_MODEL, "tensorrt: output " + ts[i].name + " has a data-dependent shape " +
+                                     to_string(max_[i]) + ", which nailtrt does not support");
       }
-      size_t bytes = std::max<size_t>(1, volume(max_[i]) * dtype_size(ts[i].dtype));
+      size_t bytes = std::max<size_t>(1, tensor_bytes(ts[i], max_[i]));
       void* p = nullptr;
       check_cuda(cudaMalloc(&p, bytes), "cudaMalloc " + std::to_string(bytes) + " bytes for " + ts[i].name);
       device_[i].reset(p);
-      check_trt(ctx_->setTensorAddress(ts[i].name.c_str(), p), NT_RUNTIME, "setTensorAddress " + ts[i].name);
+      check_trt(ctx_->setTensorAddress(ts[i].name.c_str(), p), NT_RUNTIME, "setTensorAddress " + ts[i].name,
+                &recorder_);
     }
     // The context now holds the max shapes, but shape_set_ stays false for dynamic
     // inputs: a run without set_input_shape is still refused by the base class rather
@@ -178,12 +195,15 @@ class TrtContext final : public Context {
 
   const TrtEngine& engine_;
   Stream& stream_;
+  ErrorRecorder recorder_;  // this context's errors; outlives ctx_, which reports to it
   Ptr<nvinfer1::IExecutionContext> ctx_;
   std::vector<DevicePtr> device_ = std::vector<DevicePtr>(engine_.tensors().size());
   std::vector<Dims> max_ = std::vector<Dims>(engine_.tensors().size());
 };
 
-std::unique_ptr<Context> TrtEngine::create_context(Stream& stream) { return std::make_unique<TrtContext>(*this, stream); }
+std::unique_ptr<Context> TrtEngine::create_context(Stream& stream) {
+  return std::make_unique<TrtContext>(*this, stream);
+}
 
 }  // namespace
 

@@ -25,20 +25,10 @@ void Logger::log(Severity severity, const char* msg) noexcept {
                          : severity == Severity::kWARNING ? NT_LOG_WARNING
                          : severity == Severity::kINFO    ? NT_LOG_INFO
                                                           : NT_LOG_VERBOSE;
-    if (level == NT_LOG_ERROR) {
-      std::lock_guard<std::mutex> lock(mu_);
-      last_error_ = msg ? msg : "";
-    }
+    if (level == NT_LOG_ERROR) errors_.report(static_cast<int32_t>(severity), msg);
     if (nt::log_enabled(level)) nt::log(level, std::string("tensorrt: ") + (msg ? msg : ""));
   } catch (...) {
   }
-}
-
-std::string Logger::take_error() {
-  std::lock_guard<std::mutex> lock(mu_);
-  std::string e;
-  e.swap(last_error_);
-  return e;
 }
 
 Logger& logger() {
@@ -46,9 +36,41 @@ Logger& logger() {
   return l;
 }
 
-void check_trt(bool ok, nt_status code, const std::string& what) {
+nvinfer1::ErrorCode ErrorRecorder::getErrorCode(int32_t i) const noexcept {
+  return static_cast<nvinfer1::ErrorCode>(
+      errors_.code(i, static_cast<int32_t>(nvinfer1::ErrorCode::kUNSPECIFIED_ERROR)));
+}
+
+void ErrorRecorder::clear() noexcept {
+  if (scope_ == Scope::kCall)
+    errors_.clear_all();
+  else
+    errors_.clear();
+}
+
+bool ErrorRecorder::reportError(nvinfer1::ErrorCode code, ErrorDesc desc) noexcept {
+  errors_.report(static_cast<int32_t>(code), desc);
+  try {
+    // With a recorder set, TensorRT reports errors here instead of to the logger: log them too.
+    if (nt::log_enabled(NT_LOG_ERROR)) nt::log(NT_LOG_ERROR, std::string("tensorrt: ") + (desc ? desc : ""));
+  } catch (...) {
+  }
+  // A hint to TensorRT: only an internal error leaves it in a state not worth continuing.
+  return code == nvinfer1::ErrorCode::kINTERNAL_ERROR;
+}
+
+std::string ErrorRecorder::take() { return scope_ == Scope::kCall ? errors_.take_all() : errors_.take(); }
+
+void begin_call(ErrorRecorder* recorder) {
+  logger().forget();
+  if (recorder) recorder->clear();
+}
+
+void check_trt(bool ok, nt_status code, const std::string& what, ErrorRecorder* recorder) {
   if (ok) return;
-  std::string why = logger().take_error();
+  std::string why = recorder ? recorder->take() : std::string();
+  std::string logged = logger().take_error();
+  if (!logged.empty()) why += (why.empty() ? "" : "; ") + logged;
   fail(code, what + (why.empty() ? std::string(" (TensorRT gave no reason)") : ": " + why));
 }
 
@@ -80,7 +102,8 @@ Dims from_trt(const nvinfer1::Dims& d) {
 
 nvinfer1::Dims to_trt(const Dims& d) {
   nvinfer1::Dims out{};
-  if (d.size() > static_cast<size_t>(nvinfer1::Dims::MAX_DIMS)) fail(NT_SHAPE, "rank " + std::to_string(d.size()) + " exceeds TensorRT's limit");
+  if (d.size() > static_cast<size_t>(nvinfer1::Dims::MAX_DIMS))
+    fail(NT_SHAPE, "rank " + std::to_string(d.size()) + " exceeds TensorRT's limit");
   out.nbDims = static_cast<int32_t>(d.size());
   for (size_t i = 0; i < d.size(); ++i) out.d[i] = d[i];
   return out;
@@ -94,8 +117,9 @@ std::string library_version() {
 bool usable(int device, std::string* why) {
   int32_t major = getInferLibMajorVersion();
   if (major != NV_TENSORRT_MAJOR) {
-    if (why) *why = "no library: libnvinfer " + library_version() + " does not match the TensorRT " +
-                    std::to_string(NV_TENSORRT_MAJOR) + " headers nailtrt was built with";
+    if (why)
+      *why = "no library: libnvinfer " + library_version() + " does not match the TensorRT " +
+             std::to_string(NV_TENSORRT_MAJOR) + " headers nailtrt was built with";
     return false;
   }
   cudaDeviceProp prop{};
@@ -117,13 +141,11 @@ namespace {
 void attach(const nt::PluginHost* host) { nt::g_host = host; }
 
 const nt::TensorrtPlugin kPlugin{
-    nt::kPluginAbi,
-    &attach,
-    &nt::trt::usable,
-    &nt::trt::load,
-    &nt::trt::library_version,
+    nt::kPluginAbi, &attach, &nt::trt::usable, &nt::trt::load, &nt::trt::library_version,
 };
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) const nt::TensorrtPlugin* nt_tensorrt_plugin(void) { return &kPlugin; }
+extern "C" __attribute__((visibility("default"))) const nt::TensorrtPlugin* nt_tensorrt_plugin(void) {
+  return &kPlugin;
+}
