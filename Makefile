@@ -39,8 +39,10 @@ export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 export NAILTRT_DATASET ?= $(DATASET)
 
 TRAIN_PACKAGES := python3-torch python3-torchvision python3-onnx python3-scipy python3-pil python3-numpy
+# The training code's tests and the Python linter (make test-python, make lint).
+PYTEST_PACKAGES := $(TRAIN_PACKAGES) python3-pytest python3-flake8
 
-.PHONY: build native deps ort test test-native test-go bench run dev fixtures clean check-tensorrt \
+.PHONY: build native deps ort test test-native test-go test-python bench run dev fixtures clean check-tensorrt \
         train train-deps apt eval gallery fuzz soak browser-deps test-browser screenshots test-deploy lint
 
 # ---------------------------------------------------------------- set-up
@@ -119,16 +121,27 @@ build: native
 test-go: native
 	$(GO) test -race -count=1 ./...
 
-test: lint test-native test-go test-deploy test-browser fuzz
+test: lint test-native test-go test-python test-deploy test-browser fuzz
 
-# Habits as gates: formatting, static analysis (staticcheck, pinned, run as a Go tool)
-# and a go.mod/go.sum that go mod tidy would leave as they are.
+# Habits as gates: formatting (gofmt; clang-format with the committed .clang-format over
+# every C/C++ file, new ones included), static analysis (staticcheck, pinned, run as a Go
+# tool) and a go.mod/go.sum that go mod tidy would leave as they are. The Python linter
+# runs in test-python, beside the training code's tests.
 STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint: native
+	@$(MAKE) --no-print-directory apt PACKAGES="clang-format"
 	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || { echo "gofmt -l: run gofmt -w on:"; echo "$$out"; exit 1; }
+	clang-format --dry-run --Werror $$(git ls-files --cached --others --exclude-standard '*.c' '*.h' '*.cpp' '*.cc')
 	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+# The training code's tests (tools/train/tests: dataset reader, augmentation invariants,
+# metrics, the golden fixture tools/eval scores too) and the linter over every .py in tools/.
+test-python:
+	@$(MAKE) --no-print-directory apt PACKAGES="$(PYTEST_PACKAGES)"
+	$(PYTHON) -m flake8 --config tools/.flake8 tools
+	$(PYTHON) -m pytest -q -p no:cacheprovider tools/train
 
 # Kubernetes manifests against the API's own schemas, offline: the OpenAPI document of
 # Kubernetes $(K8S_VERSION) comes from the Go module proxy (module k8s.io/kubernetes,

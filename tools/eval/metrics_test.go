@@ -1,9 +1,13 @@
 package main
 
 import (
+	"encoding/json"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 )
 
 func grid(rows ...string) ([]bool, int, int) {
@@ -90,5 +94,58 @@ func TestInstancesFromLabels(t *testing.T) {
 		assert.Equal(t, []bool{false, true, true, false, false, false, false, false, false}, got[0])
 		assert.Equal(t, []bool{false, false, false, false, true, true, false, false, false}, got[1])
 		assert.True(t, got[2][8])
+	}
+}
+
+// TestGoldenFixture scores testdata/golden (written by tools/fixtures/make_golden.py) and
+// compares every count and metric with expected.json, which tools/train/tests/test_golden.py
+// checks the Python metrics against too: the two implementations must agree exactly.
+func TestGoldenFixture(t *testing.T) {
+	dir := filepath.Join("testdata", "golden")
+	raw, err := os.ReadFile(filepath.Join(dir, "expected.json"))
+	require.NoError(t, err)
+	type scored struct {
+		Counts  map[string]float64 `json:"counts"`
+		Metrics map[string]float64 `json:"metrics"`
+	}
+	var want struct {
+		Size       [2]int `json:"size"`
+		Instances  scored `json:"instances"`
+		Components scored `json:"components"`
+	}
+	require.NoError(t, json.Unmarshal(raw, &want))
+
+	// Read as run() reads the dataset's masks and instance maps.
+	pred, w, h, err := readMask(filepath.Join(dir, "pred.png"))
+	require.NoError(t, err)
+	truth, tw, th, err := readMask(filepath.Join(dir, "truth.png"))
+	require.NoError(t, err)
+	labels, lw, lh, err := readLabels(filepath.Join(dir, "instances.png"))
+	require.NoError(t, err)
+	require.Equal(t, [2]int{h, w}, want.Size)
+	require.Equal(t, [4]int{w, h, w, h}, [4]int{tw, th, lw, lh})
+
+	for name, c := range map[string]struct {
+		truths [][]bool
+		want   scored
+	}{
+		"instances":  {instancesFromLabels(labels), want.Instances},
+		"components": {nil, want.Components},
+	} {
+		t.Run(name, func(t *testing.T) {
+			var a accumulator
+			a.add(pred, truth, w, h, components(pred, w, h), c.truths)
+			got := map[string]float64{
+				"inter": a.inter, "union": a.union, "psum": a.psum, "tsum": a.tsum,
+				"bp_hit": a.bpHit, "bp_all": a.bpAll, "br_hit": a.brHit, "br_all": a.brAll,
+				"tp": float64(a.tp), "npred": float64(a.npred), "ntrue": float64(a.ntrue),
+			}
+			assert.Equal(t, c.want.Counts, got)
+			res := a.result()
+			assert.Equal(t, 1.0, res["images"])
+			for k, v := range c.want.Metrics {
+				assert.InDelta(t, v, res[k], 1e-9, k)
+			}
+		})
 	}
 }

@@ -13,15 +13,13 @@ import argparse
 import hashlib
 import json
 import os
-import sys
 
 import numpy as np
 import onnx
 import torch
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import augment  # noqa: E402
-from model import NailNet  # noqa: E402
+from nailtrain import augment
+from nailtrain.model import NailNet
 
 NAME = "nailseg"
 VERSION = "2.2.0"

@@ -51,7 +51,8 @@ def main():
         score = sum(r["iou"] + r["f1"] for r in row.values()) / max(1, len(row))
         results.append((score, thr, area, tta, row))
         print(f"threshold {thr} min_area {area} tta {tta}: " +
-              " ".join(f"{k.split('/')[-1]} IoU {r['iou']:.3f} F1 {r['f1']:.3f} bF {r['boundary_f']:.3f}" for k, r in row.items()),
+              " ".join(f"{k.split('/')[-1]} IoU {r['iou']:.3f} F1 {r['f1']:.3f} bF {r['boundary_f']:.3f}"
+                       for k, r in row.items()),
               flush=True)
     results.sort(key=lambda r: -r[0])
     print("\nbest: threshold {} min_area {} tta {}".format(*results[0][1:4]))

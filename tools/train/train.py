@@ -11,32 +11,33 @@ import argparse
 import json
 import os
 import random
-import sys
 import time
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import augment  # noqa: E402
-import dataset  # noqa: E402
-from metrics import Accumulator  # noqa: E402
-from model import NailNet, count_params  # noqa: E402
+from nailtrain import augment, dataset, from_onnx
+from nailtrain.metrics import Accumulator
+from nailtrain.model import NailNet, count_params
 
 # Checkpoint selection: whole-hand photos are what users send, so they weigh most.
 SELECT_WEIGHTS = {"hands": 0.6, "closeups": 0.2, "fingers": 0.1, "fingertips": 0.1}
 
 
 class Synth(torch.utils.data.IterableDataset):
-    def __init__(self, by_source, crop, size, seed):
+    """Endless normalised training crops; weights (source -> share, in this order) default
+    to augment.SOURCE_WEIGHTS."""
+
+    def __init__(self, by_source, crop, size, seed, weights=None):
         self.by_source, self.crop, self.size, self.seed = by_source, crop, size, seed
+        self.weights = dict(augment.SOURCE_WEIGHTS if weights is None else weights)
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         rng = np.random.default_rng([self.seed, info.id if info else 0])
         while True:
-            img, lab = augment.synth(rng, self.by_source, self.crop, self.size)
+            img, lab = augment.synth(rng, self.by_source, self.crop, self.size, self.weights)
             yield torch.from_numpy(augment.normalise(img)), torch.from_numpy(lab)[None]
 
 
@@ -64,7 +65,7 @@ def evaluate(model, samples, size, threshold=0.5, min_area=0):
     acc = {}
     for s in samples:
         pred = predict(model, s.image, size) > threshold
-        acc.setdefault(s.source, Accumulator()).add(pred, s.mask, min_area)
+        acc.setdefault(s.source, Accumulator()).add(pred, s.mask, min_area, s.instances)
     overall = Accumulator()
     for a in acc.values():
         for k, v in vars(a).items():
@@ -80,7 +81,8 @@ def selection_score(res):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--dataset", default=None, help="dataset folder (default ../shared/datasets/nails or $NAILTRT_DATASET)")
+    ap.add_argument("--dataset", default=None,
+                    help="dataset folder (default ../shared/datasets/nails or $NAILTRT_DATASET)")
     ap.add_argument("--steps", type=int, default=3000)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--crop", type=int, default=320, help="training crop side")
@@ -90,7 +92,7 @@ def main():
     ap.add_argument("--patience", type=int, default=10, help="evaluations without improvement before stopping")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--init", default=None,
-                    help="start from this checkpoint (same --widths) instead of random weights: continue a run")
+                    help="start from this checkpoint or exported .onnx (same --widths) instead of random weights")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workdir", default="build/train")
     ap.add_argument("--widths", default="16,32,64,128,192", help="NailNet channel widths of the five stages")
@@ -107,8 +109,6 @@ def main():
     os.makedirs(args.workdir, exist_ok=True)
 
     weights = {k: float(v) for k, v in (kv.split("=") for kv in args.weights.split(","))}
-    augment.SOURCE_WEIGHTS.clear()
-    augment.SOURCE_WEIGHTS.update(weights)
     t_load = time.time()
     train = dataset.load(args.dataset, "train", tuple(weights))
     val = dataset.load(args.dataset, "val", tuple(args.eval_sources.split(",")))
@@ -120,13 +120,20 @@ def main():
 
     widths = tuple(int(w) for w in args.widths.split(","))
     model = NailNet(widths)
-    if args.init:
+    if args.init and args.init.endswith(".onnx"):
+        # An exported model (BatchNorm folded away): restore it, calibrating the BatchNorm
+        # statistics on 16 batches of training crops from a generator of their own.
+        calib = Synth(by_source, args.crop, args.size, args.seed + 1000, weights)
+        it = iter(torch.utils.data.DataLoader(calib, batch_size=args.batch, num_workers=0))
+        from_onnx.load(model, args.init, (next(it)[0] for _ in range(16)))
+        print(f"initialised from {args.init} (BatchNorm recalibrated on 16x{args.batch} crops)", flush=True)
+    elif args.init:
         model.load_state_dict(torch.load(args.init)["state"])
         print(f"initialised from {args.init}", flush=True)
     print(f"NailNet: {count_params(model)} parameters", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05)
-    loader = torch.utils.data.DataLoader(Synth(by_source, args.crop, args.size, args.seed),
+    loader = torch.utils.data.DataLoader(Synth(by_source, args.crop, args.size, args.seed, weights),
                                          batch_size=args.batch, num_workers=1)
     best, best_step, stale, history = -1.0, 0, 0, []
     ckpt = os.path.join(args.workdir, "best.pt")
@@ -141,13 +148,15 @@ def main():
         sched.step()
         running += loss.item()
         if step % 50 == 0:
-            print(f"step {step} loss {running / 50:.4f} lr {sched.get_last_lr()[0]:.2e} {time.time() - t0:.0f}s", flush=True)
+            print(f"step {step} loss {running / 50:.4f} lr {sched.get_last_lr()[0]:.2e} {time.time() - t0:.0f}s",
+                  flush=True)
             running = 0.0
         if step % args.eval_every == 0 or step == args.steps:
             res = evaluate(model, val, args.size)
             score = selection_score(res)
             history.append({"step": step, "score": round(score, 4), **{k: v["iou"] for k, v in res.items()}})
-            print(f"eval step {step}: score {score:.4f} " + " ".join(f"{k}={v['iou']:.3f}/{v['f1']:.2f}" for k, v in res.items()), flush=True)
+            print(f"eval step {step}: score {score:.4f} " +
+                  " ".join(f"{k}={v['iou']:.3f}/{v['f1']:.2f}" for k, v in res.items()), flush=True)
             if score > best:
                 best, best_step, stale = score, step, 0
                 torch.save({"widths": widths, "state": model.state_dict()}, ckpt)

@@ -15,8 +15,12 @@ import numpy as np
 from PIL import Image
 from scipy import ndimage
 
-DEFAULT_ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "datasets", "nails")
+# tools/train/nailtrain -> the repository's parent folder -> shared/datasets/nails
+DEFAULT_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "..", "..",
+                            "shared", "datasets", "nails")
 SOURCES = ("hands", "closeups", "fingers", "fingertips")
+# Columns every manifest row must fill; `instances` and `origin` may be empty or absent.
+REQUIRED = ("id", "source", "split", "image", "mask")
 
 
 class Sample:
@@ -51,8 +55,22 @@ def dataset_root(root=None):
 def rows(root=None, split=None, sources=SOURCES):
     """The manifest rows of one split (None: all) and the given sources."""
     root = dataset_root(root)
-    with open(os.path.join(root, "manifest.csv"), newline="") as f:
-        for row in csv.DictReader(f):
+    path = os.path.join(root, "manifest.csv")
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in REQUIRED if c not in (reader.fieldnames or ())]
+        if missing:
+            raise SystemExit(f"{path}: no {', '.join(missing)} column(s) in the header")
+        for row in reader:
+            # DictReader pads a short row with None and files a long row's extra fields
+            # under None: either way the columns are shifted, so stop rather than misread.
+            if None in row or None in row.values():
+                got = sum(v is not None for k, v in row.items() if k is not None) + len(row.get(None, ()))
+                raise SystemExit(f"{path}:{reader.line_num}: {len(reader.fieldnames)} columns expected, "
+                                 f"row has {got} (an unquoted comma?)")
+            empty = [c for c in REQUIRED if not row[c]]
+            if empty:
+                raise SystemExit(f"{path}:{reader.line_num}: empty {', '.join(empty)}")
             if split and row["split"] != split:
                 continue
             if row["source"] not in sources:
@@ -70,7 +88,12 @@ def load(root=None, split=None, sources=SOURCES):
             raise SystemExit(f"{row['id']}: mask {mask.shape} does not match image {img.shape}")
         inst = None
         if row.get("instances"):
-            inst = np.asarray(Image.open(os.path.join(root, row["instances"])))
+            im = Image.open(os.path.join(root, row["instances"]))
+            if im.mode != "L":
+                # A palette or RGB map would be read as palette indices or 3 channels here and
+                # as grey levels by tools/eval: the two would count different nails.
+                raise SystemExit(f"{row['id']}: instance map is {im.mode}, not 8-bit greyscale (L)")
+            inst = np.asarray(im)
             if inst.shape != mask.shape:
                 raise SystemExit(f"{row['id']}: instance map {inst.shape} does not match mask {mask.shape}")
         out.append(Sample(row["id"], row["source"], row["split"], img, mask, inst, row.get("origin", "")))

@@ -14,7 +14,6 @@ Why this shape:
   inside the graph, so every runtime gets a [N,1,H,W] map the decoder can read directly.
 - Plain ReLU and BatchNorm: both fold or fuse in ONNX Runtime and TensorRT.
 """
-import torch
 import torch.nn as nn
 import torch.nn.functional as F
 

@@ -18,20 +18,29 @@ skin for nail. Each step below answers one of those, plus the usual photometric 
 """
 import io
 import math
+from types import MappingProxyType
 
 import numpy as np
 from PIL import Image, ImageFilter
 from scipy import ndimage
 
-MEAN = np.array([0.485, 0.456, 0.406], dtype=np.float32)
-STD = np.array([0.229, 0.224, 0.225], dtype=np.float32)
+
+def _frozen(a):
+    """Constants below are read-only, so no caller can change them for everyone."""
+    a.flags.writeable = False
+    return a
+
+
+MEAN = _frozen(np.array([0.485, 0.456, 0.406], dtype=np.float32))
+STD = _frozen(np.array([0.229, 0.224, 0.225], dtype=np.float32))
 PAD_RGB = tuple(int(round(v * 255)) for v in MEAN)  # letterbox fill: 0 after normalisation
 
-# Share of training samples drawn from each source (train.py --weights overrides it).
-SOURCE_WEIGHTS = {"hands": 0.7, "closeups": 0.15, "fingers": 0.075, "fingertips": 0.075}
+# Default share of training samples drawn from each source. Read-only: a run that wants
+# other shares passes its own mapping (train.py --weights -> synth(..., weights=...)).
+SOURCE_WEIGHTS = MappingProxyType({"hands": 0.7, "closeups": 0.15, "fingers": 0.075, "fingertips": 0.075})
 
-SKIN_TONES = np.array([[233, 196, 170], [224, 172, 138], [198, 134, 100], [160, 102, 70],
-                       [110, 70, 50], [250, 215, 195], [210, 160, 140]], dtype=np.float32)
+SKIN_TONES = _frozen(np.array([[233, 196, 170], [224, 172, 138], [198, 134, 100], [160, 102, 70],
+                               [110, 70, 50], [250, 215, 195], [210, 160, 140]], dtype=np.float32))
 
 
 def normalise(img_u8):
@@ -92,10 +101,11 @@ def _blobs(rng, n):
     return img
 
 
-def pick(rng, by_source):
-    """One training photo, its source drawn by SOURCE_WEIGHTS."""
-    names = [k for k in SOURCE_WEIGHTS if by_source.get(k)]
-    p = np.array([SOURCE_WEIGHTS[k] for k in names])
+def pick(rng, by_source, weights=SOURCE_WEIGHTS):
+    """One training photo, its source drawn by weights (source -> share; the mapping's
+    order fixes which draw picks which source, so keep it for a seeded run)."""
+    names = [k for k in weights if by_source.get(k)]
+    p = np.array([weights[k] for k in names])
     src = by_source[names[rng.choice(len(names), p=p / p.sum())]]
     return src[rng.integers(len(src))]
 
@@ -110,7 +120,7 @@ def photo_scale(rng, s, infer_size):
     return base * factor
 
 
-def background(rng, n, by_source, infer_size):
+def background(rng, n, by_source, infer_size, weights=SOURCE_WEIGHTS):
     kind = rng.random()
     if kind < 0.3:
         img = _gradient(rng, n)
@@ -121,7 +131,7 @@ def background(rng, n, by_source, infer_size):
         # scaled it to cover the canvas, so 40% of samples showed close-up nails
         # 150 px wide, and the model took the back of a hand for a nail). Its nails stay
         # labelled; what it does not cover is a gradient.
-        s = pick(rng, by_source)
+        s = pick(rng, by_source, weights)
         img, lab, alpha = transform(rng, s, photo_scale(rng, s, infer_size))
         out, outl = _gradient(rng, n).astype(np.float32), np.zeros((n, n), np.float32)
         paste(out, outl, img, lab, alpha, *_place(rng, n, img, lab))
@@ -280,16 +290,17 @@ def photometric(rng, img):
 
 # ---------------------------------------------------------------- one training sample
 
-def synth(rng, by_source, n=320, infer_size=384):
-    """One (image uint8 HxWx3, label float HxW) training pair of size n x n."""
-    canvas, label = background(rng, n, by_source, infer_size)
-    s = pick(rng, by_source)
+def synth(rng, by_source, n=320, infer_size=384, weights=SOURCE_WEIGHTS):
+    """One (image uint8 HxWx3, label float HxW) training pair of size n x n; photos are
+    drawn from by_source (source -> samples) with the given source shares."""
+    canvas, label = background(rng, n, by_source, infer_size, weights)
+    s = pick(rng, by_source, weights)
     img, lab, alpha = transform(rng, s, photo_scale(rng, s, infer_size))
     x0, y0 = _place(rng, n, img, lab)
     paste(canvas, label, img, lab, alpha, x0, y0)
     if rng.random() < 0.35:
         for _ in range(rng.integers(1, 4)):
-            o = pick(rng, by_source)
+            o = pick(rng, by_source, weights)
             f = infer_size / max(o.image.shape[:2]) * rng.uniform(0.2, 0.6)
             im2, lab2, al2 = transform(rng, o, f)
             paste(canvas, label, im2, lab2, al2, int(rng.integers(-im2.shape[1] // 2, n)),

@@ -6,8 +6,13 @@ drives early stopping during training, where the Go runner is not in the loop.
 - IoU and Dice over all pixels of a split (intersections and unions summed over images);
 - boundary F-score: precision/recall of boundary pixels within a tolerance of
   max(1, 0.005 * image diagonal) pixels (a stricter cousin of the DAVIS measure);
-- instances: 8-connected components; a prediction matches a true nail at IoU >= 0.5
-  (greedy, best IoU first); precision, recall, F1 over the split.
+- instances: predicted nails are the 8-connected components of the prediction; true
+  nails are the nails of the photo's instance map where it has one (touching nails stay
+  apart), else the 8-connected components of the mask; a prediction matches a true nail
+  at IoU >= 0.5 (greedy, best IoU first); precision, recall, F1 over the split.
+
+tools/eval/testdata/golden holds one scored example that tests on both sides check
+(tests/test_golden.py here, metrics_test.go there).
 """
 import math
 
@@ -15,6 +20,7 @@ import numpy as np
 from scipy import ndimage
 
 EIGHT = np.ones((3, 3), dtype=bool)
+EIGHT.flags.writeable = False
 
 
 def boundary(mask):
@@ -30,6 +36,16 @@ def components(mask, min_area=0):
         comp = lab[sl] == i
         if comp.sum() >= min_area:
             out.append((sl, comp))
+    return out
+
+
+def instances_from_labels(labels):
+    """One (slices, mask) per nail number of an instance map (0 = background), in number
+    order: the form components() returns."""
+    out = []
+    for i, sl in enumerate(ndimage.find_objects(labels.astype(np.int32)), start=1):
+        if sl is not None:
+            out.append((sl, labels[sl] == i))
     return out
 
 
@@ -64,7 +80,10 @@ class Accumulator:
         self.tp = self.npred = self.ntrue = 0
         self.images = 0
 
-    def add(self, pred, true, min_area=0):
+    def add(self, pred, true, min_area=0, instances=None):
+        """Score one image: pred and true are HxW masks; min_area drops smaller predicted
+        nails from the instance counts (not from the pixel metrics); instances is the
+        photo's instance map (HxW, nail number per pixel) or None."""
         pred, true = pred.astype(bool), true.astype(bool)
         self.images += 1
         self.inter += float((pred & true).sum())
@@ -80,7 +99,8 @@ class Accumulator:
             self.bp_all += float(pb.sum())
             self.br_hit += float((dt_pred[tb] <= tol).sum())
             self.br_all += float(tb.sum())
-        pc, tc = components(pred, min_area), components(true)
+        pc = components(pred, min_area)
+        tc = components(true) if instances is None else instances_from_labels(instances)
         self.tp += _match(pc, tc)
         self.npred += len(pc)
         self.ntrue += len(tc)

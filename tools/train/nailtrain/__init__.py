@@ -1,0 +1,13 @@
+"""nailtrain: the library behind tools/train's scripts (train.py, export.py).
+
+- dataset: reads ../shared/datasets/nails (manifest.csv, images, masks, instance maps)
+  into memory as Sample objects, and cuts the gaps between touching nails (the target);
+- augment: synthesises the training crops (scale, placement, polish, glare, photometric
+  jitter), plus the letterbox and normalisation that inference uses;
+- model: NailNet, the encoder-decoder that is exported to engines/nailseg.onnx;
+- from_onnx: rebuilds a trainable NailNet from an exported ONNX file (train.py --init x.onnx);
+- metrics: IoU, Dice, boundary F and instance P/R/F1, the same definitions as tools/eval.
+
+Nothing here keeps state between calls: settings (source weights, seeds) are passed as
+arguments, and module constants are read-only.
+"""

@@ -1,0 +1,166 @@
+"""Augmentation invariants: the label stays on the nails through every geometric step,
+colour steps stay on their side of the mask, outputs have the documented shapes, dtypes
+and ranges, and a seed fixes the result.
+
+The sample photos (builders.nail_scene) have a red channel of 255 exactly on the training
+target and 0 elsewhere, so after any geometric transform the red channel says where the
+nails went, and the label must say the same."""
+import numpy as np
+import pytest
+from scipy import ndimage
+
+import builders
+from nailtrain import augment, dataset
+
+
+@pytest.fixture
+def geometry_only(monkeypatch):
+    """Switch off the colour steps (tested on their own below) so that only geometry
+    moves pixels. The test's monkeypatch undoes it."""
+    monkeypatch.setattr(augment, "polish", lambda rng, img, mask: img)
+    monkeypatch.setattr(augment, "glare", lambda rng, img, mask: img)
+    monkeypatch.setattr(augment, "photometric", lambda rng, img: np.clip(img, 0, 255).astype(np.uint8))
+
+
+def all_samples(by_source):
+    return [s for v in by_source.values() for s in v]
+
+
+def test_transform_keeps_label_on_nails(samples, geometry_only):
+    shapes = set()
+    for seed in range(40):
+        rng = np.random.default_rng(seed)
+        for s in all_samples(samples):
+            scale = float(rng.uniform(0.3, 2.0))
+            img, lab, alpha = augment.transform(rng, s, scale)
+            assert img.dtype == lab.dtype == alpha.dtype == np.float32
+            assert img.shape == lab.shape + (3,) and alpha.shape == lab.shape
+            assert set(np.unique(lab)) <= {0.0, 1.0}
+            assert 0 <= alpha.min() and alpha.max() <= 1
+            # Image and label go through the same resize, flips and rotation: exactly.
+            np.testing.assert_array_equal(img[..., 0] > 127, lab > 0.5)
+            assert lab.sum() > 0
+            shapes.add(img.shape[:2] == (max(8, round(s.image.shape[0] * scale)),
+                                         max(8, round(s.image.shape[1] * scale))))
+    assert shapes == {True, False}, "both rotated (expanded) and unrotated draws were seen"
+
+
+def _marked_and_blank(by_source):
+    """Two copies of the samples that differ only in the red channel of the nails."""
+    blank = {}
+    for src, v in by_source.items():
+        for s in v:
+            img = s.image.copy()
+            img[..., 0] = 0
+            blank.setdefault(src, []).append(dataset.Sample(s.id, s.source, s.split, img, s.mask, s.instances))
+    return by_source, blank
+
+
+def test_synth_keeps_label_on_nails(samples, geometry_only):
+    # Same seed, photos that differ only on their nails: every random draw is the same, so
+    # the difference of the two crops is the nails of every photo pasted, wherever the
+    # backgrounds, placement, flips, rotations and mosaics put them.
+    marked, blank = _marked_and_blank(samples)
+    checked = 0
+    for seed in range(60):
+        img_m, lab_m = augment.synth(np.random.default_rng(seed), marked, 64, 96)
+        img_b, lab_b = augment.synth(np.random.default_rng(seed), blank, 64, 96)
+        np.testing.assert_array_equal(lab_m, lab_b)
+        np.testing.assert_array_equal(img_m[..., 1:], img_b[..., 1:])
+        nails = (img_m[..., 0].astype(int) - img_b[..., 0]) > 127
+        wrong = nails != (lab_m > 0.5)
+        # Where a photo's blended edge (alpha between 0 and 1) crosses a nail, the colour is
+        # mixed and the label is the harder of the two: allow that within one pixel of a
+        # label edge, nowhere else.
+        edge = ndimage.binary_dilation(lab_m > 0.5) & ~ndimage.binary_erosion(lab_m > 0.5)
+        assert not (wrong & ~edge).any(), f"seed {seed}: label off the nails at {np.argwhere(wrong & ~edge)[:5]}"
+        assert wrong.sum() <= 0.02 * max(1, lab_m.sum()), f"seed {seed}"
+        checked += int(lab_m.sum() > 0)
+    assert checked >= 40, "most crops hold a nail"
+
+
+def test_polish_changes_only_nails(samples):
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        for s in all_samples(samples):
+            img = s.image.astype(np.float32)
+            out = augment.polish(rng, img, s.mask)
+            np.testing.assert_array_equal(out[~s.mask], img[~s.mask])
+            assert out.shape == img.shape and 0 <= out.min() and out.max() <= 255 + 1e-3
+
+
+def test_glare_changes_only_skin(samples):
+    changed = 0
+    for seed in range(20):
+        rng = np.random.default_rng(seed)
+        for s in all_samples(samples):
+            img = s.image.astype(np.float32)
+            out = augment.glare(rng, img, s.mask)
+            np.testing.assert_array_equal(out[s.mask], img[s.mask])
+            assert (out >= img - 1e-4).all() and out.max() <= 255 + 1e-4, "glare only brightens"
+            changed += int((out != img).any())
+    assert changed > 0
+
+
+def test_photometric_output(samples):
+    img = augment.background(np.random.default_rng(0), 48, samples, 96)[0]
+    for seed in range(20):
+        out = augment.photometric(np.random.default_rng(seed), img)
+        assert out.dtype == np.uint8 and out.shape == (48, 48, 3)
+
+
+def test_synth_shapes_ranges_and_seed(samples):
+    for seed in range(10):
+        img, lab = augment.synth(np.random.default_rng(seed), samples, 64, 96)
+        assert img.dtype == np.uint8 and img.shape == (64, 64, 3)
+        assert lab.dtype == np.float32 and lab.shape == (64, 64)
+        assert set(np.unique(lab)) <= {0.0, 1.0}
+        again = augment.synth(np.random.default_rng(seed), samples, 64, 96)
+        np.testing.assert_array_equal(img, again[0])
+        np.testing.assert_array_equal(lab, again[1])
+    a = augment.synth(np.random.default_rng(1), samples, 64, 96)[0]
+    b = augment.synth(np.random.default_rng(2), samples, 64, 96)[0]
+    assert not np.array_equal(a, b)
+
+
+def test_explicit_default_weights_draw_the_same(samples):
+    a = augment.synth(np.random.default_rng(5), samples, 64, 96)
+    b = augment.synth(np.random.default_rng(5), samples, 64, 96, dict(augment.SOURCE_WEIGHTS))
+    for x, y in zip(a, b):
+        np.testing.assert_array_equal(x, y)
+
+
+def test_pick_follows_weights(samples):
+    rng = np.random.default_rng(0)
+    assert {augment.pick(rng, samples, {"fingers": 1.0}).source for _ in range(50)} == {"fingers"}
+    # Sources without photos are skipped, whatever their weight.
+    assert augment.pick(rng, {"closeups": samples["closeups"]}).source == "closeups"
+    draws = [augment.pick(rng, samples).source for _ in range(4000)]
+    for src, share in augment.SOURCE_WEIGHTS.items():
+        assert draws.count(src) / len(draws) == pytest.approx(share, abs=0.03), src
+
+
+def test_module_constants_are_read_only():
+    with pytest.raises(TypeError):
+        augment.SOURCE_WEIGHTS["hands"] = 1.0
+    for a in (augment.MEAN, augment.STD, augment.SKIN_TONES):
+        with pytest.raises(ValueError):
+            a[0] = 0
+
+
+def test_letterbox_and_normalise():
+    img, mask, _ = builders.nail_scene(40, 80)
+    canvas, s, (dx, dy, nw, nh) = augment.letterbox(img, 100)
+    assert canvas.shape == (100, 100, 3) and canvas.dtype == np.uint8
+    assert (s, dx, dy, nw, nh) == (1.25, 0, 25, 100, 50)
+    pad = np.ones((100, 100), bool)
+    pad[dy:dy + nh, dx:dx + nw] = False
+    assert (canvas[pad] == augment.PAD_RGB).all()
+    # The nails land where the scale and offset say (bilinear: within a pixel).
+    red = canvas[..., 0] > 127
+    ys, xs = np.nonzero(red)
+    ty, tx = np.nonzero(img[..., 0] > 127)
+    assert abs(ys.min() - (dy + ty.min() * s)) <= 1 and abs(xs.max() - (dx + (tx.max() + 1) * s - 1)) <= 1
+    x = augment.normalise(canvas)
+    assert x.dtype == np.float32 and x.shape == (3, 100, 100) and x.flags.c_contiguous
+    assert np.abs(x[:, pad]).max() < 0.01, "the letterbox fill is 0 after normalisation"

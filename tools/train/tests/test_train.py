@@ -1,0 +1,39 @@
+"""train.py's pieces that run without the dataset: the crop stream and the evaluation."""
+import numpy as np
+import torch
+
+import train
+from nailtrain import augment
+from nailtrain.model import NailNet
+
+
+def test_synth_stream_uses_its_own_weights(samples):
+    before = dict(augment.SOURCE_WEIGHTS)
+    weights = {"fingers": 0.5, "hands": 0.5}
+    it = iter(train.Synth(samples, 48, 64, seed=3, weights=weights))
+    rng = np.random.default_rng([3, 0])  # the stream's generator outside a DataLoader worker
+    for _ in range(3):
+        x, y = next(it)
+        img, lab = augment.synth(rng, samples, 48, 64, weights)
+        np.testing.assert_array_equal(x.numpy(), augment.normalise(img))
+        np.testing.assert_array_equal(y.numpy(), lab[None])
+    assert dict(augment.SOURCE_WEIGHTS) == before, "nothing global changed"
+
+
+def test_synth_stream_defaults_to_the_module_weights(samples):
+    a = next(iter(train.Synth(samples, 48, 64, seed=1)))[0]
+    b = next(iter(train.Synth(samples, 48, 64, seed=1, weights=augment.SOURCE_WEIGHTS)))[0]
+    assert torch.equal(a, b)
+
+
+def test_evaluate_reports_every_source_and_overall(samples):
+    torch.manual_seed(0)
+    model = NailNet((4, 4, 4, 8, 8))
+    flat = [s for v in samples.values() for s in v]
+    res = train.evaluate(model, flat, 64)
+    assert set(res) == set(samples) | {"overall"}
+    assert res["overall"]["images"] == len(flat)
+    assert sum(res[k]["images"] for k in samples) == len(flat)
+    for r in res.values():
+        assert 0 <= r["iou"] <= 1 and 0 <= r["f1"] <= 1
+    assert train.selection_score({"hands": {"iou": 0.5}, "fingers": {"iou": 1.0}}) == 0.6 * 0.5 + 0.1 * 1.0
