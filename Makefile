@@ -18,8 +18,15 @@ JOBS        ?= $(shell nproc)
 # onnxruntime-node and the C API header shipped in the Go module onnxruntime_go (both
 # reachable through this project's registries). Point ORT_ROOT at an official release
 # (include/ + lib/) to use that instead.
+# Each download is pinned by SHA-256. The header is ONNX Runtime's C API version 24
+# (ORT 1.24), which the runner asks for by number (OrtGetApiBase()->GetApi(24)); every
+# later runtime serves it unchanged (ORT's C API only grows), and no source reachable
+# from here carries the 1.30 release's own header.
 ORT_NPM_VERSION    := 1.30.0
+ORT_NPM_SHA256     := 6e3390d6b783e7be946fad629292799da28d0b42f84856e50d2c1b0383291e75
+ORT_LIB_SHA256     := ffb75a925ba05e47b235bb66e3e3911714a80b328a9c9425539feb204aa32a23
 ORT_HEADER_MODULE  := github.com/yalue/onnxruntime_go@v1.27.0
+ORT_HEADER_SHA256  := 9ed0d7054a4e74249467365b25b415d36f51a44a6349e2a994a1812e4723d1e2  onnxruntime_c_api.h\n e94ac3490697bdb107844fa9d403952ee7136134132a057eae5c1207b57ce352  onnxruntime_ep_c_api.h
 ORT_DEFAULT_ROOT   := $(THIRD_PARTY)/onnxruntime
 ORT_ROOT           ?= $(ORT_DEFAULT_ROOT)
 
@@ -42,7 +49,7 @@ TRAIN_PACKAGES := python3-torch python3-torchvision python3-onnx python3-scipy p
 # The training code's tests and the Python linter (make test-python, make lint).
 PYTEST_PACKAGES := $(TRAIN_PACKAGES) python3-pytest python3-flake8
 
-.PHONY: build native deps ort test test-native test-go test-python bench run dev fixtures clean check-tensorrt \
+.PHONY: build native deps ort test test-native test-go test-python test-install install bench run dev fixtures clean check-tensorrt \
         train train-deps apt eval gallery fuzz soak browser-deps test-browser screenshots test-deploy lint
 
 # ---------------------------------------------------------------- set-up
@@ -72,10 +79,13 @@ apt:
 ort: $(ORT_ROOT)/lib/libonnxruntime.so.1 $(ORT_ROOT)/include/onnxruntime_c_api.h
 
 $(ORT_DEFAULT_ROOT)/lib/libonnxruntime.so.1:
+	@command -v npm >/dev/null || $(MAKE) --no-print-directory apt PACKAGES="nodejs npm"
 	@echo "fetching ONNX Runtime $(ORT_NPM_VERSION) (npm onnxruntime-node) into $(ORT_DEFAULT_ROOT)"
 	@rm -rf $(BUILD)/ort-download && mkdir -p $(BUILD)/ort-download $(ORT_DEFAULT_ROOT)/lib
 	cd $(BUILD)/ort-download && npm pack --silent onnxruntime-node@$(ORT_NPM_VERSION) >/dev/null && \
-	  tar xzf onnxruntime-node-$(ORT_NPM_VERSION).tgz package/bin/napi-v6/linux/x64/libonnxruntime.so.1
+	  echo "$(ORT_NPM_SHA256)  onnxruntime-node-$(ORT_NPM_VERSION).tgz" | sha256sum -c --quiet && \
+	  tar xzf onnxruntime-node-$(ORT_NPM_VERSION).tgz package/bin/napi-v6/linux/x64/libonnxruntime.so.1 && \
+	  echo "$(ORT_LIB_SHA256)  package/bin/napi-v6/linux/x64/libonnxruntime.so.1" | sha256sum -c --quiet
 	cp $(BUILD)/ort-download/package/bin/napi-v6/linux/x64/libonnxruntime.so.1 $@.tmp && mv $@.tmp $@
 	ln -sf libonnxruntime.so.1 $(ORT_DEFAULT_ROOT)/lib/libonnxruntime.so
 	rm -rf $(BUILD)/ort-download
@@ -83,8 +93,8 @@ $(ORT_DEFAULT_ROOT)/lib/libonnxruntime.so.1:
 $(ORT_DEFAULT_ROOT)/include/onnxruntime_c_api.h:
 	@mkdir -p $(dir $@)
 	dir=$$(cd $(ROOT) && GOFLAGS=-mod=mod $(GO) mod download -json $(ORT_HEADER_MODULE) | sed -n 's/.*"Dir": "\(.*\)".*/\1/p'); \
-	  test -n "$$dir" && cp $$dir/onnxruntime_c_api.h $$dir/onnxruntime_ep_c_api.h $(dir $@) && \
-	  chmod 644 $(dir $@)*.h
+	  test -n "$$dir" && (cd $$dir && printf ' $(ORT_HEADER_SHA256)\n' | sed 's/^ //' | sha256sum -c --quiet) && \
+	  cp $$dir/onnxruntime_c_api.h $$dir/onnxruntime_ep_c_api.h $(dir $@) && chmod 644 $(dir $@)*.h
 
 # ---------------------------------------------------------------- native runner
 
@@ -113,6 +123,30 @@ check-tensorrt: ort
 	    -DNT_WITH_CUDA=1 -DNT_WITH_TENSORRT=1 -Inative/include -Inative/src native/src/trt_loader.cpp
 	@echo "check-tensorrt: ok"
 
+# Installs the runner (library, ONNX Runtime, TensorRT plugin when built, nailtrt.h and
+# the pkg-config file nailtrt.pc) under PREFIX; see DEVELOPERS.md for using it from
+# another Go module (-tags nailtrt_pkgconfig).
+PREFIX ?= /usr/local
+install: native
+	cmake --install $(NATIVE) --prefix $(PREFIX)
+
+# The outside-module recipe of DEVELOPERS.md, end to end: install into a scratch prefix,
+# build tools/installtest in a module outside the tree with -tags nailtrt_pkgconfig, run
+# it, and check it loaded the installed library, not the build folder's.
+INSTALL_TEST := $(BUILD)/install-test
+test-install: native
+	@command -v pkg-config >/dev/null || $(MAKE) --no-print-directory apt PACKAGES="pkg-config"
+	rm -rf $(INSTALL_TEST) && mkdir -p $(INSTALL_TEST)/mod
+	cmake --install $(NATIVE) --prefix $(INSTALL_TEST)/prefix >/dev/null
+	cp tools/installtest/main.go $(INSTALL_TEST)/mod/
+	cd $(INSTALL_TEST)/mod && \
+	  printf 'module example.com/nailtrtuser\n\ngo 1.26\n\nrequire github.com/nailtrt/nailtrt v0.0.0\n\nreplace github.com/nailtrt/nailtrt => $(ROOT)\n' > go.mod && \
+	  $(GO) mod tidy && \
+	  PKG_CONFIG_PATH=$(INSTALL_TEST)/prefix/lib/pkgconfig $(GO) build -tags nailtrt_pkgconfig -o nailtrtuser . && \
+	  ./nailtrtuser && \
+	  ldd ./nailtrtuser | grep -q "$(INSTALL_TEST)/prefix/lib/.*libnailtrt.so" || \
+	  { echo "test-install: nailtrtuser did not load the installed libnailtrt.so:"; ldd ./nailtrtuser; exit 1; }
+
 # ---------------------------------------------------------------- Go
 
 build: native
@@ -121,7 +155,7 @@ build: native
 test-go: native
 	$(GO) test -race -count=1 ./...
 
-test: lint test-native test-go test-python test-deploy test-browser fuzz
+test: lint test-native test-go test-python test-install test-deploy test-browser fuzz
 
 # Habits as gates: formatting (gofmt; clang-format with the committed .clang-format over
 # every C/C++ file, new ones included), static analysis (staticcheck, pinned, run as a Go

@@ -15,6 +15,9 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/nailtrt/nailtrt/option"
+	"github.com/nailtrt/nailtrt/server"
 )
 
 // The parts of the Kubernetes objects the checks read (the schemas check the rest).
@@ -190,10 +193,22 @@ func TestDeploymentsMatchTheServer(t *testing.T) {
 		require.Len(t, o.Spec.Template.Spec.Containers, 1, name)
 		c := o.Spec.Template.Spec.Containers[0]
 		assert.True(t, matches(o.Spec.Selector, o.Spec.Template.Metadata.Labels), "%s: selector matches its pods", name)
+		// Each variable is one of the server's options and its value parses as that
+		// option's (NAILTRT_BATCH_DELAY=1000 has no unit: refused), or one the command
+		// itself reads (the log and memory-limit settings).
+		var cfg server.Config
+		opts := cfg.Options()
 		for _, e := range c.Env {
-			if strings.HasPrefix(e.Name, "NAILTRT_") {
-				assert.True(t, strings.Contains(cli, `"`+e.Name+`"`), "%s sets %s, which nailtrt does not read", name, e.Name)
+			if !strings.HasPrefix(e.Name, "NAILTRT_") {
+				continue
 			}
+			if o, ok := option.Lookup(opts, e.Name); ok {
+				if e.Value != "" {
+					assert.NoError(t, o.Value.Set(e.Value), "%s: %s=%q", name, e.Name, e.Value)
+				}
+				continue
+			}
+			assert.True(t, strings.Contains(cli, `"`+e.Name+`"`), "%s sets %s, which nailtrt does not read", name, e.Name)
 		}
 		// Port: the container port is the listen address's, and the probes use it.
 		require.Len(t, c.Ports, 1, name)
@@ -209,7 +224,11 @@ func TestDeploymentsMatchTheServer(t *testing.T) {
 			assert.Equal(t, c.Ports[0].Name, p.HTTPGet.Port, "%s: %s probe port", name, kind)
 		}
 		// Memory: budgets < Go's soft limit < the container's limit.
-		atoi := func(v string) int64 { n, err := strconv.ParseInt(v, 10, 64); require.NoError(t, err, v); return n }
+		atoi := func(v string) int64 {
+			var n int64
+			require.NoError(t, option.Bytes(&n).Set(v), v)
+			return n
+		}
 		budget, ok1 := c.env("NAILTRT_MEMORY_BUDGET")
 		uploads, ok2 := c.env("NAILTRT_UPLOAD_BUDGET")
 		soft, ok3 := c.env("NAILTRT_MEMORY_LIMIT")
@@ -345,7 +364,7 @@ func TestDockerfile(t *testing.T) {
 		assert.True(t, strings.Contains(ignore, p), "the build context leaves out %s", p)
 	}
 	// The runtime finds its libraries next to the binary (rpath $ORIGIN/lib).
-	assert.Contains(t, source(t, "trt/cgo.go"), `-Wl,-rpath,$ORIGIN/lib`)
+	assert.Contains(t, source(t, "trt/link_intree.go"), `-Wl,-rpath,$ORIGIN/lib`)
 	assert.True(t, strings.Contains(src, "/out/lib/") && strings.Contains(src, "COPY --from=build /out/ /opt/nailtrt/"),
 		"the libraries land in /opt/nailtrt/lib beside the binary")
 }

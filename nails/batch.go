@@ -24,12 +24,12 @@ import (
 // read each member's images only, and the runtime computes batch items independently
 // (TestBatchingMatchesUnbatched holds it).
 type batcher struct {
-	s      *Segmenter
-	max    int // images per run, a multiple of per (Open rounds it)
-	per    int // images per request
-	delay  time.Duration
-	floats int // input floats per request
-	bufs   sync.Pool
+	s         *Segmenter
+	maxImages int // images per run, a multiple of per (Open rounds it)
+	per       int // images per request
+	delay     time.Duration
+	floats    int // input floats per request
+	bufs      sync.Pool
 
 	mu   sync.Mutex
 	open *batch // accepting members; nil when none is
@@ -58,7 +58,7 @@ type member struct {
 func newBatcher(s *Segmenter, maxImages int, delay time.Duration) *batcher {
 	per := s.manifest.Batch()
 	in := s.manifest.Input
-	b := &batcher{s: s, per: per, max: maxImages, delay: delay, floats: per * 3 * in.Width * in.Height}
+	b := &batcher{s: s, per: per, maxImages: maxImages, delay: delay, floats: per * 3 * in.Width * in.Height}
 	b.bufs.New = func() any { v := make([]float32, b.floats); return &v }
 	return b
 }
@@ -112,7 +112,7 @@ func (b *batcher) join(m *member) (bt *batch, k int, leader bool) {
 	}
 	k = len(bt.members)
 	bt.members = append(bt.members, m)
-	if (len(bt.members)+1)*b.per > b.max {
+	if (len(bt.members)+1)*b.per > b.maxImages {
 		close(bt.full)
 		b.open = nil
 	}
@@ -184,7 +184,7 @@ func (s *Segmenter) BatchStats() BatchStats {
 	if s.batch == nil {
 		return BatchStats{}
 	}
-	return BatchStats{MaxImages: s.batch.max, Runs: s.batch.runs.Load(), Requests: s.batch.requests.Load()}
+	return BatchStats{MaxImages: s.batch.maxImages, Runs: s.batch.runs.Load(), Requests: s.batch.requests.Load()}
 }
 
 // done is called once by every member of bt when it no longer reads the slot; the

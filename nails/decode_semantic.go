@@ -24,7 +24,7 @@ func newSemantic(m *Manifest, e *trt.Engine) (*semantic, error) {
 	if t.Shape[1] != 1 && t.Shape[1] != -1 {
 		return nil, wrap(ErrManifest, "semantic output %s has %d channels, expected 1", t.Name, t.Shape[1])
 	}
-	return &semantic{index: t.Index, threshold: logit(m.Threshold), minArea: max(1, m.Output.MinArea), hflip: m.TTA == "hflip"}, nil
+	return &semantic{index: t.Index, threshold: logit(m.Threshold), minArea: max(1, m.Output.MinArea), hflip: m.TTA == TTAHFlip}, nil
 }
 
 func (d *semantic) decode(o outputs, g Geometry) ([]Nail, error) {

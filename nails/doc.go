@@ -12,6 +12,8 @@
 //	render_jpeg.go,         painting a JPEG in place: only the blocks under the nails are
 //	jpeg_edit.c             decoded and re-encoded (libjpeg's coefficient API)
 //	segmenter.go            Segmenter ties it together over a trt.Pool
+//	options.go              Config's option table (package option): flags, variables, defaults
+//	runner.go               what callers need of the runner (Backend, ErrUnavailable, Versions) without importing trt
 //	lanes.go                automatic threads: a wide session for a request alone
 //	batch.go                dynamic batching of concurrent requests into one run
 //	result_codec.go         the binary form of a Result (for caches shared by processes)

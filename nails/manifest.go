@@ -12,11 +12,37 @@ import (
 	"strings"
 )
 
-// Output formats the decoders understand.
+// Format is an output format the decoders understand (OutputSpec.Format).
+type Format string
+
 const (
-	FormatSemantic = "semantic"
-	FormatRFDETR   = "rfdetr-seg"
-	FormatYOLO     = "yolo-seg"
+	FormatSemantic Format = "semantic"
+	FormatRFDETR   Format = "rfdetr-seg"
+	FormatYOLO     Format = "yolo-seg"
+)
+
+// Resize is how a photo is fitted to the model's input (InputSpec.Resize).
+type Resize string
+
+const (
+	ResizeLetterbox Resize = "letterbox" // keep the aspect ratio, pad the rest (default)
+	ResizeStretch   Resize = "stretch"   // scale each axis to fit
+)
+
+// ColorOrder is the channel order the model takes (InputSpec.Color).
+type ColorOrder string
+
+const (
+	ColorRGB ColorOrder = "RGB" // default
+	ColorBGR ColorOrder = "BGR"
+)
+
+// TTA is a test-time augmentation (Manifest.TTA).
+type TTA string
+
+const (
+	TTANone  TTA = ""
+	TTAHFlip TTA = "hflip" // the mirrored photo runs in the same batch; the logit maps are averaged
 )
 
 // Manifest describes a bundled model (engines/<name>.json): how to feed it and how to
@@ -31,7 +57,7 @@ type Manifest struct {
 	Threshold float64    `json:"threshold"` // instance score / pixel probability threshold
 	// TTA is test-time augmentation: "" (none) or "hflip", which also runs the mirrored
 	// photo in the same batch and averages the two logit maps (semantic models only).
-	TTA     string                        `json:"tta,omitempty"`
+	TTA     TTA                           `json:"tta,omitempty"`
 	Classes []string                      `json:"classes"`
 	Metrics map[string]map[string]float64 `json:"metrics,omitempty"`
 
@@ -44,17 +70,17 @@ type InputSpec struct {
 	Height int        `json:"height"`
 	Width  int        `json:"width"`
 	Layout string     `json:"layout"` // "NCHW"
-	Color  string     `json:"color"`  // "RGB" or "BGR"
+	Color  ColorOrder `json:"color"`  // ColorRGB or ColorBGR
 	Scale  float64    `json:"scale"`  // e.g. 1/255
 	Mean   [3]float64 `json:"mean"`
 	Std    [3]float64 `json:"std"`
-	Resize string     `json:"resize"` // "letterbox" or "stretch"
+	Resize Resize     `json:"resize"` // ResizeLetterbox or ResizeStretch
 	Pad    [3]float64 `json:"pad"`    // letterbox fill colour, 0..255 RGB
 }
 
 // OutputSpec names the output tensors of each format, plus decoding knobs.
 type OutputSpec struct {
-	Format string `json:"format"`
+	Format Format `json:"format"`
 	// semantic
 	Logits  string `json:"logits,omitempty"`
 	MinArea int    `json:"min_area,omitempty"` // smallest component, in model-input pixels
@@ -125,7 +151,7 @@ func (m *Manifest) ID() string { return m.Name + "@" + m.Version }
 
 // Batch is how many images one photo becomes at the model's input (2 with hflip TTA).
 func (m *Manifest) Batch() int {
-	if m.TTA == "hflip" {
+	if m.TTA == TTAHFlip {
 		return 2
 	}
 	return 1
@@ -151,9 +177,9 @@ func (m *Manifest) validate() error {
 		bad("input layout %q is not supported (NCHW only)", in.Layout)
 	}
 	if in.Color == "" {
-		in.Color = "RGB"
+		in.Color = ColorRGB
 	}
-	if in.Color != "RGB" && in.Color != "BGR" {
+	if in.Color != ColorRGB && in.Color != ColorBGR {
 		bad("input color %q must be RGB or BGR", in.Color)
 	}
 	if in.Scale == 0 {
@@ -165,9 +191,9 @@ func (m *Manifest) validate() error {
 		}
 	}
 	if in.Resize == "" {
-		in.Resize = "letterbox"
+		in.Resize = ResizeLetterbox
 	}
-	if in.Resize != "letterbox" && in.Resize != "stretch" {
+	if in.Resize != ResizeLetterbox && in.Resize != ResizeStretch {
 		bad("input resize %q must be letterbox or stretch", in.Resize)
 	}
 	if m.Threshold <= 0 || m.Threshold >= 1 {
@@ -201,8 +227,8 @@ func (m *Manifest) validate() error {
 		bad("output.format %q is not one of %s, %s, %s", o.Format, FormatSemantic, FormatRFDETR, FormatYOLO)
 	}
 	switch m.TTA {
-	case "":
-	case "hflip":
+	case TTANone:
+	case TTAHFlip:
 		if o.Format != FormatSemantic {
 			bad("tta %q is only supported for the %s format", m.TTA, FormatSemantic)
 		}

@@ -20,7 +20,7 @@ type Geometry struct {
 // aspect ratio and centres it (the rest is padding), stretch fills the input.
 func NewGeometry(srcW, srcH int, in InputSpec) Geometry {
 	g := Geometry{SrcW: srcW, SrcH: srcH, InW: in.Width, InH: in.Height}
-	if in.Resize == "stretch" {
+	if in.Resize == ResizeStretch {
 		g.NW, g.NH = in.Width, in.Height
 	} else {
 		s := math.Min(float64(in.Width)/float64(srcW), float64(in.Height)/float64(srcH))
@@ -56,7 +56,7 @@ func newNormaliser(in InputSpec) normaliser {
 		n.add[c] = float32(-in.Mean[c] / in.Std[c])
 		n.src[c] = c
 	}
-	if in.Color == "BGR" {
+	if in.Color == ColorBGR {
 		// mean and std are given in the model's channel order, so only the source swaps.
 		n.src = [3]int{2, 1, 0}
 	}

@@ -50,6 +50,16 @@ type Timings struct {
 	Decode, Preprocess, Infer, Postprocess time.Duration
 }
 
+// Milliseconds is the stages in milliseconds, keyed as the API's timings_ms.
+func (t Timings) Milliseconds() map[string]float64 {
+	return map[string]float64{"decode": Milliseconds(t.Decode), "preprocess": Milliseconds(t.Preprocess),
+		"infer": Milliseconds(t.Infer), "postprocess": Milliseconds(t.Postprocess)}
+}
+
+// Milliseconds is d in milliseconds to the microsecond: the unit of every duration
+// nailtrt reports (API timings, health, logs, benchmarks).
+func Milliseconds(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
 // Result is everything Segment found in one photo.
 type Result struct {
 	Width, Height int

@@ -14,7 +14,8 @@ import (
 	"github.com/nailtrt/nailtrt/trt"
 )
 
-// Config configures Open. The zero value runs the bundled model.
+// Config configures Open. The zero value runs the bundled model; every zero field
+// takes its default from Options (the same table the nailtrt command's flags come from).
 type Config struct {
 	Model   string // manifest path, e.g. engines/nailseg.json; "" = the bundled model (built in)
 	Backend string // auto (default), onnxruntime or tensorrt
@@ -27,7 +28,7 @@ type Config struct {
 	// (1.9x vs 1.8x on 2 cores, trt's BenchmarkThroughput) and are steadier.
 	Contexts int
 	Device   int    // CUDA device
-	CacheDir string // TensorRT plan cache; "" = no cache
+	CacheDir string // TensorRT plan cache folder; default DefaultCacheDir()
 	Limits   Limits
 	// PolygonTolerance is the Douglas-Peucker tolerance of contours in pixels;
 	// 0 means the default (1.0), negative keeps every corner.
@@ -56,8 +57,7 @@ type Segmenter struct {
 	wide     *trt.Engine // the every-core session of automatic threads; nil if none
 	lanes    *lanes
 	decoder  outputDecoder
-	input    int // index of the image input tensor
-	tol      float64
+	input    int      // index of the image input tensor
 	batch    *batcher // nil: every request runs alone
 }
 
@@ -71,12 +71,12 @@ func Open(ctx context.Context, cfg Config) (*Segmenter, error) {
 	if err != nil {
 		return nil, err
 	}
+	if cfg, err = cfg.withDefaults(); err != nil {
+		return nil, err
+	}
 	backend, err := trt.ParseBackend(cfg.Backend)
 	if err != nil {
 		return nil, err
-	}
-	if cfg.Contexts <= 0 {
-		cfg.Contexts = 2
 	}
 	autoThreads := cfg.Threads <= 0
 	// The cores this process may use: GOMAXPROCS follows a container's CPU limit
@@ -85,10 +85,6 @@ func Open(ctx context.Context, cfg Config) (*Segmenter, error) {
 	cores := runtime.GOMAXPROCS(0)
 	if autoThreads {
 		cfg.Threads = max(1, cores/cfg.Contexts)
-	}
-	tol := cfg.PolygonTolerance
-	if tol == 0 {
-		tol = 1
 	}
 	// TensorRT's optimisation profile must cover the largest batch the batcher may
 	// send (and, with TTA, a single request's two images).
@@ -115,10 +111,7 @@ func Open(ctx context.Context, cfg Config) (*Segmenter, error) {
 	if cfg.MaxBatch = cfg.MaxBatch / per * per; cfg.MaxBatch < 2*per {
 		cfg.MaxBatch = 0 // off: not even two requests would fit
 	}
-	if cfg.BatchDelay <= 0 {
-		cfg.BatchDelay = time.Millisecond
-	}
-	s := &Segmenter{cfg: cfg, manifest: m, engine: e, tol: tol}
+	s := &Segmenter{cfg: cfg, manifest: m, engine: e}
 	if autoThreads && e.Backend() == trt.ONNXRuntime && cfg.Threads < cores {
 		wide := opts
 		wide.IntraOpThreads = cores
@@ -331,7 +324,7 @@ func (s *Segmenter) SegmentPhoto(ctx context.Context, p *Photo) (*Result, error)
 // result finishes decoded nails (areas, boxes, contours, numbering) into p's Result;
 // postprocessing is timed from t.
 func (s *Segmenter) result(p *Photo, nails []Nail, tm Timings, t time.Time) *Result {
-	nails = finish(nails, s.tol)
+	nails = finish(nails, s.cfg.PolygonTolerance)
 	tm.Postprocess = time.Since(t)
 	return &Result{Width: p.Width, Height: p.Height, Model: s.manifest.ID(), Nails: nails, Timings: tm}
 }
@@ -343,7 +336,7 @@ func (s *Segmenter) prepare(p *Photo, buf []float32) (Geometry, error) {
 	if err := Preprocess(p, g, s.manifest.Input, buf); err != nil {
 		return g, err
 	}
-	if s.manifest.Batch() == 2 {
+	if s.manifest.TTA == TTAHFlip {
 		plane := 3 * g.InW * g.InH
 		mirror(buf[:plane], buf[plane:2*plane], g.InW)
 	}

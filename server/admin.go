@@ -11,7 +11,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/nailtrt/nailtrt/nails"
-	"github.com/nailtrt/nailtrt/trt"
 )
 
 // healthz is liveness: 200 while the process serves HTTP and its model is loaded,
@@ -44,7 +43,7 @@ func (s *Server) health(c *gin.Context) {
 		"status":         map[bool]string{true: "ok", false: "degraded"}[state == stateReady],
 		"model_state":    state,
 		"uptime_seconds": time.Since(s.started).Round(time.Millisecond).Seconds(),
-		"versions":       trt.Versions(),
+		"versions":       nails.Versions(),
 		"gpu":            s.gpu.Read(),
 	}
 	if err != nil {

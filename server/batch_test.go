@@ -8,13 +8,15 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/nailtrt/nailtrt/nails"
 )
 
 // Batching on and off give the same JSON (RLE masks, bit for bit) for concurrent
 // requests; with one context and a long window, the requests share runs.
 func TestBatchingSameAnswers(t *testing.T) {
 	// Through OpenLoader, so the server's settings are what reaches the segmenter.
-	fixture := Config{Model: fixtureModel, Backend: "onnxruntime", Threads: 1, Contexts: 1}
+	fixture := Config{Config: nails.Config{Model: fixtureModel, Backend: "onnxruntime", Threads: 1, Contexts: 1}}
 	offCfg, onCfg := fixture, fixture
 	offCfg.MaxBatch = 1
 	onCfg.MaxBatch, onCfg.BatchDelay = 8, 100*time.Millisecond

@@ -7,27 +7,18 @@ import (
 	"time"
 
 	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/option"
 )
 
-// Config is every server knob. The zero value of a field means its default; the
-// nailtrt command fills it from flags and NAILTRT_* variables.
+// Config is every server knob: the model's (nails.Config, embedded) and the HTTP
+// server's. The zero value of a field means its default, from Options: the same table
+// the nailtrt command's flags, NAILTRT_* variables and the README's option table come
+// from.
 type Config struct {
-	Addr string // listen address; default ":8080"
+	nails.Config // model, backend, threads, contexts, batching, input limits, polygons
 
-	Model    string // manifest path; "" = the bundled model (built in)
-	Backend  string // auto, onnxruntime, tensorrt
-	Threads  int    // ONNX Runtime intra-op threads per inference; 0 = automatic (nails.Config.Threads)
-	Contexts int    // concurrent inferences; default 2
-	// MaxBatch and BatchDelay batch concurrent requests into one model run
-	// (nails.Config.MaxBatch: 0 automatic, on for TensorRT only; 1 off).
-	MaxBatch   int
-	BatchDelay time.Duration // default 1 ms
-	Device     int           // CUDA device
-	CacheDir   string        // TensorRT plan cache
-	Lazy       bool          // load the model on the first request instead of at start
-	// PolygonTolerance is the Douglas-Peucker tolerance of returned polygons in pixels
-	// (0: 1 px; negative: every corner of the traced boundary).
-	PolygonTolerance float64
+	Addr string // listen address
+	Lazy bool   // load the model on the first request instead of at start
 
 	// DisableUI turns off the try-on page at GET / (NAILTRT_UI=false), for API-only
 	// deployments; /openapi.json stays.
@@ -36,45 +27,99 @@ type Config struct {
 	AdminToken  string   // bearer token for POST /api/cache/clear; "" = loopback only
 	CORSOrigins []string // allowed browser origins; "*" allows any; default none
 
-	CacheEntries int           // default 100
-	CacheBytes   int64         // default 256 MiB
-	CacheTTL     time.Duration // default 5 min; the shared level's too
+	CacheEntries int           // in-process result cache entries
+	CacheBytes   int64         // in-process result cache bytes
+	CacheTTL     time.Duration // result lifetime in both cache levels
 
 	// RedisURL turns on the shared result cache (redis://[user:password@]host:port/db),
 	// a second level under the in-process one that every replica reads and writes.
 	RedisURL      string
-	RedisTimeout  time.Duration // longest wait for one Redis call; default 100 ms
-	RedisMaxValue int64         // largest encoded result stored there; default 8 MiB
+	RedisTimeout  time.Duration // longest wait for one Redis call
+	RedisMaxValue int64         // largest encoded result stored there
 
-	MaxBodyBytes int64 // request body limit; default 20 MB
-	MaxQueue     int   // requests allowed to wait for an inference; default 64
+	MaxBodyBytes int64 // request body limit
+	MaxQueue     int   // requests allowed to wait for an inference
 
 	// MemoryBudget bounds the bytes all requests together may hold for decode ->
 	// inference -> paint -> encode, each admitted by an estimate from its image header
-	// (nails.Header.DecodeBytes plus what rendering adds). Default 1 GiB.
+	// (nails.Header.DecodeBytes plus what rendering adds).
 	MemoryBudget int64
 	// UploadBudget bounds the request bodies being held at once (each counts its
-	// Content-Length, or MaxBodyBytes when unknown). Default 256 MiB.
+	// Content-Length, or MaxBodyBytes when unknown).
 	UploadBudget int64
-	// AdmitWait is how long a request waits for budget before 503; default 5 s.
+	// AdmitWait is how long a request waits for budget before 503.
 	AdmitWait time.Duration
-	// MaxConns caps open client connections (Serve only); default 1024.
+	// MaxConns caps open client connections (Serve only).
 	MaxConns int
 	// LoadAttempts is how many times a failing model load is tried (with backoff from
-	// 1 s, doubling to at most 30 s) before /healthz reports the replica as failed;
-	// default 5.
+	// 1 s, doubling to at most 30 s) before /healthz reports the replica as failed.
 	LoadAttempts int
-	Limits       nails.Limits
-	JPEGQuality  int // render output; default 90
+	JPEGQuality  int // render output
 
-	ReadHeaderTimeout time.Duration // default 10 s
-	ReadTimeout       time.Duration // default 60 s
-	WriteTimeout      time.Duration // default 60 s
-	IdleTimeout       time.Duration // keep-alive; default 75 s
-	ShutdownTimeout   time.Duration // grace for in-flight requests on SIGTERM; default 30 s
-	RequestTimeout    time.Duration // one inference, queueing included; default 30 s
+	ReadHeaderTimeout time.Duration
+	ReadTimeout       time.Duration
+	WriteTimeout      time.Duration
+	IdleTimeout       time.Duration // keep-alive
+	ShutdownTimeout   time.Duration // grace for in-flight requests on SIGTERM
+	RequestTimeout    time.Duration // one inference, queueing included
 
 	TrustedProxies []string // for client IPs in logs; default none
+}
+
+// Options lists every setting of c, the model's first, bound to its fields: the one
+// definition of their flags, variables, defaults and help (package option).
+func (c *Config) Options() []option.Option {
+	return append(c.Config.Options(), []option.Option{
+		{Flag: "addr", Env: "NAILTRT_ADDR", Default: ":8080", Value: option.String(&c.Addr), Help: "listen address"},
+		{Flag: "lazy", Env: "NAILTRT_LAZY", Default: "false", Value: option.Bool(&c.Lazy),
+			Help: "load the model on the first request instead of at start"},
+		{Flag: "ui", Env: "NAILTRT_UI", Default: "true", Value: option.Not(&c.DisableUI),
+			Help: "serve the try-on page at / (false: API only; /openapi.json stays)"},
+		{Flag: "cors-origins", Env: "NAILTRT_CORS_ORIGINS", Value: option.List(&c.CORSOrigins),
+			Help: "comma-separated browser origins allowed to call the API, e.g. http://localhost:3000, or * for any; X-Nail-Count and X-Material are exposed"},
+		{Flag: "cache-size", Env: "NAILTRT_CACHE_SIZE", Default: "100", Value: option.Int(&c.CacheEntries),
+			Help: "in-process result cache entries"},
+		{Flag: "cache-bytes", Env: "NAILTRT_CACHE_BYTES", Default: "256MiB", Value: option.Bytes(&c.CacheBytes),
+			Help: "in-process result cache bytes"},
+		{Flag: "cache-ttl", Env: "NAILTRT_CACHE_TTL", Default: "5m", Value: option.Duration(&c.CacheTTL),
+			Help: "result cache time to live (the shared cache's too)"},
+		{Flag: "redis-url", Env: "NAILTRT_REDIS_URL", DefaultDoc: "unset (off)", Value: option.String(&c.RedisURL),
+			Help: "shared result cache under the in-process one for all replicas, redis://[user:password@]host:port/db (README: Scaling out)"},
+		{Flag: "redis-timeout", Env: "NAILTRT_REDIS_TIMEOUT", Default: "100ms", Value: option.Duration(&c.RedisTimeout),
+			Help: "longest wait for one shared-cache call before falling back to the model"},
+		{Flag: "redis-max-value", Env: "NAILTRT_REDIS_MAX_VALUE", Default: "8MiB", Value: option.Bytes(&c.RedisMaxValue),
+			Help: "largest encoded result written to the shared cache"},
+		{Flag: "max-body-bytes", Env: "NAILTRT_MAX_BODY_BYTES", Default: "20MiB", Value: option.Bytes(&c.MaxBodyBytes),
+			Help: "largest request body (413 beyond)"},
+		{Flag: "max-queue", Env: "NAILTRT_MAX_QUEUE", Default: "64", Value: option.Int(&c.MaxQueue),
+			Help: "requests that may wait for an inference or for memory (503 + Retry-After beyond)"},
+		{Flag: "memory-budget", Env: "NAILTRT_MEMORY_BUDGET", Default: "1GiB", Value: option.Bytes(&c.MemoryBudget),
+			Help: "bytes all requests together may hold for decode, inference, paint and encode, each admitted by an estimate from its image header (503 + Retry-After when busy, 422 when one image could never fit)"},
+		{Flag: "upload-budget", Env: "NAILTRT_UPLOAD_BUDGET", Default: "256MiB", Value: option.Bytes(&c.UploadBudget),
+			Help: "bytes of request bodies held at once (503 beyond)"},
+		{Flag: "admit-wait", Env: "NAILTRT_ADMIT_WAIT", Default: "5s", Value: option.Duration(&c.AdmitWait),
+			Help: "how long a request waits for memory or upload budget before 503"},
+		{Flag: "max-conns", Env: "NAILTRT_MAX_CONNS", Default: "1024", Value: option.Int(&c.MaxConns),
+			Help: "open client connections at most"},
+		{Flag: "load-attempts", Env: "NAILTRT_LOAD_ATTEMPTS", Default: "5", Value: option.Int(&c.LoadAttempts),
+			Help: "tries to load the model (backoff 1 s doubling to 30 s); after the last, /healthz answers 503 so an orchestrator restarts the replica"},
+		{Flag: "jpeg-quality", Env: "NAILTRT_JPEG_QUALITY", Default: "90", Value: option.Int(&c.JPEGQuality),
+			Help: "JPEG quality of rendered images"},
+		{Flag: "read-header-timeout", Env: "NAILTRT_READ_HEADER_TIMEOUT", Default: "10s", Value: option.Duration(&c.ReadHeaderTimeout),
+			Help: "time to read a request's headers"},
+		{Flag: "read-timeout", Env: "NAILTRT_READ_TIMEOUT", Default: "60s", Value: option.Duration(&c.ReadTimeout),
+			Help: "time to read a request"},
+		{Flag: "write-timeout", Env: "NAILTRT_WRITE_TIMEOUT", Default: "60s", Value: option.Duration(&c.WriteTimeout),
+			Help: "time to write a response"},
+		{Flag: "idle-timeout", Env: "NAILTRT_IDLE_TIMEOUT", Default: "75s", Value: option.Duration(&c.IdleTimeout),
+			Help: "keep-alive idle time"},
+		{Flag: "shutdown-timeout", Env: "NAILTRT_SHUTDOWN_TIMEOUT", Default: "30s", Value: option.Duration(&c.ShutdownTimeout),
+			Help: "grace for in-flight requests on SIGTERM"},
+		{Flag: "request-timeout", Env: "NAILTRT_REQUEST_TIMEOUT", Default: "30s", Value: option.Duration(&c.RequestTimeout),
+			Help: "longest wait for an inference, queueing included"},
+		{Flag: "trusted-proxies", Env: "NAILTRT_TRUSTED_PROXIES", Value: option.List(&c.TrustedProxies),
+			Help: "comma-separated proxy IPs or CIDRs whose X-Forwarded-For is trusted in logs"},
+	}...)
 }
 
 // Validate reports settings that cannot work (a malformed trusted proxy, an upload
@@ -99,49 +144,11 @@ func (c Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// withDefaults is c with every unset field at its default (Options). The defaults are
+// constants the option tests parse, so they cannot fail here.
 func (c Config) withDefaults() Config {
-	def := func(v *int, d int) {
-		if *v <= 0 {
-			*v = d
-		}
+	if err := option.ApplyDefaults(c.Options()); err != nil {
+		panic(err)
 	}
-	defDur := func(v *time.Duration, d time.Duration) {
-		if *v <= 0 {
-			*v = d
-		}
-	}
-	if c.Addr == "" {
-		c.Addr = ":8080"
-	}
-	def(&c.Contexts, 2)
-	def(&c.CacheEntries, 100)
-	if c.CacheBytes <= 0 {
-		c.CacheBytes = 256 << 20
-	}
-	defDur(&c.CacheTTL, 5*time.Minute)
-	defDur(&c.RedisTimeout, 100*time.Millisecond)
-	if c.RedisMaxValue <= 0 {
-		c.RedisMaxValue = 8 << 20
-	}
-	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = 20 << 20
-	}
-	def(&c.MaxQueue, 64)
-	if c.MemoryBudget <= 0 {
-		c.MemoryBudget = 1 << 30
-	}
-	if c.UploadBudget <= 0 {
-		c.UploadBudget = 256 << 20
-	}
-	defDur(&c.AdmitWait, 5*time.Second)
-	def(&c.MaxConns, 1024)
-	def(&c.LoadAttempts, 5)
-	def(&c.JPEGQuality, 90)
-	defDur(&c.ReadHeaderTimeout, 10*time.Second)
-	defDur(&c.ReadTimeout, 60*time.Second)
-	defDur(&c.WriteTimeout, 60*time.Second)
-	defDur(&c.IdleTimeout, 75*time.Second)
-	defDur(&c.ShutdownTimeout, 30*time.Second)
-	defDur(&c.RequestTimeout, 30*time.Second)
 	return c
 }

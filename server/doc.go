@@ -5,7 +5,8 @@
 // first request with Config.Lazy); Serve runs it with timeouts and graceful shutdown.
 // One file per concern:
 //
-//	config.go      every knob, with defaults
+//	config.go      every knob (nails.Config embedded) and its option table: flags, NAILTRT_* variables, defaults
+//	segmenter.go   the Segmenter interface the server needs of a model (nails.Segmenter; a fake in tests)
 //	model.go       model lifecycle: background/lazy load, warm-up, readiness
 //	cache.go       result cache: expirable LRU bounded by entries and bytes, singleflight
 //	shared_cache.go  its shared second level in Redis (NAILTRT_REDIS_URL): timeouts, down/probe, async writes

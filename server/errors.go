@@ -10,7 +10,6 @@ import (
 	"github.com/gin-gonic/gin"
 
 	"github.com/nailtrt/nailtrt/nails"
-	"github.com/nailtrt/nailtrt/trt"
 )
 
 // apiError is an error with its HTTP status and a stable machine-readable code.
@@ -55,7 +54,7 @@ func classify(err error) *apiError {
 		return &apiError{Status: http.StatusServiceUnavailable, Code: "timeout", Message: "the request timed out waiting for an inference", RetryAfter: 1}
 	case errors.Is(err, context.Canceled):
 		return newError(499, "client_closed", "the client went away")
-	case errors.Is(err, trt.ErrUnavailable):
+	case errors.Is(err, nails.ErrUnavailable):
 		return newError(http.StatusServiceUnavailable, "model_unavailable", "the inference backend is unavailable; see the server log")
 	}
 	return newError(http.StatusInternalServerError, "internal", "internal error")

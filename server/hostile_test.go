@@ -168,8 +168,8 @@ func TestModelFileFaults(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "semantic.json"), manifest, 0o644))
 	model := filepath.Join(dir, "semantic.json")
-	open := func(ctx context.Context) (*nails.Segmenter, error) {
-		return nails.Open(ctx, nails.Config{Model: model, Backend: "onnxruntime", Threads: 1})
+	open := func(ctx context.Context) (Segmenter, error) {
+		return openSegmenter(ctx, nails.Config{Model: model, Backend: "onnxruntime", Threads: 1})
 	}
 
 	t.Run("corrupt model file", func(t *testing.T) {

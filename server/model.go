@@ -16,7 +16,7 @@ import (
 )
 
 // Loader opens the model. It runs once, in the background.
-type Loader func(ctx context.Context) (*nails.Segmenter, error)
+type Loader func(ctx context.Context) (Segmenter, error)
 
 // Model states, as /readyz and /api/health report them.
 const (
@@ -47,7 +47,7 @@ type model struct {
 	mu       sync.Mutex
 	idle     *sync.Cond // signalled when users drops to 0
 	state    string
-	seg      *nails.Segmenter
+	seg      Segmenter
 	err      error
 	users    int
 	closing  bool
@@ -96,7 +96,7 @@ retries:
 		m.mu.Lock()
 		m.tries = try
 		m.mu.Unlock()
-		var seg *nails.Segmenter
+		var seg Segmenter
 		var load, warm time.Duration
 		if seg, load, warm, err = m.loadOnce(); err == nil {
 			m.finish(seg, nil, load, warm)
@@ -111,7 +111,7 @@ retries:
 
 // loadOnce opens the model and runs one inference before it is called ready: first runs
 // pay for lazy allocations and kernel selection, which the first user should not.
-func (m *model) loadOnce() (seg *nails.Segmenter, load, warm time.Duration, err error) {
+func (m *model) loadOnce() (seg Segmenter, load, warm time.Duration, err error) {
 	defer func() {
 		if r := recover(); r != nil { // a loader bug must not take the process down
 			err = fmt.Errorf("model load panicked: %v", r)
@@ -131,7 +131,7 @@ func (m *model) loadOnce() (seg *nails.Segmenter, load, warm time.Duration, err 
 	return seg, load, time.Since(t1), nil
 }
 
-func (m *model) finish(seg *nails.Segmenter, err error, load, warm time.Duration) {
+func (m *model) finish(seg Segmenter, err error, load, warm time.Duration) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.loadTime, m.warmTime = load, warm
@@ -163,7 +163,7 @@ func warmupJPEG() []byte {
 
 // get returns the ready segmenter, waiting for a load in progress (starting it when
 // lazy) until ctx ends. Use it for the manifest; work that runs the model holds it.
-func (m *model) get(ctx context.Context) (*nails.Segmenter, error) {
+func (m *model) get(ctx context.Context) (Segmenter, error) {
 	m.start()
 	select {
 	case <-m.done:
@@ -187,7 +187,7 @@ func (m *model) get(ctx context.Context) (*nails.Segmenter, error) {
 
 // hold returns the ready segmenter and counts the caller as a user until release;
 // close waits for every user. It fails once close has begun.
-func (m *model) hold() (*nails.Segmenter, func(), error) {
+func (m *model) hold() (Segmenter, func(), error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closing {
@@ -211,7 +211,7 @@ func (m *model) hold() (*nails.Segmenter, func(), error) {
 }
 
 // status reports the state and, when failed, why.
-func (m *model) status() (state string, seg *nails.Segmenter, err error) {
+func (m *model) status() (state string, seg Segmenter, err error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.state, m.seg, m.err

@@ -210,7 +210,7 @@ func SegmentJSON(res *nails.Result, mode string, classes []string) SegmentRespon
 	return out
 }
 
-func ms(d time.Duration) float64 { return math.Round(float64(d.Microseconds())) / 1000 }
+var ms = nails.Milliseconds
 
 // segment is POST /api/nails/segment[?mask=polygon|rle|png|none].
 func (s *Server) segment(c *gin.Context) {
@@ -254,12 +254,10 @@ func (s *Server) segment(c *gin.Context) {
 		}
 		out.MaskPNG = base64.StdEncoding.EncodeToString(png)
 	}
-	out.TimingsMS = map[string]float64{"total": ms(time.Since(t0))}
+	out.TimingsMS = map[string]float64{}
 	if !cached {
-		out.TimingsMS["decode"] = ms(res.Timings.Decode)
-		out.TimingsMS["preprocess"] = ms(res.Timings.Preprocess)
-		out.TimingsMS["infer"] = ms(res.Timings.Infer)
-		out.TimingsMS["postprocess"] = ms(res.Timings.Postprocess)
+		out.TimingsMS = res.Timings.Milliseconds()
 	}
+	out.TimingsMS["total"] = ms(time.Since(t0))
 	c.JSON(http.StatusOK, out)
 }

@@ -11,8 +11,6 @@ import (
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/redis/go-redis/v9"
 	"golang.org/x/net/netutil"
-
-	"github.com/nailtrt/nailtrt/nails"
 )
 
 // Server is the nailtrt HTTP API around one model. It implements http.Handler, so it can
@@ -81,18 +79,14 @@ func New(cfg Config, load Loader, opts Options) *Server {
 
 // NewWithSegmenter serves an already opened segmenter (library use). The server owns it
 // from then on and closes it in Close.
-func NewWithSegmenter(cfg Config, seg *nails.Segmenter, opts Options) *Server {
-	return New(cfg, func(context.Context) (*nails.Segmenter, error) { return seg, nil }, opts)
+func NewWithSegmenter(cfg Config, seg Segmenter, opts Options) *Server {
+	return New(cfg, func(context.Context) (Segmenter, error) { return seg, nil }, opts)
 }
 
 // OpenLoader is the Loader for a model manifest with the config's backend settings.
 func OpenLoader(cfg Config) Loader {
 	cfg = cfg.withDefaults()
-	return func(ctx context.Context) (*nails.Segmenter, error) {
-		return nails.Open(ctx, nails.Config{Model: cfg.Model, Backend: cfg.Backend, Threads: cfg.Threads,
-			Contexts: cfg.Contexts, Device: cfg.Device, CacheDir: cfg.CacheDir, Limits: cfg.Limits,
-			PolygonTolerance: cfg.PolygonTolerance, MaxBatch: cfg.MaxBatch, BatchDelay: cfg.BatchDelay})
-	}
+	return func(ctx context.Context) (Segmenter, error) { return openSegmenter(ctx, cfg.Config) }
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

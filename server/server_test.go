@@ -34,8 +34,8 @@ import (
 // photo in microseconds: the server is tested end to end with a real runner.
 var fixtureModel = filepath.Join("..", "nails", "testdata", "semantic.json")
 
-func fixtureLoader(ctx context.Context) (*nails.Segmenter, error) {
-	return nails.Open(ctx, nails.Config{Model: fixtureModel, Backend: "onnxruntime", Threads: 1})
+func fixtureLoader(ctx context.Context) (Segmenter, error) {
+	return openSegmenter(ctx, nails.Config{Model: fixtureModel, Backend: "onnxruntime", Threads: 1})
 }
 
 // noNVML behaves like a machine without the driver: Init fails, and any other call
@@ -118,7 +118,7 @@ type errorBody struct {
 
 func TestReadinessFollowsTheLoad(t *testing.T) {
 	release := make(chan struct{})
-	s := newTestServer(t, Config{}, func(ctx context.Context) (*nails.Segmenter, error) {
+	s := newTestServer(t, Config{}, func(ctx context.Context) (Segmenter, error) {
 		<-release
 		return fixtureLoader(ctx)
 	})
@@ -133,7 +133,7 @@ func TestReadinessFollowsTheLoad(t *testing.T) {
 
 func TestRequestWaitsForTheLoad(t *testing.T) {
 	release := make(chan struct{})
-	s := newTestServer(t, Config{Lazy: true}, func(ctx context.Context) (*nails.Segmenter, error) {
+	s := newTestServer(t, Config{Lazy: true}, func(ctx context.Context) (Segmenter, error) {
 		<-release
 		return fixtureLoader(ctx)
 	})
@@ -148,9 +148,9 @@ func TestRequestWaitsForTheLoad(t *testing.T) {
 
 func TestFailingModel(t *testing.T) {
 	var attempts atomic.Int32
-	s := newTestServer(t, Config{LoadAttempts: 2}, func(ctx context.Context) (*nails.Segmenter, error) {
+	s := newTestServer(t, Config{LoadAttempts: 2}, func(ctx context.Context) (Segmenter, error) {
 		attempts.Add(1)
-		return nails.Open(ctx, nails.Config{Model: "testdata/does-not-exist.json"})
+		return openSegmenter(ctx, nails.Config{Model: "testdata/does-not-exist.json"})
 	})
 	assert.Equal(t, http.StatusOK, do(t, s, "GET", "/healthz", nil, "").Code, "alive while it still retries")
 	require.Eventually(t, func() bool { st, _, _ := s.model.status(); return st == stateFailed }, 10*time.Second, 5*time.Millisecond)
@@ -169,7 +169,7 @@ func TestFailingModel(t *testing.T) {
 
 func TestModelLoadRetrySucceeds(t *testing.T) {
 	var attempts atomic.Int32
-	s := newTestServer(t, Config{}, func(ctx context.Context) (*nails.Segmenter, error) {
+	s := newTestServer(t, Config{}, func(ctx context.Context) (Segmenter, error) {
 		if attempts.Add(1) == 1 {
 			return nil, errors.New("transient: device busy")
 		}
@@ -227,7 +227,7 @@ func TestSegment(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	s := newTestServer(t, Config{MaxBodyBytes: 64 << 10, Limits: nails.Limits{MaxPixels: 100_000}}, nil)
+	s := newTestServer(t, Config{MaxBodyBytes: 64 << 10, Config: nails.Config{Limits: nails.Limits{MaxPixels: 100_000}}}, nil)
 	waitReady(t, s)
 	good := photoJPEG(t, 64, 48, 0)
 	big := bytes.Repeat([]byte{0xFF}, 100<<10)
@@ -334,8 +334,8 @@ func TestTinyImageIsRefused(t *testing.T) {
 		assert.Contains(t, e.Message, "NAILTRT_MIN_SIDE")
 	}
 	// The limit is the segmenter's (OpenLoader passes Config.Limits on).
-	small := newTestServer(t, Config{}, func(ctx context.Context) (*nails.Segmenter, error) {
-		return nails.Open(ctx, nails.Config{Model: fixtureModel, Backend: "onnxruntime", Threads: 1, Limits: nails.Limits{MinSide: 8}})
+	small := newTestServer(t, Config{}, func(ctx context.Context) (Segmenter, error) {
+		return openSegmenter(ctx, nails.Config{Model: fixtureModel, Backend: "onnxruntime", Threads: 1, Limits: nails.Limits{MinSide: 8}})
 	})
 	waitReady(t, small)
 	assert.Equal(t, http.StatusOK, postImage(t, small, "/api/nails/segment", photoJPEG(t, 10, 10, 1), nil).Code)
@@ -483,7 +483,7 @@ func TestBackpressure(t *testing.T) {
 	l.release()
 	assert.NoError(t, l.acquire())
 
-	s := newTestServer(t, Config{Contexts: 1, MaxQueue: 1}, nil)
+	s := newTestServer(t, Config{Config: nails.Config{Contexts: 1}, MaxQueue: 1}, nil)
 	waitReady(t, s)
 	s.limit.pending.Store(s.limit.capacity) // every place taken
 	rec := postImage(t, s, "/api/nails/segment", photoJPEG(t, 64, 48, 5), nil)

@@ -1,8 +1,6 @@
 package trt
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../native/include
-#cgo LDFLAGS: -L${SRCDIR}/../build/native/lib -lnailtrt -Wl,-rpath,${SRCDIR}/../build/native/lib -Wl,-rpath,$ORIGIN/lib
 #include <stdlib.h>
 #include "nailtrt.h"
 */

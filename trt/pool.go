@@ -37,7 +37,7 @@ type Slot struct {
 	stream  *Stream
 	context *Context
 	buffers []*PinnedBuffer
-	max     []Shape
+	largest []Shape
 	shape   Shape // scratch for OutputShape
 }
 
@@ -53,7 +53,7 @@ func NewPool(e *Engine, o PoolOptions) (*Pool, error) {
 	if o.MaxBatch <= 0 {
 		o.MaxBatch = 1
 	}
-	max := make([]Shape, len(e.tensors))
+	largest := make([]Shape, len(e.tensors))
 	for i, t := range e.tensors {
 		s, ok := o.MaxShapes[t.Name]
 		if ok {
@@ -69,11 +69,11 @@ func NewPool(e *Engine, o PoolOptions) (*Pool, error) {
 				return nil, errorf(op, CodeShape, "tensor %s has dynamic dimensions %v beyond the batch: give its largest shape in PoolOptions.MaxShapes", t.Name, t.Shape)
 			}
 		}
-		max[i] = s
+		largest[i] = s
 	}
 	p := &Pool{engine: e, free: make(chan *Slot, o.Size)}
 	for i := 0; i < o.Size; i++ {
-		s, err := p.newSlot(o.Device, max)
+		s, err := p.newSlot(o.Device, largest)
 		if err != nil {
 			p.closeSlots()
 			return nil, err
@@ -84,18 +84,18 @@ func NewPool(e *Engine, o PoolOptions) (*Pool, error) {
 	return p, nil
 }
 
-func (p *Pool) newSlot(device int, max []Shape) (*Slot, error) {
+func (p *Pool) newSlot(device int, largest []Shape) (*Slot, error) {
 	st, err := NewStream(device)
 	if err != nil {
 		return nil, err
 	}
-	s := &Slot{pool: p, stream: st, max: max}
+	s := &Slot{pool: p, stream: st, largest: largest}
 	if s.context, err = p.engine.NewContext(st); err != nil {
 		s.close()
 		return nil, err
 	}
 	for i, t := range p.engine.tensors {
-		n, err := max[i].Volume()
+		n, err := largest[i].Volume()
 		if err != nil {
 			s.close()
 			return nil, err
@@ -221,7 +221,7 @@ func (s *Slot) Context() *Context { return s.context }
 func (s *Slot) Buffer(index int) *PinnedBuffer { return s.buffers[index] }
 
 // MaxShape is the largest shape tensor index can take in this slot.
-func (s *Slot) MaxShape(index int) Shape { return s.max[index] }
+func (s *Slot) MaxShape(index int) Shape { return s.largest[index] }
 
 // Float32s views tensor index's buffer as float32s; ErrDType if the tensor is not float32.
 func (s *Slot) Float32s(index int) ([]float32, error) {
@@ -252,14 +252,14 @@ func (s *Slot) checkType(index int, want DType) error {
 
 // SetInputShape sets input index's shape; it must fit the slot's buffer.
 func (s *Slot) SetInputShape(index int, shape Shape) error {
-	if index >= 0 && index < len(s.max) {
+	if index >= 0 && index < len(s.largest) {
 		n, err := shape.Volume()
 		if err != nil {
 			return err
 		}
-		cap, _ := s.max[index].Volume()
-		if n > cap {
-			return errorf("set input shape", CodeShape, "%v exceeds the slot's largest shape %v (raise PoolOptions.MaxBatch or MaxShapes)", shape, s.max[index])
+		most, _ := s.largest[index].Volume()
+		if n > most {
+			return errorf("set input shape", CodeShape, "%v exceeds the slot's largest shape %v (raise PoolOptions.MaxBatch or MaxShapes)", shape, s.largest[index])
 		}
 	}
 	return s.context.SetInputShape(index, shape)

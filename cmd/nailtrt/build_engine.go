@@ -13,11 +13,10 @@ func runBuildEngine(args []string) error {
 	f := newFlags("build-engine", "")
 	m := addModelFlags(f)
 	fp32 := f.Bool("fp32", "NAILTRT_FP32", false, "build FP32 kernels only (default allows FP16 where the GPU has it)")
-	maxBatch := f.Int("max-batch", "NAILTRT_MAX_BATCH", 8, "largest batch of the optimisation profile")
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	src := resolveModel(*m.model)
+	src := resolveModel(m.Model)
 	if strings.HasSuffix(src, ".json") {
 		man, err := nails.LoadManifest(src)
 		if err != nil {
@@ -25,17 +24,23 @@ func runBuildEngine(args []string) error {
 		}
 		src = man.ModelPath()
 	}
-	if *m.cacheDir == "" {
+	if m.CacheDir == "" {
 		return fmt.Errorf("--cache-dir is empty: the plan has nowhere to go")
 	}
 	if _, err := trt.Probe(trt.TensorRT); err != nil {
 		return fmt.Errorf("cannot build a TensorRT plan here: %w", err)
 	}
-	e, err := trt.Open(src, trt.Options{Backend: trt.TensorRT, CacheDir: *m.cacheDir, Device: *m.dev, FP32: *fp32, MaxBatch: *maxBatch})
+	// The profile's largest batch is what serve's batching sends (--max-batch; automatic
+	// is nails.DefaultGPUBatch), so serve finds this plan in the cache.
+	maxBatch := m.MaxBatch
+	if maxBatch <= 0 {
+		maxBatch = nails.DefaultGPUBatch
+	}
+	e, err := trt.Open(src, trt.Options{Backend: trt.TensorRT, CacheDir: m.CacheDir, Device: m.Device, FP32: *fp32, MaxBatch: maxBatch})
 	if err != nil {
 		return err
 	}
 	defer e.Close()
-	fmt.Fprintf(os.Stderr, "plan for %s is in %s\n", src, *m.cacheDir)
+	fmt.Fprintf(os.Stderr, "plan for %s is in %s\n", src, m.CacheDir)
 	return nil
 }

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/nailtrt/nailtrt/internal/textdist"
+	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/option"
 )
 
 // errUsage: the usage was printed after a mistake (exit 2); errHelp: it was asked for
@@ -89,93 +91,62 @@ func (f *flags) env(name string) (string, bool) {
 	return strings.TrimSpace(v), ok && strings.TrimSpace(v) != ""
 }
 
-func (f *flags) String(name, env, def, usage string) *string {
-	if v, ok := f.lookup(name, env); ok {
-		def = v
+// add registers opts as flags: each starts at its default, its NAILTRT_* variable
+// (when set) replaces that, and the command line replaces both. A bad value in the
+// environment is reported by parse, naming the variable. An option without a flag
+// (a secret) is read from its variable only.
+func (f *flags) add(opts ...option.Option) {
+	if err := option.ApplyDefaults(opts); err != nil {
+		panic(err) // a default written in code that its own type refuses: a bug
 	}
-	return f.fs.String(name, def, usage+" ["+env+"]")
+	for _, o := range opts {
+		if v, ok := f.lookup(o.Flag, o.Env); ok {
+			if err := o.Value.Set(v); err != nil {
+				f.errs = append(f.errs, fmt.Errorf("%s=%q: %w", o.Env, v, err))
+			}
+		}
+		if o.Flag == "" {
+			continue
+		}
+		usage := o.Help
+		if o.Env != "" {
+			usage += " [" + o.Env + "]"
+		}
+		f.fs.Var(o.Value, o.Flag, usage)
+	}
+}
+
+// The typed helpers register one option of a command's own (its result is where the
+// value lands); the model's and the server's options come from their Config.Options.
+func (f *flags) String(name, env, def, usage string) *string {
+	p := new(string)
+	f.add(option.Option{Flag: name, Env: env, Default: def, Help: usage, Value: option.String(p)})
+	return p
 }
 
 func (f *flags) Int(name, env string, def int, usage string) *int {
-	if v, ok := f.lookup(name, env); ok {
-		n, err := strconv.Atoi(v)
-		if err != nil {
-			f.errs = append(f.errs, fmt.Errorf("%s=%q is not an integer", env, v))
-		}
-		def = n
-	}
-	return f.fs.Int(name, def, usage+" ["+env+"]")
-}
-
-func (f *flags) Int64(name, env string, def int64, usage string) *int64 {
-	if v, ok := f.lookup(name, env); ok {
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			f.errs = append(f.errs, fmt.Errorf("%s=%q is not an integer", env, v))
-		}
-		def = n
-	}
-	return f.fs.Int64(name, def, usage+" ["+env+"]")
+	p := new(int)
+	f.add(option.Option{Flag: name, Env: env, Default: strconv.Itoa(def), Help: usage, Value: option.Int(p)})
+	return p
 }
 
 func (f *flags) Float64(name, env string, def float64, usage string) *float64 {
-	if v, ok := f.lookup(name, env); ok {
-		x, err := strconv.ParseFloat(v, 64)
-		if err != nil {
-			f.errs = append(f.errs, fmt.Errorf("%s=%q is not a number", env, v))
-		}
-		def = x
-	}
-	return f.fs.Float64(name, def, usage+" ["+env+"]")
+	p := new(float64)
+	f.add(option.Option{Flag: name, Env: env, Default: strconv.FormatFloat(def, 'g', -1, 64), Help: usage, Value: option.Float(p)})
+	return p
 }
 
 func (f *flags) Bool(name, env string, def bool, usage string) *bool {
-	if v, ok := f.lookup(name, env); ok {
-		b, err := strconv.ParseBool(v)
-		if err != nil {
-			f.errs = append(f.errs, fmt.Errorf("%s=%q is not a boolean", env, v))
-		}
-		def = b
-	}
-	return f.fs.Bool(name, def, usage+" ["+env+"]")
+	p := new(bool)
+	f.add(option.Option{Flag: name, Env: env, Default: strconv.FormatBool(def), Help: usage, Value: option.Bool(p)})
+	return p
 }
 
 func (f *flags) Duration(name, env string, def time.Duration, usage string) *time.Duration {
-	if v, ok := f.lookup(name, env); ok {
-		d, err := parseDuration(v)
-		if err != nil {
-			f.errs = append(f.errs, fmt.Errorf("%s: %w", env, err))
-		}
-		def = d
-	}
-	d := durationValue(def)
-	f.fs.Var(&d, name, usage+" ["+env+"]")
-	return (*time.Duration)(&d)
+	p := new(time.Duration)
+	f.add(option.Option{Flag: name, Env: env, Default: def.String(), Help: usage, Value: option.Duration(p)})
+	return p
 }
-
-// parseDuration is time.ParseDuration with an error that shows how to write one: a bare
-// number is the commonest mistake ("5" for five seconds).
-func parseDuration(v string) (time.Duration, error) {
-	d, err := time.ParseDuration(v)
-	if err == nil {
-		return d, nil
-	}
-	if _, numErr := strconv.ParseFloat(v, 64); numErr == nil {
-		return 0, fmt.Errorf("%q has no unit: write %ss (or %sms, %sm)", v, v, v, v)
-	}
-	return 0, fmt.Errorf("%q is not a duration: write it like 30s, 5m or 1h30m", v)
-}
-
-// durationValue is a flag.Value for durations with parseDuration's errors.
-type durationValue time.Duration
-
-func (d *durationValue) Set(s string) error {
-	v, err := parseDuration(s)
-	*d = durationValue(v)
-	return err
-}
-
-func (d *durationValue) String() string { return time.Duration(*d).String() }
 
 // parse parses args, reporting environment errors too. Options may come before or
 // after the positional arguments (`nailtrt render photo.jpg --material x`).
@@ -211,28 +182,12 @@ func (f *flags) parse(args []string) error {
 	return errors.Join(f.errs...)
 }
 
-// modelFlags are shared by every command that loads the model.
-type modelFlags struct {
-	model, backend, cacheDir *string
-	threads, contexts, dev   *int
-}
-
-func addModelFlags(f *flags) modelFlags {
-	return modelFlags{
-		model:    f.String("model", "NAILTRT_MODEL", "", "model manifest (JSON); unset: the bundled nailseg model, built into the binary"),
-		backend:  f.String("backend", "NAILTRT_BACKEND", "auto", "auto, onnxruntime or tensorrt"),
-		cacheDir: f.String("cache-dir", "NAILTRT_ENGINE_CACHE", defaultCacheDir(), "TensorRT plan cache folder"),
-		threads:  f.Int("threads", "NAILTRT_THREADS", 0, "ONNX Runtime threads per inference (0 = automatic: every core for a request alone, cores / contexts under load)"),
-		contexts: f.Int("contexts", "NAILTRT_CONTEXTS", 2, "inferences that may run at once (execution contexts)"),
-		dev:      f.Int("device", "NAILTRT_DEVICE", 0, "CUDA device"),
-	}
-}
-
-func defaultCacheDir() string {
-	if d, err := os.UserCacheDir(); err == nil {
-		return filepath.Join(d, "nailtrt", "engines")
-	}
-	return filepath.Join(os.TempDir(), "nailtrt-engines")
+// addModelFlags registers the model's options (nails.Config.Options) into a Config
+// that parse fills; every command that loads the model shares them.
+func addModelFlags(f *flags) *nails.Config {
+	cfg := new(nails.Config)
+	f.add(cfg.Options()...)
+	return cfg
 }
 
 // resolveModel finds the manifest: as given, else next to the binary (../engines), so

@@ -39,17 +39,17 @@ func runInfo(args []string) error {
 	for _, d := range h.Devices {
 		fmt.Printf("gpu %d: %s, memory %d/%d MiB used\n", d.Index, d.Name, d.MemoryUsed>>20, d.MemoryTotal>>20)
 	}
-	path := resolveModel(*m.model)
+	path := resolveModel(m.Model)
 	man, err := nails.LoadManifest(path)
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "model: %v\n", err)
 		return nil
 	}
-	backend, err := trt.ParseBackend(*m.backend)
+	backend, err := trt.ParseBackend(m.Backend)
 	if err != nil {
 		return err
 	}
-	e, err := trt.Open(man.ModelPath(), trt.Options{Backend: backend, CacheDir: *m.cacheDir, IntraOpThreads: 1})
+	e, err := trt.Open(man.ModelPath(), trt.Options{Backend: backend, CacheDir: m.CacheDir, IntraOpThreads: 1})
 	if err != nil {
 		return fmt.Errorf("model %s: %w", path, err)
 	}

@@ -12,15 +12,16 @@ import (
 	"github.com/nailtrt/nailtrt/server"
 )
 
-func openSegmenter(m modelFlags) (*nails.Segmenter, error) {
-	return nails.Open(context.Background(), nails.Config{Model: resolveModel(*m.model), Backend: *m.backend,
-		Threads: *m.threads, Contexts: *m.contexts, Device: *m.dev, CacheDir: *m.cacheDir})
+func openSegmenter(m *nails.Config) (*nails.Segmenter, error) {
+	cfg := *m
+	cfg.Model = resolveModel(cfg.Model)
+	return nails.Open(context.Background(), cfg)
 }
 
 // segmentFile reads a photo file and finds its nails: what segment and render share. The
 // photo is decoded at the size the model needs (Segmenter.Segment); its bytes are
 // returned for render.
-func segmentFile(m modelFlags, path string) (*nails.Segmenter, []byte, *nails.Result, error) {
+func segmentFile(m *nails.Config, path string) (*nails.Segmenter, []byte, *nails.Result, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, nil, err
@@ -28,7 +29,7 @@ func segmentFile(m modelFlags, path string) (*nails.Segmenter, []byte, *nails.Re
 	// A file that is no image fails before the model loads.
 	if h, err := nails.ReadHeader(data); err != nil {
 		return nil, nil, nil, err
-	} else if err := (nails.Limits{}).Check(h); err != nil {
+	} else if err := m.Limits.Check(h); err != nil {
 		return nil, nil, nil, err
 	}
 	seg, err := openSegmenter(m)
@@ -89,8 +90,7 @@ func runSegment(args []string) error {
 	}
 	defer seg.Close()
 	out := server.SegmentJSON(res, *mask, seg.Manifest().Classes)
-	out.TimingsMS = map[string]float64{"decode": ms(res.Timings.Decode), "preprocess": ms(res.Timings.Preprocess),
-		"infer": ms(res.Timings.Infer), "postprocess": ms(res.Timings.Postprocess)}
+	out.TimingsMS = res.Timings.Milliseconds()
 	if *maskPNG != "" || *mask == "png" {
 		png, err := res.LabelPNG()
 		if err != nil {

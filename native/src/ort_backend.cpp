@@ -277,7 +277,7 @@ class OrtEngine final : public Engine {
 class OrtContext final : public Context {
  public:
   explicit OrtContext(const OrtEngine& e)
-      : Context(e), engine_(e), values_(e.tensors().size()), keys_(e.tensors().size()) {
+      : Context(e), ort_engine_(e), values_(e.tensors().size()), keys_(e.tensors().size()) {
     const OrtApi& a = *g_api;
     OrtRunOptions* ro = nullptr;
     check(a.CreateRunOptions(&ro), "onnxruntime: run options");
@@ -301,12 +301,12 @@ class OrtContext final : public Context {
 
   void run() override {
     const OrtApi& a = *g_api;
-    const auto& ts = engine_.tensors();
+    const auto& ts = ort_engine_.tensors();
     check(a.RunOptionsUnsetTerminate(run_options_.get()), "onnxruntime: reset terminate flag");
     if (cancelled_.load()) on_cancel();  // a cancel that raced with the reset above
 
     in_values_.clear();
-    for (size_t i = 0; i < engine_.num_inputs(); ++i) in_values_.push_back(value_for(i, shapes_[i]));
+    for (size_t i = 0; i < ort_engine_.num_inputs(); ++i) in_values_.push_back(value_for(i, shapes_[i]));
 
     out_names_.clear();
     out_values_.clear();
@@ -314,7 +314,7 @@ class OrtContext final : public Context {
     // Every output's shape is recorded before any size check fails, so a caller can
     // learn all of them from one failed run (trt.Engine.OutputShapes does).
     std::string too_small;
-    for (size_t i = engine_.num_inputs(); i < ts.size(); ++i) {
+    for (size_t i = ort_engine_.num_inputs(); i < ts.size(); ++i) {
       if (bindings_[i].data == nullptr) continue;  // unbound outputs are not computed
       Dims dims = resolve_output(i);
       OrtValue* v = nullptr;
@@ -325,13 +325,13 @@ class OrtContext final : public Context {
       } else {
         values_[i].reset();  // ONNX Runtime allocates it; copied below
       }
-      out_names_.push_back(engine_.names()[i]);
+      out_names_.push_back(ort_engine_.names()[i]);
       out_values_.push_back(v);
       out_index_.push_back(i);
     }
     if (!too_small.empty()) fail(NT_SHAPE, too_small);
 
-    OrtStatus* st = a.Run(engine_.session(), run_options_.get(), engine_.names().data(), in_values_.data(),
+    OrtStatus* st = a.Run(ort_engine_.session(), run_options_.get(), ort_engine_.names().data(), in_values_.data(),
                           in_values_.size(), out_names_.data(), out_names_.size(), out_values_.data());
     if (st) {
       // Outputs ONNX Runtime allocated before failing are ours to free.
@@ -350,7 +350,7 @@ class OrtContext final : public Context {
   OrtValue* value_for(size_t i, const Dims& dims) {
     Key k{bindings_[i].data, bindings_[i].size, dims};
     if (values_[i] && keys_[i] == k) return values_[i].get();
-    const TensorDesc& t = engine_.tensors()[i];
+    const TensorDesc& t = ort_engine_.tensors()[i];
     OrtValue* v = nullptr;
     check(g_api->CreateTensorWithDataAsOrtValue(memory_info_.get(), bindings_[i].data, tensor_bytes(t, dims),
                                                 dims.data(), dims.size(), to_ort(t.dtype), &v),
@@ -363,11 +363,11 @@ class OrtContext final : public Context {
   // An output's dims with symbolic dims filled from the inputs that share the symbol
   // (e.g. the batch "N"). Dims no input names stay -1.
   Dims resolve_output(size_t i) const {
-    Dims dims = engine_.tensors()[i].dims;
-    const auto& sym = engine_.symbols();
+    Dims dims = ort_engine_.tensors()[i].dims;
+    const auto& sym = ort_engine_.symbols();
     for (size_t d = 0; d < dims.size(); ++d) {
       if (dims[d] >= 0 || sym[i][d].empty()) continue;
-      for (size_t in = 0; in < engine_.num_inputs() && dims[d] < 0; ++in)
+      for (size_t in = 0; in < ort_engine_.num_inputs() && dims[d] < 0; ++in)
         for (size_t e = 0; e < sym[in].size(); ++e)
           if (sym[in][e] == sym[i][d]) {
             dims[d] = shapes_[in][e];
@@ -406,7 +406,7 @@ class OrtContext final : public Context {
       a.ReleaseTensorTypeAndShapeInfo(info);
       check(st, "onnxruntime: output dims");
       shapes_[i] = dims;
-      const TensorDesc& t = engine_.tensors()[i];
+      const TensorDesc& t = ort_engine_.tensors()[i];
       if (!check_binding_size(t, dims, bindings_[i], &too_small)) continue;
       void* src = nullptr;
       check(a.GetTensorMutableData(v.get(), &src), "onnxruntime: output data");
@@ -422,7 +422,7 @@ class OrtContext final : public Context {
     bool operator==(const Key& o) const { return data == o.data && size == o.size && dims == o.dims; }
   };
 
-  const OrtEngine& engine_;
+  const OrtEngine& ort_engine_;  // the engine as ONNX Runtime's (Context::engine_ is the generic view)
   RunOptionsPtr run_options_;
   MemoryInfoPtr memory_info_;
   std::vector<ValuePtr> values_;  // cached wrappers over bindings

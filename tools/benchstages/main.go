@@ -276,7 +276,8 @@ func memoryRun(srv http.Handler, data []byte, n int) error {
 	return nil
 }
 
-func ms(d time.Duration) float64  { return float64(d.Microseconds()) / 1000 }
+var ms = nails.Milliseconds
+
 func msSince(t time.Time) float64 { return ms(time.Since(t)) }
 func median(v []float64) float64 {
 	s := slices.Clone(v)

@@ -92,7 +92,7 @@ class TrtEngine final : public Engine {
 
 class TrtContext final : public Context {
  public:
-  TrtContext(const TrtEngine& e, Stream& stream) : Context(e), engine_(e), stream_(stream) {
+  TrtContext(const TrtEngine& e, Stream& stream) : Context(e), trt_engine_(e), stream_(stream) {
     if (!stream.is_cuda()) fail(NT_INVALID_ARGUMENT, "tensorrt needs a CUDA stream; this one is a host stream");
     if (stream.device() != e.device())
       fail(NT_INVALID_ARGUMENT,
@@ -116,7 +116,7 @@ class TrtContext final : public Context {
 
  protected:
   void on_input_shape(size_t index) override {
-    const TensorDesc& t = engine_.tensors()[index];
+    const TensorDesc& t = trt_engine_.tensors()[index];
     begin_call(&recorder_);
     check_trt(
         ctx_->setInputShape(t.name.c_str(), to_trt(shapes_[index])), NT_SHAPE,
@@ -125,7 +125,7 @@ class TrtContext final : public Context {
   }
 
   void run() override {
-    const auto& ts = engine_.tensors();
+    const auto& ts = trt_engine_.tensors();
     cudaStream_t s = static_cast<cudaStream_t>(stream_.native());
     begin_call(&recorder_);
     for (size_t i = 0; i < ts.size(); ++i) {
@@ -158,8 +158,8 @@ class TrtContext final : public Context {
   // One device buffer per tensor, sized for the largest shape the profile allows.
   // cudaMalloc returns 256-byte aligned memory, what TensorRT expects of I/O addresses.
   void allocate_device_buffers() {
-    const auto& ts = engine_.tensors();
-    nvinfer1::ICudaEngine& eng = engine_.engine();
+    const auto& ts = trt_engine_.tensors();
+    nvinfer1::ICudaEngine& eng = trt_engine_.engine();
     bool profiles = eng.getNbOptimizationProfiles() > 0;
     for (size_t i = 0; i < ts.size(); ++i) {
       if (ts[i].mode != NT_INPUT) continue;
@@ -193,12 +193,12 @@ class TrtContext final : public Context {
     // than silently running the largest batch.
   }
 
-  const TrtEngine& engine_;
+  const TrtEngine& trt_engine_;  // the engine as TensorRT's (Context::engine_ is the generic view)
   Stream& stream_;
   ErrorRecorder recorder_;  // this context's errors; outlives ctx_, which reports to it
   Ptr<nvinfer1::IExecutionContext> ctx_;
-  std::vector<DevicePtr> device_ = std::vector<DevicePtr>(engine_.tensors().size());
-  std::vector<Dims> max_ = std::vector<Dims>(engine_.tensors().size());
+  std::vector<DevicePtr> device_ = std::vector<DevicePtr>(trt_engine_.tensors().size());
+  std::vector<Dims> max_ = std::vector<Dims>(trt_engine_.tensors().size());
 };
 
 std::unique_ptr<Context> TrtEngine::create_context(Stream& stream) {

@@ -1,0 +1,35 @@
+package server
+
+import (
+	"context"
+
+	"github.com/nailtrt/nailtrt/nails"
+)
+
+// Segmenter is what the server needs of a model. *nails.Segmenter is the real one;
+// tests of HTTP behaviour that a real runner adds nothing to use a fake
+// (fake_segmenter_test.go), and the fixture-model tests stay as integration tests.
+type Segmenter interface {
+	// Decode decodes an upload whose header was already read and checked.
+	Decode(ctx context.Context, data []byte, h nails.Header) (*nails.Photo, error)
+	// SegmentPhoto finds the nails of a decoded photo.
+	SegmentPhoto(ctx context.Context, p *nails.Photo) (*nails.Result, error)
+	// Segment decodes and segments in one call (warm-up).
+	Segment(ctx context.Context, data []byte) (*nails.Result, error)
+	Manifest() *nails.Manifest
+	Backend() nails.Backend
+	BatchStats() nails.BatchStats
+	Close() error
+}
+
+var _ Segmenter = (*nails.Segmenter)(nil)
+
+// openSegmenter is nails.Open as a Segmenter (no non-nil interface around a nil pointer
+// on failure).
+func openSegmenter(ctx context.Context, cfg nails.Config) (Segmenter, error) {
+	seg, err := nails.Open(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	return seg, nil
+}
