@@ -26,7 +26,8 @@ ORT_NPM_VERSION    := 1.30.0
 ORT_NPM_SHA256     := 6e3390d6b783e7be946fad629292799da28d0b42f84856e50d2c1b0383291e75
 ORT_LIB_SHA256     := ffb75a925ba05e47b235bb66e3e3911714a80b328a9c9425539feb204aa32a23
 ORT_HEADER_MODULE  := github.com/yalue/onnxruntime_go@v1.27.0
-ORT_HEADER_SHA256  := 9ed0d7054a4e74249467365b25b415d36f51a44a6349e2a994a1812e4723d1e2  onnxruntime_c_api.h\n e94ac3490697bdb107844fa9d403952ee7136134132a057eae5c1207b57ce352  onnxruntime_ep_c_api.h
+ORT_C_API_SHA256   := 9ed0d7054a4e74249467365b25b415d36f51a44a6349e2a994a1812e4723d1e2
+ORT_EP_API_SHA256  := e94ac3490697bdb107844fa9d403952ee7136134132a057eae5c1207b57ce352
 ORT_DEFAULT_ROOT   := $(THIRD_PARTY)/onnxruntime
 ORT_ROOT           ?= $(ORT_DEFAULT_ROOT)
 
@@ -93,7 +94,8 @@ $(ORT_DEFAULT_ROOT)/lib/libonnxruntime.so.1:
 $(ORT_DEFAULT_ROOT)/include/onnxruntime_c_api.h:
 	@mkdir -p $(dir $@)
 	dir=$$(cd $(ROOT) && GOFLAGS=-mod=mod $(GO) mod download -json $(ORT_HEADER_MODULE) | sed -n 's/.*"Dir": "\(.*\)".*/\1/p'); \
-	  test -n "$$dir" && (cd $$dir && printf ' $(ORT_HEADER_SHA256)\n' | sed 's/^ //' | sha256sum -c --quiet) && \
+	  test -n "$$dir" && (cd $$dir && printf '%s  %s\n' $(ORT_C_API_SHA256) onnxruntime_c_api.h \
+	    $(ORT_EP_API_SHA256) onnxruntime_ep_c_api.h | sha256sum -c --quiet) && \
 	  cp $$dir/onnxruntime_c_api.h $$dir/onnxruntime_ep_c_api.h $(dir $@) && chmod 644 $(dir $@)*.h
 
 # ---------------------------------------------------------------- native runner

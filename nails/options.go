@@ -52,5 +52,8 @@ func DefaultCacheDir() string {
 
 // withDefaults is c with every unset field at its default (the Options table).
 func (c Config) withDefaults() (Config, error) {
-	return c, option.ApplyDefaults(c.Options())
+	// Apply first, then read c: in one return statement the order in which c is read
+	// and the call runs is unspecified.
+	err := option.ApplyDefaults(c.Options())
+	return c, err
 }

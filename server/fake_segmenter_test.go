@@ -21,10 +21,10 @@ import (
 // default), counting the requests that reached it. Its manifest is the fixture's, read
 // without loading a runtime.
 type fakeSegmenter struct {
-	t       testing.TB
-	segment func(ctx context.Context, p *nails.Photo) (*nails.Result, error)
-	calls   atomic.Int32 // SegmentPhoto calls (requests; the warm-up goes through Segment)
-	closed  atomic.Bool
+	manifest *nails.Manifest
+	segment  func(ctx context.Context, p *nails.Photo) (*nails.Result, error)
+	calls    atomic.Int32 // SegmentPhoto calls (requests; the warm-up goes through Segment)
+	closed   atomic.Bool
 }
 
 var _ Segmenter = (*fakeSegmenter)(nil)
@@ -49,19 +49,21 @@ func (f *fakeSegmenter) Segment(ctx context.Context, data []byte) (*nails.Result
 	return &nails.Result{Width: p.Width, Height: p.Height}, nil
 }
 
-func (f *fakeSegmenter) Manifest() *nails.Manifest {
-	m, err := nails.LoadManifest(fixtureModel)
-	require.NoError(f.t, err)
-	return m
-}
+func (f *fakeSegmenter) Manifest() *nails.Manifest { return f.manifest }
 
 func (f *fakeSegmenter) Backend() nails.Backend       { return trt.ONNXRuntime }
 func (f *fakeSegmenter) BatchStats() nails.BatchStats { return nails.BatchStats{} }
 func (f *fakeSegmenter) Close() error                 { f.closed.Store(true); return nil }
 
+func fixtureManifest(t *testing.T) *nails.Manifest {
+	m, err := nails.LoadManifest(fixtureModel)
+	require.NoError(t, err)
+	return m
+}
+
 func newFakeServer(t *testing.T, cfg Config, fake *fakeSegmenter) *Server {
 	t.Helper()
-	fake.t = t
+	fake.manifest = fixtureManifest(t)
 	s := newTestServer(t, cfg, func(context.Context) (Segmenter, error) { return fake, nil })
 	waitReady(t, s)
 	return s
@@ -163,7 +165,7 @@ func TestQueueFullIs503(t *testing.T) {
 
 // Close frees the model the server was given.
 func TestCloseClosesTheSegmenter(t *testing.T) {
-	fake := &fakeSegmenter{t: t}
+	fake := &fakeSegmenter{manifest: fixtureManifest(t)}
 	s := New(Config{}, func(context.Context) (Segmenter, error) { return fake, nil }, Options{Logger: quietLogger(), NVML: noNVML()})
 	waitReady(t, s)
 	require.NoError(t, s.Close())

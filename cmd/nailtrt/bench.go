@@ -18,6 +18,7 @@ import (
 
 	"github.com/nailtrt/nailtrt/internal/benchkit"
 	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/option"
 )
 
 func runBench(args []string) error {
@@ -27,7 +28,9 @@ func runBench(args []string) error {
 	image := f.String("image", "NAILTRT_BENCH_IMAGE", "", "photo to send (JPEG for --cache miss)")
 	endpoint := f.String("endpoint", "NAILTRT_BENCH_ENDPOINT", "segment", "segment or render")
 	cache := f.String("cache", "NAILTRT_BENCH_CACHE", "miss", "miss: every request is a new image (a JPEG comment changes its bytes); hit: the same image")
-	levels := f.String("concurrency", "NAILTRT_BENCH_CONCURRENCY", "1,4,16", "comma-separated client counts")
+	var levels []string
+	f.add(option.Option{Flag: "concurrency", Env: "NAILTRT_BENCH_CONCURRENCY", Default: "1,4,16",
+		Help: "comma-separated client counts", Value: option.List(&levels)})
 	n := f.Int("requests", "NAILTRT_BENCH_REQUESTS", 100, "requests per concurrency level")
 	material := f.String("material", "NAILTRT_BENCH_MATERIAL", "glossy_red", "material for --endpoint render")
 	if err := f.parse(args); err != nil {
@@ -47,7 +50,7 @@ func runBench(args []string) error {
 		return fmt.Errorf("--cache miss needs a JPEG (its bytes are varied with a comment segment)")
 	}
 	var conc []int
-	for _, s := range splitList(*levels) {
+	for _, s := range levels {
 		c, err := strconv.Atoi(s)
 		if err != nil || c < 1 {
 			return fmt.Errorf("--concurrency: %q is not a positive integer", s)

@@ -136,14 +136,4 @@ func memoryLimit(flag, memBudget, uploadBudget int64) int64 {
 	return memBudget + uploadBudget + 512<<20
 }
 
-func splitList(s string) []string {
-	var out []string
-	for _, p := range strings.Split(s, ",") {
-		if p = strings.TrimSpace(p); p != "" {
-			out = append(out, p)
-		}
-	}
-	return out
-}
-
 var ms = nails.Milliseconds
