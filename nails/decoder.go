@@ -105,7 +105,7 @@ func finish(nails []Nail, tolerance float64) []Nail {
 			continue
 		}
 		n.Area, n.Box = area, box
-		rings := traceContours(n.Mask.binary(), n.Mask.Rect.Dx(), n.Mask.Rect.Dy(), n.Mask.Rect.Min)
+		rings := n.Mask.contours()
 		for i := range rings {
 			rings[i].Points = simplify(rings[i].Points, tolerance)
 		}

@@ -15,11 +15,12 @@ func (r *Result) LabelImage() *image.Gray {
 			continue
 		}
 		id := uint8(min(n.ID, 255))
-		box := n.Mask.Rect.Intersect(img.Rect)
-		bw := n.Mask.Rect.Dx()
+		m := n.Mask.Full()
+		box := m.Rect.Intersect(img.Rect)
+		bw := m.Rect.Dx()
 		for y := box.Min.Y; y < box.Max.Y; y++ {
 			for x := box.Min.X; x < box.Max.X; x++ {
-				if n.Mask.Alpha[(y-n.Mask.Rect.Min.Y)*bw+(x-n.Mask.Rect.Min.X)] >= 128 {
+				if m.Alpha[(y-m.Rect.Min.Y)*bw+(x-m.Rect.Min.X)] >= 128 {
 					img.Pix[y*img.Stride+x] = id
 				}
 			}

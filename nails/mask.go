@@ -6,11 +6,29 @@ import (
 )
 
 // Mask is one nail's soft mask over a rectangle of the photo. Alpha is 0..255 (255 =
-// certainly nail), row-major over Rect; a pixel is part of the nail when Alpha >= 128.
-// The soft edge is what Render feathers with.
+// certainly nail); a pixel is part of the nail when its alpha is >= 128. The soft edge is
+// what Render feathers with.
+//
+// Alpha holds one value per cell of Scale x Scale photo pixels, row-major over the cells
+// that cover Rect, starting at Rect.Min (see Cells). A model sees a 12 MP photo at about
+// 8 photo pixels per input pixel, so a mask kept per photo pixel would hold ~60 bytes per
+// byte of information; the segmenter keeps two cells per model pixel instead (Scale 3 at
+// 12 MP, 1 up to ~2.5 MP), which keeps the boundary the model drew and costs 1/Scale² the
+// memory, the cache bytes and the time to sample, measure and trace it. At and Full give
+// alpha per photo pixel, interpolated bilinearly between cell centres. Scale 0 means 1.
 type Mask struct {
 	Rect  image.Rectangle
+	Scale int
 	Alpha []uint8
+}
+
+// scale is Scale with 0 read as 1.
+func (m *Mask) scale() int { return max(1, m.Scale) }
+
+// Cells is the size of the cell grid Alpha covers: Rect's size divided by Scale, rounded up.
+func (m *Mask) Cells() (w, h int) {
+	s := m.scale()
+	return (m.Rect.Dx() + s - 1) / s, (m.Rect.Dy() + s - 1) / s
 }
 
 // At returns the alpha at photo pixel (x, y), 0 outside Rect.
@@ -18,13 +36,63 @@ func (m *Mask) At(x, y int) uint8 {
 	if !(image.Point{x, y}.In(m.Rect)) {
 		return 0
 	}
-	return m.Alpha[(y-m.Rect.Min.Y)*m.Rect.Dx()+(x-m.Rect.Min.X)]
+	s := m.scale()
+	if s == 1 {
+		return m.Alpha[(y-m.Rect.Min.Y)*m.Rect.Dx()+(x-m.Rect.Min.X)]
+	}
+	gw, gh := m.Cells()
+	return m.blend(lerpAt(x-m.Rect.Min.X, s, gw), lerpAt(y-m.Rect.Min.Y, s, gh), gw)
 }
 
 // Inside reports whether photo pixel (x, y) belongs to the nail.
 func (m *Mask) Inside(x, y int) bool { return m.At(x, y) >= 128 }
 
-// binary returns the hard mask over Rect (1 = nail).
+// Full returns the mask with one alpha per photo pixel (Scale 1): m itself when it is
+// one already, else a new mask interpolated as At does. Painting needs it; nothing
+// keeps it.
+func (m *Mask) Full() *Mask {
+	s := m.scale()
+	if s == 1 {
+		return m
+	}
+	gw, gh := m.Cells()
+	w, h := m.Rect.Dx(), m.Rect.Dy()
+	out := &Mask{Rect: m.Rect, Scale: 1, Alpha: make([]uint8, w*h)}
+	cols := make([]lerp, w)
+	for x := range cols {
+		cols[x] = lerpAt(x, s, gw)
+	}
+	k := 0
+	for y := 0; y < h; y++ {
+		ly := lerpAt(y, s, gh)
+		for _, lx := range cols {
+			out.Alpha[k] = m.blend(lx, ly, gw)
+			k++
+		}
+	}
+	return out
+}
+
+// lerp is where a photo pixel's centre falls between two cell centres: cells a and b,
+// weight w/256 on b.
+type lerp struct{ a, b, w int }
+
+// lerpAt places pixel i (from the grid's origin) among n cells of s pixels.
+func lerpAt(i, s, n int) lerp {
+	f := (float64(i)+0.5)/float64(s) - 0.5
+	fl := math.Floor(f)
+	return lerp{clamp(int(fl), 0, n-1), clamp(int(fl)+1, 0, n-1), int((f-fl)*256 + 0.5)}
+}
+
+// blend interpolates the four cells around (lx, ly) in fixed point, rounding to nearest.
+func (m *Mask) blend(lx, ly lerp, gw int) uint8 {
+	ra, rb := m.Alpha[ly.a*gw:], m.Alpha[ly.b*gw:]
+	top := int(ra[lx.a])*(256-lx.w) + int(ra[lx.b])*lx.w
+	bot := int(rb[lx.a])*(256-lx.w) + int(rb[lx.b])*lx.w
+	return uint8((top*(256-ly.w) + bot*ly.w + 1<<15) >> 16)
+}
+
+// binary returns the hard mask over the cells (1 = nail).
 func (m *Mask) binary() []uint8 {
 	out := make([]uint8, len(m.Alpha))
 	for i, a := range m.Alpha {
@@ -35,28 +103,49 @@ func (m *Mask) binary() []uint8 {
 	return out
 }
 
-// stats returns the nail's area and tight bounds (empty when no pixel is inside).
+// stats returns the nail's area in photo pixels and its tight bounds in the photo
+// (empty when no cell is inside), counted a cell at a time: a cell inside is its
+// Scale x Scale pixels, less what falls outside Rect at the right and bottom edges.
 func (m *Mask) stats() (int, image.Rectangle) {
-	w := m.Rect.Dx()
+	s := m.scale()
+	gw, _ := m.Cells()
+	w, h := m.Rect.Dx(), m.Rect.Dy()
 	area := 0
 	x0, y0, x1, y1 := math.MaxInt, math.MaxInt, -1, -1
 	for i, a := range m.Alpha {
 		if a < 128 {
 			continue
 		}
-		area++
-		x, y := i%w, i/w
+		x, y := i%gw, i/gw
+		area += (min(s*(x+1), w) - s*x) * (min(s*(y+1), h) - s*y)
 		x0, y0 = min(x0, x), min(y0, y)
 		x1, y1 = max(x1, x), max(y1, y)
 	}
 	if area == 0 {
 		return 0, image.Rectangle{}
 	}
-	return area, image.Rect(x0, y0, x1+1, y1+1).Add(m.Rect.Min)
+	return area, image.Rect(s*x0, s*y0, min(s*(x1+1), w), min(s*(y1+1), h)).Add(m.Rect.Min)
+}
+
+// contours traces the mask's boundary rings in photo coordinates: on the cell grid, then
+// scaled, so a ring's vertices lie on cell corners (every Scale pixels, and Rect's edge).
+func (m *Mask) contours() []Contour {
+	gw, gh := m.Cells()
+	s := m.scale()
+	if s == 1 {
+		return traceContours(m.binary(), gw, gh, m.Rect.Min)
+	}
+	rings := traceContours(m.binary(), gw, gh, image.Point{})
+	for _, r := range rings {
+		for i, p := range r.Points {
+			r.Points[i] = image.Pt(min(m.Rect.Min.X+s*p.X, m.Rect.Max.X), min(m.Rect.Min.Y+s*p.Y, m.Rect.Max.Y))
+		}
+	}
+	return rings
 }
 
 // Bytes is the memory the mask holds (for cache accounting).
-func (m *Mask) Bytes() int { return len(m.Alpha) + 32 }
+func (m *Mask) Bytes() int { return len(m.Alpha) + 40 }
 
 // logitMap is a low-resolution logit image in model coordinates scaled by Stride
 // (1 for a full-resolution semantic map, 4 for RF-DETR/YOLO mask heads).
@@ -73,25 +162,29 @@ type logitMap struct {
 // rejectLogit stands in for map pixels that belong to another instance.
 const rejectLogit = -30
 
-// softMask samples lm bilinearly at the centre of every photo pixel in box and turns it
-// into alpha = 255*sigmoid(logit - offset). reject (may be nil) marks map pixels that belong to
-// another instance: they count as confident background, so neighbouring nails never
-// bleed into each other's masks.
+// softMask samples lm bilinearly at the centre of every cell of g.MaskScale x
+// g.MaskScale photo pixels in box (see Mask) and turns it into alpha =
+// 255*sigmoid(logit - offset). reject (may be nil) marks map pixels that belong to another
+// instance: they count as confident background, so neighbouring nails never bleed into
+// each other's masks.
 //
 // The map pixels under the box are first copied (with rejections applied) into a small
-// local patch, so the per-pixel loop is plain array arithmetic.
+// local patch, so the per-cell loop is plain array arithmetic.
 func (g Geometry) softMask(lm logitMap, box image.Rectangle, reject func(i int) bool) *Mask {
-	m := &Mask{Rect: box, Alpha: make([]uint8, box.Dx()*box.Dy())}
+	m := &Mask{Rect: box, Scale: max(1, g.MaskScale)}
+	s := float64(m.scale())
+	gw, gh := m.Cells()
+	m.Alpha = make([]uint8, gw*gh)
 	if box.Empty() {
 		return m
 	}
-	mapX := func(px float64) float64 { return g.ModelX(px)/lm.stride - 0.5 }
-	mapY := func(py float64) float64 { return g.ModelY(py)/lm.stride - 0.5 }
-	// Map pixels the box's samples can touch, clamped to the map.
-	x0 := clamp(int(math.Floor(mapX(float64(box.Min.X)+0.5))), 0, lm.w-1)
-	x1 := clamp(int(math.Floor(mapX(float64(box.Max.X)-0.5)))+1, 0, lm.w-1)
-	y0 := clamp(int(math.Floor(mapY(float64(box.Min.Y)+0.5))), 0, lm.h-1)
-	y1 := clamp(int(math.Floor(mapY(float64(box.Max.Y)-0.5)))+1, 0, lm.h-1)
+	mapX := func(i int) float64 { return g.ModelX(float64(box.Min.X)+(float64(i)+0.5)*s)/lm.stride - 0.5 }
+	mapY := func(j int) float64 { return g.ModelY(float64(box.Min.Y)+(float64(j)+0.5)*s)/lm.stride - 0.5 }
+	// Map pixels the cells' samples can touch, clamped to the map.
+	x0 := clamp(int(math.Floor(mapX(0))), 0, lm.w-1)
+	x1 := clamp(int(math.Floor(mapX(gw-1)))+1, 0, lm.w-1)
+	y0 := clamp(int(math.Floor(mapY(0))), 0, lm.h-1)
+	y1 := clamp(int(math.Floor(mapY(gh-1)))+1, 0, lm.h-1)
 	pw, ph := x1-x0+1, y1-y0+1
 	patch := make([]float32, pw*ph)
 	for y := 0; y < ph; y++ {
@@ -109,17 +202,17 @@ func (g Geometry) softMask(lm logitMap, box image.Rectangle, reject func(i int) 
 		a, b int // patch columns to blend
 		wx   float32
 	}
-	cols := make([]col, box.Dx())
+	cols := make([]col, gw)
 	for i := range cols {
-		fx := mapX(float64(box.Min.X+i) + 0.5)
+		fx := mapX(i)
 		xf := math.Floor(fx)
 		xa := clamp(int(xf), x0, x1) - x0
 		xb := clamp(int(xf)+1, x0, x1) - x0
 		cols[i] = col{xa, xb, float32(fx - xf)}
 	}
 	k := 0
-	for y := box.Min.Y; y < box.Max.Y; y++ {
-		fy := mapY(float64(y) + 0.5)
+	for j := 0; j < gh; j++ {
+		fy := mapY(j)
 		yf := math.Floor(fy)
 		ra := patch[(clamp(int(yf), y0, y1)-y0)*pw:]
 		rb := patch[(clamp(int(yf)+1, y0, y1)-y0)*pw:]

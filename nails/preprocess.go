@@ -14,6 +14,9 @@ type Geometry struct {
 	InW, InH       int     // model input size
 	DX, DY, NW, NH int     // where the photo lands inside the input
 	SX, SY         float64 // photo pixels per model pixel
+	// MaskScale is the photo pixels per mask cell of the masks decoded in this geometry
+	// (Mask.Scale): half a model pixel, rounded down, at least 1.
+	MaskScale int
 }
 
 // NewGeometry places a srcW x srcH photo into the model input: letterbox keeps the
@@ -32,6 +35,7 @@ func NewGeometry(srcW, srcH int, in InputSpec) Geometry {
 	}
 	g.SX = float64(srcW) / float64(g.NW)
 	g.SY = float64(srcH) / float64(g.NH)
+	g.MaskScale = max(1, int(math.Min(g.SX, g.SY)/2))
 	return g
 }
 

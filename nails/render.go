@@ -134,8 +134,9 @@ func paintNails(img *image.RGBA, res *Result, m Material, only []int) error {
 		if n.Mask == nil || n.Area == 0 || (only != nil && !slices.Contains(only, i)) {
 			continue
 		}
-		sh := analyse(img, n.Mask, hx, hy, len(res.Nails) > 1)
-		paintNail(img, growTip(n.Mask, sh), sh, look, base, tip, float32(m.Opacity))
+		full := n.Mask.Full() // paint per photo pixel; the cached mask may be coarser
+		sh := analyse(img, full, hx, hy, len(res.Nails) > 1)
+		paintNail(img, growTip(full, sh), sh, look, base, tip, float32(m.Opacity))
 	}
 	return nil
 }

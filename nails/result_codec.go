@@ -17,7 +17,8 @@ import (
 // segmented by one replica paints the same photo on another.
 //
 // Layout: "NTR" and a version byte; a header of varints (size, model, timings, nails:
-// id, score bits, class, box, area, mask rectangle, contours as delta-coded points);
+// id, score bits, class, box, area, mask rectangle and scale, contours as delta-coded
+// points);
 // then every mask's alpha, concatenated in nail order, as one DEFLATE stream (soft masks
 // are long runs of 0 and 255, which DEFLATE shrinks ~20x at its fastest level).
 //
@@ -27,7 +28,9 @@ import (
 
 const (
 	resultMagic   = "NTR"
-	resultVersion = 1
+	resultVersion = 2 // 2 added the mask scale
+	// maxMaskScale bounds the photo pixels per mask cell a value may claim.
+	maxMaskScale = 1024
 	// maxCodecNails bounds the nail count a value may claim (far above any photo's).
 	maxCodecNails = 4096
 	maxModelID    = 512
@@ -61,11 +64,14 @@ func (r *Result) MarshalBinary() ([]byte, error) {
 		if n.Mask == nil {
 			b = append(b, 0)
 		} else {
-			if len(n.Mask.Alpha) != n.Mask.Rect.Dx()*n.Mask.Rect.Dy() {
-				return nil, fmt.Errorf("nails: nail %d mask has %d alpha bytes for a %v rectangle", n.ID, len(n.Mask.Alpha), n.Mask.Rect)
+			gw, gh := n.Mask.Cells()
+			if len(n.Mask.Alpha) != gw*gh || n.Mask.scale() > maxMaskScale {
+				return nil, fmt.Errorf("nails: nail %d mask has %d alpha bytes for a %v rectangle at scale %d",
+					n.ID, len(n.Mask.Alpha), n.Mask.Rect, n.Mask.Scale)
 			}
 			b = append(b, 1)
 			b = appendRect(b, n.Mask.Rect)
+			b = binary.AppendUvarint(b, uint64(n.Mask.Scale))
 			alpha += len(n.Mask.Alpha)
 		}
 		b = binary.AppendUvarint(b, uint64(len(n.Contours)))
@@ -131,11 +137,12 @@ func UnmarshalResult(data []byte, limit int) (*Result, error) {
 		n.Area = d.count(r.Width * r.Height)
 		if d.bytes(1)[0] == 1 {
 			rect := d.rect(photo)
-			size := rect.Dx() * rect.Dy()
-			if used += size + 32; used > limit {
-				return nil, fmt.Errorf("%w: masks need more than the %d-byte limit", ErrBadResult, limit)
+			n.Mask = &Mask{Rect: rect, Scale: d.count(maxMaskScale)}
+			gw, gh := n.Mask.Cells()
+			size := gw * gh
+			if used += size + 40; used > limit || d.err != nil {
+				return nil, d.errOr(fmt.Errorf("%w: masks need more than the %d-byte limit", ErrBadResult, limit))
 			}
-			n.Mask = &Mask{Rect: rect}
 			alpha += size
 		}
 		rings := d.count(r.Width*r.Height + 1)
@@ -181,7 +188,8 @@ func UnmarshalResult(data []byte, limit int) (*Result, error) {
 		}
 		for i := range r.Nails {
 			if m := r.Nails[i].Mask; m != nil {
-				size := m.Rect.Dx() * m.Rect.Dy()
+				gw, gh := m.Cells()
+				size := gw * gh
 				m.Alpha, all = all[:size:size], all[size:]
 			}
 		}

@@ -15,7 +15,7 @@ import (
 )
 
 // codecResult is a small result with every field set: a mask with soft edges, a nail
-// without a mask, a hole, negative coordinate steps.
+// without a mask, a mask of 3x3-pixel cells, a hole, negative coordinate steps.
 func codecResult() *nails.Result {
 	alpha := make([]uint8, 6*4)
 	for i := range alpha {
@@ -30,6 +30,9 @@ func codecResult() *nails.Result {
 					{Points: []image.Point{{5, 5}, {5, 6}, {6, 6}}, Hole: true},
 				}},
 			{ID: 2, Score: math.Nextafter(1, 0), Class: 1, Box: image.Rect(20, 20, 21, 21), Area: 1},
+			// 7x5 pixels in cells of 3: 3x2 cells.
+			{ID: 3, Score: 0.5, Box: image.Rect(30, 20, 37, 25), Area: 35,
+				Mask: &nails.Mask{Rect: image.Rect(30, 20, 37, 25), Scale: 3, Alpha: []uint8{255, 128, 0, 9, 99, 250}}},
 		}}
 }
 
@@ -50,7 +53,7 @@ func TestResultCodecRoundTrip(t *testing.T) {
 }
 
 // A real segmentation (the bundled model on a 12 MP photo) survives the round trip
-// exactly and shrinks: soft masks compress well.
+// exactly and shrinks: soft masks compress well, even kept at two cells per model pixel.
 func TestResultCodecRealResult(t *testing.T) {
 	ex, err := benchkit.ExamplePhoto()
 	require.NoError(t, err)
@@ -68,7 +71,7 @@ func TestResultCodecRealResult(t *testing.T) {
 	got, err := nails.UnmarshalResult(b, want.Bytes())
 	require.NoError(t, err)
 	require.Equal(t, want, got)
-	require.Less(t, len(b), want.Bytes()/4, "encoded %d bytes for %d held", len(b), want.Bytes())
+	require.Less(t, len(b), want.Bytes()/3, "encoded %d bytes for %d held", len(b), want.Bytes())
 	t.Logf("%d nails: %d bytes held, %d encoded", len(want.Nails), want.Bytes(), len(b))
 
 	_, err = nails.UnmarshalResult(b, want.Bytes()/2)
@@ -105,7 +108,7 @@ func FuzzUnmarshalResult(f *testing.F) {
 		f.Fatal(err)
 	}
 	f.Add(b)
-	f.Add([]byte("NTR\x01"))
+	f.Add([]byte("NTR\x02"))
 	const limit = 1 << 20
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r, err := nails.UnmarshalResult(data, limit)
@@ -123,8 +126,14 @@ func FuzzUnmarshalResult(f *testing.F) {
 			if !n.Box.In(photo) {
 				t.Fatalf("box %v outside %v", n.Box, photo)
 			}
-			if n.Mask != nil && (!n.Mask.Rect.In(photo) || len(n.Mask.Alpha) != n.Mask.Rect.Dx()*n.Mask.Rect.Dy()) {
-				t.Fatalf("mask %v with %d bytes in %v", n.Mask.Rect, len(n.Mask.Alpha), photo)
+			if n.Mask == nil {
+				continue
+			}
+			if gw, gh := n.Mask.Cells(); !n.Mask.Rect.In(photo) || len(n.Mask.Alpha) != gw*gh {
+				t.Fatalf("mask %v at scale %d with %d bytes in %v", n.Mask.Rect, n.Mask.Scale, len(n.Mask.Alpha), photo)
+			}
+			if full := n.Mask.Full(); len(full.Alpha) != n.Mask.Rect.Dx()*n.Mask.Rect.Dy() {
+				t.Fatalf("mask %v at scale %d: %d bytes per pixel", n.Mask.Rect, n.Mask.Scale, len(full.Alpha))
 			}
 		}
 		again, err := r.MarshalBinary()

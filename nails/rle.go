@@ -14,12 +14,12 @@ type RLE struct {
 	Counts string `json:"counts"`
 }
 
-// RLE encodes the nail's binary mask over a w x h photo.
+// RLE encodes the nail's binary mask over a w x h photo, per photo pixel (Full).
 func (m *Mask) RLE(w, h int) RLE {
-	return RLE{Size: [2]int{h, w}, Counts: encodeCounts(m.runs(w, h))}
+	return RLE{Size: [2]int{h, w}, Counts: encodeCounts(m.Full().runs(w, h))}
 }
 
-// runs lists the run lengths of the binary mask in column-major order.
+// runs lists the run lengths of the binary mask (Scale 1) in column-major order.
 func (m *Mask) runs(w, h int) []int {
 	var counts []int
 	cur, run := uint8(0), 0

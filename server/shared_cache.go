@@ -51,7 +51,7 @@ type sharedCache struct {
 }
 
 const (
-	sharedPrefix = "nailtrt:result:v1:" // the codec version is part of the key
+	sharedPrefix = "nailtrt:result:v2:" // the codec version is part of the key
 	logEvery     = 10 * time.Second
 	maxWrites    = 8
 )

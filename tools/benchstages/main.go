@@ -63,6 +63,7 @@ func run() error {
 	contexts := flag.Int("contexts", 0, "inferences at once (0: default)")
 	flag.Parse()
 	mallocarena.Limit(2) // as nailtrt serve does
+	mallocarena.ReturnLarge(1 << 20)
 
 	ctx := context.Background()
 	seg, err := nails.Open(ctx, nails.Config{Model: *model, Threads: *threads, Contexts: *contexts})

@@ -75,6 +75,24 @@ def evaluate(model, samples, size, threshold=0.5, min_area=0):
     return out
 
 
+@torch.no_grad()
+def weigh_hard(model, samples, size, strength, threshold=0.5):
+    """Hard-example weights: each photo is drawn 1 + strength * (1 - IoU) times as often,
+    where IoU is the starting model's on that photo (threshold 0.5, no TTA). Photos the
+    model already gets right are still seen; the ones with missed nails or false ones on
+    the background (the failure modes left on val/hands) come up more. Returns the
+    per-photo IoUs."""
+    model.eval()
+    ious = []
+    for s in samples:
+        pred = predict(model, s.image, size) > threshold
+        union = np.logical_or(pred, s.mask).sum()
+        iou = 1.0 if union == 0 else np.logical_and(pred, s.mask).sum() / union
+        s.weight = 1.0 + strength * (1.0 - iou)
+        ious.append(iou)
+    return np.array(ious)
+
+
 def selection_score(res):
     return sum(w * res[k]["iou"] for k, w in SELECT_WEIGHTS.items() if k in res)
 
@@ -98,6 +116,9 @@ def main():
     ap.add_argument("--widths", default="16,32,64,128,192", help="NailNet channel widths of the five stages")
     ap.add_argument("--weights", default="hands=0.7,closeups=0.15,fingers=0.075,fingertips=0.075",
                     help="share of training samples drawn from each source")
+    ap.add_argument("--hard", type=float, default=0.0,
+                    help="hard-example strength: draw each training photo 1 + HARD * (1 - its IoU under the "
+                         "starting model) times as often (0 = uniform within a source)")
     ap.add_argument("--eval-sources", default="hands,closeups,fingers,fingertips",
                     help="val sources evaluated during training (for selection)")
     args = ap.parse_args()
@@ -131,6 +152,11 @@ def main():
         model.load_state_dict(torch.load(args.init)["state"])
         print(f"initialised from {args.init}", flush=True)
     print(f"NailNet: {count_params(model)} parameters", flush=True)
+    if args.hard > 0:
+        t_hard = time.time()
+        ious = weigh_hard(model, train, args.size, args.hard)
+        print(f"hard-example weights on {len(ious)} photos in {time.time() - t_hard:.0f}s: "
+              f"IoU median {np.median(ious):.3f}, {(ious < 0.5).sum()} under 0.5", flush=True)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05)
     loader = torch.utils.data.DataLoader(Synth(by_source, args.crop, args.size, args.seed, weights),

@@ -103,11 +103,15 @@ def _blobs(rng, n):
 
 def pick(rng, by_source, weights=SOURCE_WEIGHTS):
     """One training photo, its source drawn by weights (source -> share; the mapping's
-    order fixes which draw picks which source, so keep it for a seeded run)."""
+    order fixes which draw picks which source, so keep it for a seeded run), then the photo
+    within the source in proportion to its Sample.weight (see train.weigh_hard)."""
     names = [k for k in weights if by_source.get(k)]
     p = np.array([weights[k] for k in names])
     src = by_source[names[rng.choice(len(names), p=p / p.sum())]]
-    return src[rng.integers(len(src))]
+    w = np.array([s.weight for s in src])
+    if (w == 1.0).all():  # the uniform draw, as runs before hard-example weights made it
+        return src[rng.integers(len(src))]
+    return src[rng.choice(len(src), p=w / w.sum())]
 
 
 def photo_scale(rng, s, infer_size):

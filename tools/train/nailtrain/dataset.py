@@ -24,7 +24,7 @@ REQUIRED = ("id", "source", "split", "image", "mask")
 
 
 class Sample:
-    __slots__ = ("id", "source", "split", "origin", "image", "mask", "instances", "target")
+    __slots__ = ("id", "source", "split", "origin", "image", "mask", "instances", "target", "weight")
 
     def __init__(self, id, source, split, image, mask, instances=None, origin=""):
         self.id, self.source, self.split, self.origin = id, source, split, origin
@@ -32,6 +32,7 @@ class Sample:
         self.mask = mask            # HxW bool, as published
         self.instances = instances  # HxW uint8 nail numbers (0 = background), or None
         self.target = mask if instances is None else separate(mask, instances)
+        self.weight = 1.0           # how often augment.pick draws it within its source
 
 
 def separate(mask, instances):

@@ -140,6 +140,19 @@ def test_pick_follows_weights(samples):
         assert draws.count(src) / len(draws) == pytest.approx(share, abs=0.03), src
 
 
+def test_pick_within_a_source_follows_sample_weights(samples):
+    hands = samples["hands"]
+    try:
+        hands[0].weight, hands[1].weight = 3.0, 1.0
+        rng = np.random.default_rng(0)
+        draws = [augment.pick(rng, samples, {"hands": 1.0}).id for _ in range(4000)]
+        assert draws.count(hands[0].id) / len(draws) == pytest.approx(0.75, abs=0.03)
+        hands[0].weight = 0.0  # a weight of zero is never drawn
+        assert {augment.pick(rng, samples, {"hands": 1.0}).id for _ in range(200)} == {hands[1].id}
+    finally:
+        hands[0].weight = hands[1].weight = 1.0
+
+
 def test_module_constants_are_read_only():
     with pytest.raises(TypeError):
         augment.SOURCE_WEIGHTS["hands"] = 1.0

@@ -1,5 +1,6 @@
 """train.py's pieces that run without the dataset: the crop stream and the evaluation."""
 import numpy as np
+import pytest
 import torch
 
 import train
@@ -37,3 +38,32 @@ def test_evaluate_reports_every_source_and_overall(samples):
     for r in res.values():
         assert 0 <= r["iou"] <= 1 and 0 <= r["f1"] <= 1
     assert train.selection_score({"hands": {"iou": 0.5}, "fingers": {"iou": 1.0}}) == 0.6 * 0.5 + 0.1 * 1.0
+
+
+def test_weigh_hard_weights_photos_by_their_error(samples):
+    flat = [s for v in samples.values() for s in v]
+    # A model that marks nothing: IoU 0 wherever a photo has nails, so every such photo
+    # gets 1 + strength.
+    ious = train.weigh_hard(_Constant(-50.0), flat, 64, strength=2.0)
+    assert len(ious) == len(flat)
+    for s, iou in zip(flat, ious):
+        assert iou == (1.0 if not s.mask.any() else 0.0)
+        assert s.weight == pytest.approx(1.0 + 2.0 * (1.0 - iou))
+    # A model that marks everything scores each photo its nail share: weights fall in between.
+    ious = train.weigh_hard(_Constant(50.0), flat, 64, strength=1.0)
+    for s, iou in zip(flat, ious):
+        assert iou == pytest.approx(s.mask.mean())
+        assert s.weight == pytest.approx(2.0 - s.mask.mean())
+    for s in flat:
+        s.weight = 1.0
+
+
+class _Constant(torch.nn.Module):
+    """A model whose logit map is one value everywhere."""
+
+    def __init__(self, logit):
+        super().__init__()
+        self.logit = logit
+
+    def forward(self, x):
+        return torch.full((x.shape[0], 1, x.shape[2], x.shape[3]), self.logit)
