@@ -196,3 +196,79 @@ func FuzzRenderJPEG(f *testing.F) {
 		}
 	})
 }
+
+// Painting in place writes the file with the photo's own Huffman tables when they can
+// code anything (standard tables, as cameras write them): one pass, and the same tables
+// out. A photo whose tables lack a symbol gets tables fitted to it instead, and both
+// decode to the same painted pixels.
+func TestRenderJPEGHuffmanTables(t *testing.T) {
+	disp := skinPhoto(203, 157).RGBA()
+	res := &Result{Width: 203, Height: 157, Nails: []Nail{ellipseNail(50, 40, 12, 20), ellipseNail(160, 110, 12, 19)}}
+	std := storedJPEG(t, disp, 1)
+	// The same scan with one AC table one symbol short: (run 15, size 10), the last
+	// 16-bit code, which no block of this photo uses, so every other code is unchanged.
+	short := dropLastACSymbol(t, std)
+	require.NotEqual(t, huffmanTables(t, std), huffmanTables(t, short))
+	want, err := Decode(std, Limits{})
+	require.NoError(t, err)
+	again, err := Decode(short, Limits{})
+	require.NoError(t, err)
+	require.Equal(t, want.RGBA().Pix, again.RGBA().Pix, "the shortened table still decodes the photo")
+
+	mat := Material{Color: "#d01030", Finish: "glossy"}
+	outStd, ok, err := RenderJPEG(std, res, mat)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.Equal(t, huffmanTables(t, std), huffmanTables(t, outStd), "complete tables are reused")
+	outShort, ok, err := RenderJPEG(short, res, mat)
+	require.NoError(t, err)
+	require.True(t, ok)
+	assert.NotEqual(t, huffmanTables(t, short), huffmanTables(t, outShort), "incomplete tables are replaced")
+	a, err := Decode(outStd, Limits{})
+	require.NoError(t, err)
+	b, err := Decode(outShort, Limits{})
+	require.NoError(t, err)
+	assert.Equal(t, a.RGBA().Pix, b.RGBA().Pix, "the tables change the file, not the pixels")
+}
+
+// huffmanTables is every DHT segment's payload before the scan, concatenated.
+func huffmanTables(t *testing.T, data []byte) []byte {
+	var out []byte
+	require.True(t, jpegSegments(data, func(m byte, seg []byte) bool {
+		if m == 0xC4 {
+			out = append(out, seg...)
+		}
+		return m != 0xDA
+	}))
+	return out
+}
+
+// dropLastACSymbol removes the last symbol of the file's first AC table (the longest
+// code: every other code of a canonical Huffman table keeps its bits).
+func dropLastACSymbol(t *testing.T, data []byte) []byte {
+	var out []byte
+	jpegSegments(data, func(m byte, seg []byte) bool {
+		if m != 0xC4 {
+			return m != 0xDA
+		}
+		at := cap(data) - cap(seg) // seg's offset in data: a subslice shares its end
+		for p := 0; p+17 <= len(seg); {
+			count := 0
+			for _, c := range seg[p+1 : p+17] {
+				count += int(c)
+			}
+			if seg[p]>>4 == 1 {
+				require.NotZero(t, seg[p+16], "the table has 16-bit codes")
+				last := at + p + 17 + count - 1
+				out = append(bytes.Clone(data[:last]), data[last+1:]...)
+				out[at+p+16]--
+				binary.BigEndian.PutUint16(out[at-2:], uint16(len(seg)+2-1))
+				return false
+			}
+			p += 17 + count
+		}
+		return true
+	})
+	require.NotNil(t, out, "an AC table")
+	return out
+}
