@@ -298,7 +298,8 @@ static int reuse_huffman(const struct jpeg_decompress_struct* d, struct jpeg_com
 		return 0;
 	for (int ci = 0; ci < d->num_components; ci++) {
 		const jpeg_component_info* comp = &d->comp_info[ci];
-		if (!complete(d->dc_huff_tbl_ptrs[comp->dc_tbl_no], 0) || !complete(d->ac_huff_tbl_ptrs[comp->ac_tbl_no], 1))
+		if (!complete(d->dc_huff_tbl_ptrs[comp->dc_tbl_no], 0) ||
+		    !complete(d->ac_huff_tbl_ptrs[comp->ac_tbl_no], 1))
 			return 0;
 	}
 	for (int i = 0; i < NUM_HUFF_TBLS; i++) {
