@@ -144,8 +144,11 @@ func (m *Mask) contours() []Contour {
 	return rings
 }
 
+// maskOverhead is what a Mask holds besides its alpha bytes, for cache accounting.
+const maskOverhead = 40
+
 // Bytes is the memory the mask holds (for cache accounting).
-func (m *Mask) Bytes() int { return len(m.Alpha) + 40 }
+func (m *Mask) Bytes() int { return len(m.Alpha) + maskOverhead }
 
 // logitMap is a low-resolution logit image in model coordinates scaled by Stride
 // (1 for a full-resolution semantic map, 4 for RF-DETR/YOLO mask heads).

@@ -140,7 +140,7 @@ func UnmarshalResult(data []byte, limit int) (*Result, error) {
 			n.Mask = &Mask{Rect: rect, Scale: d.count(maxMaskScale)}
 			gw, gh := n.Mask.Cells()
 			size := gw * gh
-			if used += size + 40; used > limit || d.err != nil {
+			if used += size + maskOverhead; used > limit || d.err != nil {
 				return nil, d.errOr(fmt.Errorf("%w: masks need more than the %d-byte limit", ErrBadResult, limit))
 			}
 			alpha += size

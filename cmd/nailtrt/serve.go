@@ -54,8 +54,7 @@ func runServe(args []string) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	mallocarena.Limit(2)             // see package mallocarena: resident memory, not speed
-	mallocarena.ReturnLarge(1 << 20) // large decode buffers go back to the OS when freed
+	mallocarena.Server() // see package mallocarena: resident memory, not speed
 	log, err := newLogger(set.logLevel, set.logFormat)
 	if err != nil {
 		return err

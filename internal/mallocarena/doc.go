@@ -1,6 +1,7 @@
 // Package mallocarena bounds the memory glibc's malloc keeps for a long-running server:
 // how many arenas it keeps (Limit) and which blocks it gives back when freed
-// (ReturnLarge).
+// (ReturnLarge). Server applies both as nailtrt serve (and the benchmarks that stand in
+// for it) use them.
 //
 // glibc gives each OS thread that allocates concurrently its own arena (up to 8 per
 // core), and freed memory stays in the arena it came from. cgo calls (libjpeg-turbo

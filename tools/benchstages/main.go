@@ -62,8 +62,7 @@ func run() error {
 	threads := flag.Int("threads", 0, "ONNX Runtime threads per inference (0: automatic)")
 	contexts := flag.Int("contexts", 0, "inferences at once (0: default)")
 	flag.Parse()
-	mallocarena.Limit(2) // as nailtrt serve does
-	mallocarena.ReturnLarge(1 << 20)
+	mallocarena.Server() // as nailtrt serve does
 
 	ctx := context.Background()
 	seg, err := nails.Open(ctx, nails.Config{Model: *model, Threads: *threads, Contexts: *contexts})
