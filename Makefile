@@ -51,7 +51,7 @@ TRAIN_PACKAGES := python3-torch python3-torchvision python3-onnx python3-scipy p
 PYTEST_PACKAGES := $(TRAIN_PACKAGES) python3-pytest python3-flake8
 
 .PHONY: build native deps ort test test-native test-go test-python test-install install bench run dev fixtures clean check-tensorrt \
-        train train-deps apt eval gallery fuzz soak browser-deps test-browser screenshots test-deploy lint
+        train train-deps quantize apt eval gallery fuzz soak browser-deps test-browser screenshots test-deploy lint
 
 # ---------------------------------------------------------------- set-up
 
@@ -276,6 +276,15 @@ train: train-deps native
 	  --parity-dir build/train5/parity --threshold 0.7 --min-area 250 --tta hflip
 	$(GO) run ./tools/parity --dir build/train5/parity
 	$(GO) run ./tools/eval --model engines/nailseg.json --dataset $(DATASET) --split val --write-manifest
+	$(MAKE) --no-print-directory quantize
+
+# The INT8 build beside the float model (engines/nailseg-int8.{onnx,json}): static QDQ
+# quantisation calibrated on ~64 train photos (tools/train/quantize.py, ~20 s), then its
+# val metrics through the Go pipeline into its manifest. Not the default: on the CPUs
+# measured it is no faster than the float model (engines/README.md says why).
+quantize: train-deps native
+	$(PYTHON) tools/train/quantize.py --model engines/nailseg.json --out engines/nailseg-int8
+	$(GO) run ./tools/eval --model engines/nailseg-int8.json --dataset $(DATASET) --split val --write-manifest
 
 # Any manifest over any split, through the Go pipeline and the native runner.
 eval: native

@@ -119,12 +119,13 @@ func BenchmarkRender(b *testing.B) {
 	})
 }
 
-// BenchmarkSegmentBundled runs the bundled model on a real hand photo from the dataset,
-// scaled to 1.2 MP, and reports each stage's mean time (skips without model or data).
-// BenchmarkSegmentBundled is one photo through the bundled model, per stage; infer-ms is
-// the whole model call (both TTA images) at 1 and 2 ONNX Runtime threads.
+// BenchmarkSegmentBundled is one real hand photo (scaled to 1280x959) through the
+// committed model and its INT8 build (engines/nailseg-int8.json), per stage; infer-ms is
+// the whole model call (both TTA images) at 1 and 2 ONNX Runtime threads. Both models
+// run in the same process on the same photo, one after the other, so their ratio is
+// measured side by side. Skips without the model or the dataset.
 func BenchmarkSegmentBundled(b *testing.B) {
-	model := bundledModel(b)
+	models := []struct{ name, path string }{{"fp32", bundledModel(b)}, {"int8", int8Model(b)}}
 	dir := datasetDir(b)
 	raw, err := os.ReadFile(filepath.Join(dir, "images", "hands", "d6358550-db67-11e8-9658-0242ac1c0002.jpg"))
 	if err != nil {
@@ -135,29 +136,35 @@ func BenchmarkSegmentBundled(b *testing.B) {
 	big := image.NewRGBA(image.Rect(0, 0, 1280, 959))
 	xdraw.CatmullRom.Scale(big, big.Bounds(), small.RGBA(), small.RGBA().Bounds(), xdraw.Src, nil)
 	data := encodeJPEG(b, big, 90)
-	for _, threads := range []int{1, 2} {
-		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
-			seg, err := Open(context.Background(), Config{Model: model, Backend: "onnxruntime", Contexts: 1, Threads: threads})
-			require.NoError(b, err)
-			defer seg.Close()
-			var sum Timings
-			for b.Loop() {
-				res, err := seg.Segment(context.Background(), data)
-				if err != nil {
-					b.Fatal(err)
-				}
-				sum.Decode += res.Timings.Decode
-				sum.Preprocess += res.Timings.Preprocess
-				sum.Infer += res.Timings.Infer
-				sum.Postprocess += res.Timings.Postprocess
-			}
-			n := float64(b.N) * 1e6
-			b.ReportMetric(float64(sum.Decode)/n, "decode-ms")
-			b.ReportMetric(float64(sum.Preprocess)/n, "preprocess-ms")
-			b.ReportMetric(float64(sum.Infer)/n, "infer-ms")
-			b.ReportMetric(float64(sum.Postprocess)/n, "postprocess-ms")
-		})
+	for _, m := range models {
+		for _, threads := range []int{1, 2} {
+			b.Run(fmt.Sprintf("model=%s/threads=%d", m.name, threads), func(b *testing.B) {
+				benchSegment(b, m.path, threads, data)
+			})
+		}
 	}
+}
+
+func benchSegment(b *testing.B, model string, threads int, data []byte) {
+	seg, err := Open(context.Background(), Config{Model: model, Backend: "onnxruntime", Contexts: 1, Threads: threads})
+	require.NoError(b, err)
+	defer seg.Close()
+	var sum Timings
+	for b.Loop() {
+		res, err := seg.Segment(context.Background(), data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sum.Decode += res.Timings.Decode
+		sum.Preprocess += res.Timings.Preprocess
+		sum.Infer += res.Timings.Infer
+		sum.Postprocess += res.Timings.Postprocess
+	}
+	n := float64(b.N) * 1e6
+	b.ReportMetric(float64(sum.Decode)/n, "decode-ms")
+	b.ReportMetric(float64(sum.Preprocess)/n, "preprocess-ms")
+	b.ReportMetric(float64(sum.Infer)/n, "infer-ms")
+	b.ReportMetric(float64(sum.Postprocess)/n, "postprocess-ms")
 }
 
 func BenchmarkEncodeJPEG(b *testing.B) {

@@ -85,6 +85,16 @@ func bundledModel(t testing.TB) string {
 	return p
 }
 
+// int8Model is the committed INT8 build of the bundled model (make quantize).
+func int8Model(t testing.TB) string {
+	t.Helper()
+	p := filepath.Join("..", "engines", "nailseg-int8.json")
+	if _, err := os.Stat(p); err != nil {
+		t.Skipf("INT8 model %s not present: %v", p, err)
+	}
+	return p
+}
+
 func near(a, b, tol int) bool { return a-b <= tol && b-a <= tol }
 
 func rectNear(r image.Rectangle, x0, y0, x1, y1, tol int) bool {

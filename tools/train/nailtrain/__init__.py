@@ -1,4 +1,4 @@
-"""nailtrain: the library behind tools/train's scripts (train.py, export.py).
+"""nailtrain: the library behind tools/train's scripts (train.py, export.py, quantize.py).
 
 - dataset: reads ../shared/datasets/nails (manifest.csv, images, masks, instance maps)
   into memory as Sample objects, and cuts the gaps between touching nails (the target);
@@ -6,6 +6,8 @@
   jitter), plus the letterbox and normalisation that inference uses;
 - model: NailNet, the encoder-decoder that is exported to engines/nailseg.onnx;
 - from_onnx: rebuilds a trainable NailNet from an exported ONNX file (train.py --init x.onnx);
+- onnxgraph: runs an ONNX graph with torch operators, every tensor visible (calibration);
+- qdq: static INT8 quantisation of an export in ONNX's QDQ form (quantize.py);
 - metrics: IoU, Dice, boundary F and instance P/R/F1, the same definitions as tools/eval.
 
 Nothing here keeps state between calls: settings (source weights, seeds) are passed as

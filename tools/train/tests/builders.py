@@ -1,12 +1,16 @@
-"""Builders for the tests: nail scenes, tiny samples, a tiny dataset on disk."""
+"""Builders for the tests: nail scenes, tiny samples, a tiny dataset on disk, a small
+exported NailNet."""
 import csv
 import os
 
 import numpy as np
+import torch
 from PIL import Image
 
 from nailtrain import dataset
+from nailtrain.model import NailNet
 
+NAILNET_WIDTHS = (8, 8, 16, 16, 16)
 HEADER = ["id", "source", "split", "image", "mask", "width", "height", "nails", "instances", "origin"]
 
 
@@ -87,3 +91,22 @@ def tiny_dataset(root):
         truth[id_] = (dict(zip(HEADER, map(str, row))), img, mask, inst if has_inst else None)
     write_manifest(root, rows)
     return root, truth
+
+
+def exported_nailnet(tmp_path, size=64):
+    """(model, path): a seeded NailNet of NAILNET_WIDTHS in eval mode and its ONNX export
+    (opset 17, dynamic batch, BatchNorms folded as export.py writes them)."""
+    torch.manual_seed(0)
+    m = NailNet(NAILNET_WIDTHS)
+    # Train-mode passes give the BatchNorms statistics other than the initial 0/1, so
+    # the fold is not the identity.
+    m.train()
+    with torch.no_grad():
+        for _ in range(3):
+            m(torch.randn(4, 3, size, size) * 2 + 0.5)
+    m.eval()
+    path = tmp_path / "m.onnx"
+    torch.onnx.export(m, torch.zeros(1, 3, size, size), str(path), opset_version=17, input_names=["image"],
+                      output_names=["logits"], dynamic_axes={"image": {0: "N"}, "logits": {0: "N"}},
+                      do_constant_folding=True)
+    return m, path

@@ -3,31 +3,15 @@ import numpy as np
 import pytest
 import torch
 
+import builders
 from nailtrain import from_onnx
 from nailtrain.model import NailNet
 
-WIDTHS = (8, 8, 16, 16, 16)
-
-
-def _exported(tmp_path):
-    torch.manual_seed(0)
-    m = NailNet(WIDTHS)
-    # Train-mode passes give the BatchNorms statistics other than the initial 0/1, so
-    # the fold is not the identity.
-    m.train()
-    with torch.no_grad():
-        for _ in range(3):
-            m(torch.randn(4, 3, 64, 64) * 2 + 0.5)
-    m.eval()
-    path = tmp_path / "m.onnx"
-    torch.onnx.export(m, torch.zeros(1, 3, 64, 64), str(path), opset_version=17, input_names=["image"],
-                      output_names=["logits"], dynamic_axes={"image": {0: "N"}, "logits": {0: "N"}},
-                      do_constant_folding=True)
-    return m, path
+WIDTHS = builders.NAILNET_WIDTHS
 
 
 def test_rebuilt_model_computes_the_export(tmp_path):
-    original, path = _exported(tmp_path)
+    original, path = builders.exported_nailnet(tmp_path)
     rebuilt = NailNet(WIDTHS)
     calib = [torch.randn(2, 3, 64, 64) for _ in range(3)]
     from_onnx.load(rebuilt, str(path), calib)
@@ -42,7 +26,7 @@ def test_recalibrated_batchnorm_trains_from_the_same_place(tmp_path):
     # In train mode a BatchNorm normalises by the batch's own statistics: with the
     # recalibrated scale and shift, a batch like the calibration data gives nearly
     # what eval mode gives, instead of a scale the fold erased.
-    _, path = _exported(tmp_path)
+    _, path = builders.exported_nailnet(tmp_path)
     rebuilt = NailNet(WIDTHS)
     torch.manual_seed(1)
     calib = [torch.randn(8, 3, 64, 64) for _ in range(4)]
@@ -58,6 +42,6 @@ def test_recalibrated_batchnorm_trains_from_the_same_place(tmp_path):
 
 
 def test_other_widths_are_refused(tmp_path):
-    _, path = _exported(tmp_path)
+    _, path = builders.exported_nailnet(tmp_path)
     with pytest.raises(ValueError, match="other widths"):
         from_onnx.load(NailNet((8, 8, 16, 16, 24)), str(path), [torch.randn(1, 3, 64, 64)])
