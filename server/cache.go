@@ -95,20 +95,19 @@ func (c *resultCache) get(ctx context.Context, key string, compute func() (*nail
 		}
 		return r, nil
 	})
-	select {
-	case <-ctx.Done():
-		return nil, false, ctx.Err()
-	case v := <-ch:
-		if v.Err != nil {
-			return nil, false, v.Err
-		}
-		if ran {
-			c.misses.Add(1)
-		} else {
-			c.hits.Add(1)
-		}
-		return v.Val.(*nails.Result), !ran, nil
+	v, err := await(ctx, ch)
+	if err != nil {
+		return nil, false, err
 	}
+	if v.Err != nil {
+		return nil, false, v.Err
+	}
+	if ran {
+		c.misses.Add(1)
+	} else {
+		c.hits.Add(1)
+	}
+	return v.Val.(*nails.Result), !ran, nil
 }
 
 // safeCompute runs the shared computation and turns a panic into an error. singleflight
@@ -192,4 +191,19 @@ func (c *resultCache) stats() cacheStats {
 		st.Shared = c.shared.stats()
 	}
 	return st
+}
+
+// await waits for the shared work's result or for ctx to end. When both are ready, ctx
+// wins every time: a select alone chooses at random, and a client already gone got an
+// answer now and then. The work's result is cached either way (get's compute adds it).
+func await(ctx context.Context, ch <-chan singleflight.Result) (singleflight.Result, error) {
+	select {
+	case <-ctx.Done():
+		return singleflight.Result{}, ctx.Err()
+	case v := <-ch:
+		if err := ctx.Err(); err != nil {
+			return singleflight.Result{}, err
+		}
+		return v, nil
+	}
 }

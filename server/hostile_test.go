@@ -18,6 +18,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"golang.org/x/sync/singleflight"
 
 	"github.com/nailtrt/nailtrt/internal/testimg"
 	"github.com/nailtrt/nailtrt/nails"
@@ -117,6 +118,28 @@ func TestPanicInSharedWorkIsAnError(t *testing.T) {
 	res, _, err := c.get(context.Background(), "k", func() (*nails.Result, error) { return &nails.Result{}, nil })
 	require.NoError(t, err)
 	assert.NotNil(t, res)
+}
+
+// A caller whose context has ended gets its context's error even when the shared work
+// has finished too: a select with both ready chooses at random, and a client already
+// gone got a 200 now and then (TestClientGoneMidRequest, once in many runs).
+func TestAwaitPrefersTheEndedContext(t *testing.T) {
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	ch := make(chan singleflight.Result, 1)
+	for i := 0; i < 200; i++ {
+		ch <- singleflight.Result{Val: &nails.Result{}}
+		_, err := await(gone, ch)
+		require.ErrorIs(t, err, context.Canceled, "attempt %d", i)
+		select { // empty it for the next attempt, whichever case await took
+		case <-ch:
+		default:
+		}
+	}
+	ch <- singleflight.Result{Val: &nails.Result{Width: 7}}
+	v, err := await(context.Background(), ch)
+	require.NoError(t, err)
+	assert.Equal(t, 7, v.Val.(*nails.Result).Width)
 }
 
 func TestCloseWaitsForWorkInFlight(t *testing.T) {

@@ -166,10 +166,14 @@ func warmupJPEG() []byte {
 func (m *model) get(ctx context.Context) (Segmenter, error) {
 	m.start()
 	select {
-	case <-m.done:
-	case <-ctx.Done():
-		return nil, &apiError{Status: http.StatusServiceUnavailable, Code: "not_ready",
-			Message: "the model is still loading", RetryAfter: 2}
+	case <-m.done: // loaded (or failed): never "still loading", whatever ctx says
+	default:
+		select {
+		case <-m.done:
+		case <-ctx.Done():
+			return nil, &apiError{Status: http.StatusServiceUnavailable, Code: "not_ready",
+				Message: "the model is still loading", RetryAfter: 2}
+		}
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
