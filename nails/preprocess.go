@@ -198,6 +198,15 @@ func ycbcrBoxResample(img *image.YCbCr, g Geometry, n normaliser, dst []float32)
 	colY := make([]uint32, w)
 	colCb := make([]uint32, cw)
 	colCr := make([]uint32, cw)
+	// Per output column, once: its luma and chroma spans and the reciprocals of their
+	// widths, so the per-pixel loop has no integer division and one float division less.
+	bgr := n.src[0] == 2 // newNormaliser's only other order is the identity
+	cols := make([]boxColumn, g.NW)
+	for ox, x := range xs {
+		xa, xb := x[0], x[1]
+		cxa, cxb := xa/hd, (xb-1)/hd+1
+		cols[ox] = boxColumn{xa, xb, cxa, cxb, 1 / float32(xb-xa), 1 / float32(cxb-cxa)}
+	}
 	for oy := 0; oy < g.NH; oy++ {
 		ya, yb := ys[oy][0], ys[oy][1]
 		clear(colY)
@@ -218,30 +227,39 @@ func ycbcrBoxResample(img *image.YCbCr, g Geometry, n normaliser, dst []float32)
 				colCr[x] += uint32(crRow[x])
 			}
 		}
-		rows, crows := float32(yb-ya), float32(cb-ca)
+		rowY, rowC := 1/float32(yb-ya), 1/float32(cb-ca)
+		m0, m1, m2, a0, a1, a2 := n.mul[0], n.mul[1], n.mul[2], n.add[0], n.add[1], n.add[2]
 		base := (oy+g.DY)*g.InW + g.DX
-		for ox := 0; ox < g.NW; ox++ {
-			xa, xb := xs[ox][0], xs[ox][1]
+		out0, out1, out2 := dst[base:base+g.NW], dst[plane+base:plane+base+g.NW], dst[2*plane+base:2*plane+base+g.NW]
+		for ox, c := range cols {
 			var ys uint32
-			for _, v := range colY[xa:xb] {
+			for _, v := range colY[c.xa:c.xb] {
 				ys += v
 			}
-			cxa, cxb := xa/hd, (xb-1)/hd+1
 			var cbs, crs uint32
-			for x := cxa; x < cxb; x++ {
+			for x := c.cxa; x < c.cxb; x++ {
 				cbs += colCb[x]
 				crs += colCr[x]
 			}
-			yv := float32(ys) / (rows * float32(xb-xa))
-			cn := crows * float32(cxb-cxa)
-			cbv, crv := float32(cbs)/cn-128, float32(crs)/cn-128
-			rgb := [3]float32{clamp255(yv + 1.402*crv), clamp255(yv - 0.344136*cbv - 0.714136*crv), clamp255(yv + 1.772*cbv)}
-			i := base + ox
-			dst[i] = rgb[n.src[0]]*n.mul[0] + n.add[0]
-			dst[plane+i] = rgb[n.src[1]]*n.mul[1] + n.add[1]
-			dst[2*plane+i] = rgb[n.src[2]]*n.mul[2] + n.add[2]
+			yv := float32(ys) * (rowY * c.invY)
+			cinv := rowC * c.invC
+			cbv, crv := float32(cbs)*cinv-128, float32(crs)*cinv-128
+			r, gg, b := clamp255(yv+1.402*crv), clamp255(yv-0.344136*cbv-0.714136*crv), clamp255(yv+1.772*cbv)
+			if bgr {
+				r, b = b, r
+			}
+			out0[ox] = r*m0 + a0
+			out1[ox] = gg*m1 + a1
+			out2[ox] = b*m2 + a2
 		}
 	}
+}
+
+// boxColumn is one output column of ycbcrBoxResample: the luma samples [xa,xb) and the
+// chroma samples [cxa,cxb) its footprint covers, with 1/width of each.
+type boxColumn struct {
+	xa, xb, cxa, cxb int
+	invY, invC       float32
 }
 
 type ycbcrSummer struct{ img *image.YCbCr }

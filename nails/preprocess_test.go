@@ -78,6 +78,13 @@ func TestPreprocessPathsAgree(t *testing.T) {
 	require.NoError(t, Preprocess(jpg, g, testInput, a))
 	require.NoError(t, Preprocess(viaRGBA, g, testInput, b))
 	assert.Less(t, maxDiff(a, b), float32(0.05), "YCbCr and RGBA paths (4/255 std units)")
+	bgr := testInput
+	bgr.Color = ColorBGR
+	require.NoError(t, Preprocess(jpg, g, bgr, a))
+	require.NoError(t, Preprocess(viaRGBA, g, bgr, b))
+	assert.Less(t, maxDiff(a, b), float32(0.05), "YCbCr and RGBA paths agree for BGR models too")
+	require.NoError(t, Preprocess(jpg, g, testInput, b))
+	assert.Greater(t, maxDiff(a, b), float32(0.5), "and BGR is not RGB (the photo has a blue gradient)")
 
 	// Orientation 6: the stored image is the displayed one rotated 90 CCW.
 	rot := image.NewRGBA(image.Rect(0, 0, 240, 320))
