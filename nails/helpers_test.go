@@ -76,21 +76,16 @@ func datasetDir(t testing.TB) string {
 }
 
 // bundledModel is the committed model manifest; tests that need it skip without it.
-func bundledModel(t testing.TB) string {
-	t.Helper()
-	p := filepath.Join("..", "engines", "nailseg.json")
-	if _, err := os.Stat(p); err != nil {
-		t.Skipf("bundled model %s not present: %v", p, err)
-	}
-	return p
-}
+func bundledModel(t testing.TB) string { return committedModel(t, "nailseg.json") }
 
 // int8Model is the committed INT8 build of the bundled model (make quantize).
-func int8Model(t testing.TB) string {
+func int8Model(t testing.TB) string { return committedModel(t, "nailseg-int8.json") }
+
+func committedModel(t testing.TB, manifest string) string {
 	t.Helper()
-	p := filepath.Join("..", "engines", "nailseg-int8.json")
+	p := filepath.Join("..", "engines", manifest)
 	if _, err := os.Stat(p); err != nil {
-		t.Skipf("INT8 model %s not present: %v", p, err)
+		t.Skipf("model %s not present: %v", p, err)
 	}
 	return p
 }
