@@ -25,8 +25,9 @@ import numpy as np
 import onnx
 from onnx import helper, numpy_helper
 
-QUANTISED_OPS = ("Conv", "Add", "Resize")
-_DATA_INPUTS = {"Conv": 1, "Add": 2, "Resize": 1}  # how many leading inputs are activations
+# The quantised operators, and how many of their leading inputs are activations.
+_DATA_INPUTS = {"Conv": 1, "Add": 2, "Resize": 1}
+QUANTISED_OPS = tuple(_DATA_INPUTS)
 
 
 class Ranges:
@@ -112,8 +113,7 @@ def quantise(model, ranges):
     inits = {i.name: i for i in g.initializer}
     producer = {o: n for n in g.node for o in n.output}
     new_inits = []
-    params = {}  # tensor -> (scale name, zero point name)
-    scale_of = {}  # tensor -> its float scale (a Conv's bias scale is input scale x weight scale)
+    params = {}  # quantised tensor -> (scale, scale name, zero point name)
 
     def const(name, array):
         new_inits.append(numpy_helper.from_array(array, name))
@@ -123,39 +123,31 @@ def quantise(model, ranges):
         src = producer.get(t)
         if src is not None and src.op_type == "Resize" and src.input[0] in params:
             params[t] = params[src.input[0]]  # same scale and zero point as the input
-            scale_of[t] = scale_of[src.input[0]]
             continue
         scale, zp = activation_params(*ranges.get(t))
-        scale_of[t] = float(scale)
-        params[t] = (const(t + "_scale", np.array(scale)), const(t + "_zero_point", np.array(zp)))
+        params[t] = (float(scale), const(t + "_scale", np.array(scale)), const(t + "_zero_point", np.array(zp)))
 
-    nodes = []
-    dq_name = {}
-    for t, (s, z) in params.items():
-        dq_name[t] = t + "_dequantized"
-        nodes_after = [helper.make_node("QuantizeLinear", [t, s, z], [t + "_quantized"], name=t + "_QuantizeLinear"),
-                       helper.make_node("DequantizeLinear", [t + "_quantized", s, z], [dq_name[t]],
-                                        name=t + "_DequantizeLinear")]
-        params[t] = (s, z, nodes_after)
+    def qdq_pair(t):
+        _, s, z = params[t]
+        return [helper.make_node("QuantizeLinear", [t, s, z], [t + "_quantized"], name=t + "_QuantizeLinear"),
+                helper.make_node("DequantizeLinear", [t + "_quantized", s, z], [t + "_dequantized"],
+                                 name=t + "_DequantizeLinear")]
 
-    graph_inputs = {i.name for i in g.input}
-    for t in graph_inputs & params.keys():
-        nodes.extend(params[t][2])
+    inputs = {i.name for i in g.input}
+    nodes = [node for t in params if t in inputs for node in qdq_pair(t)]
     for n in g.node:
+        x = n.input[0] if n.input else None
         # Every consumer of a quantised tensor reads the dequantised copy; the Q node is
         # then the tensor's only reader, which is what lets ONNX Runtime fuse the Relu. A
         # Shape reads the uint8 copy: it only needs the shape, and a dequantisation made
         # just for it would cost a full pass over the tensor.
         for k, i in enumerate(n.input):
-            if i in dq_name:
-                n.input[k] = i + "_quantized" if n.op_type == "Shape" else dq_name[i]
+            if i in params:
+                n.input[k] = i + ("_quantized" if n.op_type == "Shape" else "_dequantized")
         if n.op_type == "Conv" and n.name not in keep_float:
-            in_scale = scale_of[n.input[0][:-len("_dequantized")]]
-            _quantise_conv_weights(n, inits, in_scale, const, nodes)
+            _quantise_conv_weights(n, inits, params[x][0], const, nodes)
         nodes.append(n)
-        for o in n.output:
-            if o in params:
-                nodes.extend(params[o][2])
+        nodes.extend(node for o in n.output if o in params for node in qdq_pair(o))
 
     del g.node[:]
     g.node.extend(nodes)
@@ -168,23 +160,21 @@ def quantise(model, ranges):
 
 
 def _quantise_conv_weights(n, inits, in_scale, const, nodes):
-    """Replace Conv n's float weight and bias with int8 / int32 ones behind DequantizeLinear."""
-    w = numpy_helper.to_array(inits[n.input[1]]).astype(np.float32)
-    q, w_scales = weight_params(w)
-    wn = n.input[1]
-    const(wn + "_quantized", q)
-    const(wn + "_scale", w_scales)
-    const(wn + "_zero_point", np.zeros(len(w_scales), np.int8))
-    nodes.append(helper.make_node("DequantizeLinear", [wn + "_quantized", wn + "_scale", wn + "_zero_point"],
-                                  [wn + "_dequantized"], name=wn + "_DequantizeLinear", axis=0))
-    n.input[1] = wn + "_dequantized"
+    """Replace Conv n's float weight and bias with int8 / int32 ones behind DequantizeLinear
+    (one scale per output channel: the weight's, and input scale x weight scale for the bias)."""
+
+    def dequantised(k, q, scales):
+        name = n.input[k]
+        const(name + "_quantized", q)
+        const(name + "_scale", scales)
+        const(name + "_zero_point", np.zeros(len(scales), q.dtype))
+        nodes.append(helper.make_node("DequantizeLinear", [name + "_quantized", name + "_scale", name + "_zero_point"],
+                                      [name + "_dequantized"], name=name + "_DequantizeLinear", axis=0))
+        n.input[k] = name + "_dequantized"
+
+    q, w_scales = weight_params(numpy_helper.to_array(inits[n.input[1]]).astype(np.float32))
+    dequantised(1, q, w_scales)
     if len(n.input) > 2 and n.input[2]:
-        bn = n.input[2]
-        b = numpy_helper.to_array(inits[bn]).astype(np.float64)
+        b = numpy_helper.to_array(inits[n.input[2]]).astype(np.float64)
         b_scales = (in_scale * w_scales.astype(np.float64)).astype(np.float32)
-        const(bn + "_quantized", np.round(b / b_scales).astype(np.int32))
-        const(bn + "_scale", b_scales)
-        const(bn + "_zero_point", np.zeros(len(b_scales), np.int32))
-        nodes.append(helper.make_node("DequantizeLinear", [bn + "_quantized", bn + "_scale", bn + "_zero_point"],
-                                      [bn + "_dequantized"], name=bn + "_DequantizeLinear", axis=0))
-        n.input[2] = bn + "_dequantized"
+        dequantised(2, np.round(b / b_scales).astype(np.int32), b_scales)
