@@ -7,6 +7,7 @@
 
 #include "jpeg_edit.h"
 
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +49,10 @@ struct nt_jpeg_edit {
 	jvirt_barray_ptr* coefs;
 	JOCTET* icc;
 	unsigned int icc_len;
+	// Held while a put writes its blocks into coefs. Reading coefs needs no lock: the
+	// arrays are all in memory and fully defined once read, so libjpeg's accessor
+	// returns row pointers without touching the array's state.
+	pthread_mutex_t place;
 };
 
 static void set_err(char* err, int errlen, const char* what, const char* msg) {
@@ -60,6 +65,7 @@ nt_jpeg_edit* nt_edit_open(const unsigned char* buf, unsigned long len, nt_edit_
 		set_err(err, errlen, "open", "out of memory");
 		return NULL;
 	}
+	pthread_mutex_init(&e->place, NULL);
 	nt_init_err(&e->err);
 	e->d.err = &e->err.pub;
 	if (setjmp(e->err.jump)) {
@@ -103,6 +109,7 @@ nt_jpeg_edit* nt_edit_open(const unsigned char* buf, unsigned long len, nt_edit_
 void nt_edit_close(nt_jpeg_edit* e) {
 	if (!e) return;
 	jpeg_destroy_decompress(&e->d);
+	pthread_mutex_destroy(&e->place);
 	free(e->icc);
 	free(e);
 }
@@ -235,8 +242,10 @@ int nt_edit_put(nt_jpeg_edit* e, int x, int y, int w, int h, const unsigned char
 	jvirt_barray_ptr* region = jpeg_read_coefficients(&d);
 	int mcu_w = 8 * e->d.comp_info[0].h_samp_factor, mcu_h = 8 * e->d.comp_info[0].v_samp_factor;
 	int nx = (iw + mcu_w - 1) / mcu_w, ny = (ih + mcu_h - 1) / mcu_h;
+	pthread_mutex_lock(&e->place);
 	copy_mcus((j_common_ptr)&d, region, (j_common_ptr)&e->d, e->coefs, e->d.comp_info, (ix - x) / mcu_w,
 	          (iy - y) / mcu_h, ix / mcu_w, iy / mcu_h, nx, ny);
+	pthread_mutex_unlock(&e->place);
 	rc = 0;
 done:
 	jpeg_destroy_compress(&c);

@@ -2,6 +2,12 @@
 // encoding the rest. Regions are in stored pixels, MCU-aligned (x, y multiples of
 // mcu_w, mcu_h; w, h too unless they reach the right or bottom edge). Every call fills
 // err on failure; the handle stays valid until nt_edit_close.
+//
+// Concurrency: nt_edit_get and nt_edit_put may run on several threads at once, each
+// with its own region and err buffer (they share only the coefficients: gets read them,
+// and each put's write into them is serialised by the handle's lock). Regions must not
+// overlap, and every get must finish before the first put, or a region's context MCUs
+// could be another region's painted ones. open, finish and close run alone.
 #ifndef NAILTRT_JPEG_EDIT_H
 #define NAILTRT_JPEG_EDIT_H
 

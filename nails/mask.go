@@ -51,23 +51,40 @@ func (m *Mask) Inside(x, y int) bool { return m.At(x, y) >= 128 }
 // one already, else a new mask interpolated as At does. Painting needs it; nothing
 // keeps it.
 func (m *Mask) Full() *Mask {
+	var buf []uint8
+	return m.fullInto(&buf)
+}
+
+// fullInto is Full writing into *buf (grown when too small), so a painter can reuse
+// one buffer nail after nail. The interpolation is separable: each row's two cell rows
+// are blended once into per-cell values (fixed point, x256), then each pixel blends two
+// of those, which is the same integer sum as blend's and so the same alpha.
+func (m *Mask) fullInto(buf *[]uint8) *Mask {
 	s := m.scale()
 	if s == 1 {
 		return m
 	}
 	gw, gh := m.Cells()
 	w, h := m.Rect.Dx(), m.Rect.Dy()
-	out := &Mask{Rect: m.Rect, Scale: 1, Alpha: make([]uint8, w*h)}
+	out := &Mask{Rect: m.Rect, Scale: 1, Alpha: resize(buf, w*h)}
 	cols := make([]lerp, w)
 	for x := range cols {
 		cols[x] = lerpAt(x, s, gw)
 	}
-	k := 0
+	col := make([]int, gw) // the current row's vertical blend per cell
+	last := lerp{a: -1}
 	for y := 0; y < h; y++ {
 		ly := lerpAt(y, s, gh)
-		for _, lx := range cols {
-			out.Alpha[k] = m.blend(lx, ly, gw)
-			k++
+		if ly != last {
+			ra, rb := m.Alpha[ly.a*gw:][:gw], m.Alpha[ly.b*gw:][:gw]
+			for c := range col {
+				col[c] = int(ra[c])*(256-ly.w) + int(rb[c])*ly.w
+			}
+			last = ly
+		}
+		row := out.Alpha[y*w : (y+1)*w]
+		for x, lx := range cols {
+			row[x] = uint8((col[lx.a]*(256-lx.w) + col[lx.b]*lx.w + 1<<15) >> 16)
 		}
 	}
 	return out

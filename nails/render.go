@@ -5,6 +5,7 @@ import (
 	"image"
 	"math"
 	"slices"
+	"sync"
 )
 
 // Render paints m onto every nail of res and returns a new image (the photo is not
@@ -117,6 +118,8 @@ func paintNails(img *image.RGBA, res *Result, m Material, only []int) error {
 		tip, _ = ParseColor(m.TipColor)
 	}
 	look := lookOf(m)
+	b := paintPool.Get().(*paintBuffers)
+	defer paintPool.Put(b)
 	// The hand's centre, roughly: nails point away from it, which tells each nail's tip
 	// end from its cuticle end.
 	var hx, hy float64
@@ -134,9 +137,9 @@ func paintNails(img *image.RGBA, res *Result, m Material, only []int) error {
 		if n.Mask == nil || n.Area == 0 || (only != nil && !slices.Contains(only, i)) {
 			continue
 		}
-		full := n.Mask.Full() // paint per photo pixel; the cached mask may be coarser
+		full := n.Mask.fullInto(&b.full) // paint per photo pixel; the cached mask may be coarser
 		sh := analyse(img, full, hx, hy, len(res.Nails) > 1)
-		paintNail(img, growTip(full, sh), sh, look, base, tip, float32(m.Opacity))
+		paintNail(img, growTip(full, sh, b), sh, look, base, tip, float32(m.Opacity))
 	}
 	return nil
 }
@@ -200,50 +203,60 @@ type shape struct {
 
 func luma(r, g, b float32) float32 { return 0.299*r + 0.587*g + 0.114*b }
 
+// analyse measures a nail from its full-resolution mask (pixels with alpha >= 128,
+// weighted by alpha) and the photo under it, in one pass: the centroid and covariance
+// come from integer moments (sums of a, a·x, a·x², ... per row), the luminance from
+// per-channel tables. A 12 MP nail is a quarter of a megapixel.
 func analyse(img *image.RGBA, m *Mask, hx, hy float64, many bool) shape {
 	r := m.Rect.Intersect(img.Rect)
 	w := m.Rect.Dx()
-	var sw, sx, sy, sl float64
-	var hist [64]float64
+	var sw, sx, sy, sxx, syy, sxy int64
+	var sl float64
+	var hist [64]int64
 	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			a := float64(m.Alpha[(y-m.Rect.Min.Y)*w+(x-m.Rect.Min.X)]) / 255
-			if a < 0.5 {
+		arow := m.Alpha[(y-m.Rect.Min.Y)*w+r.Min.X-m.Rect.Min.X:][:r.Dx()]
+		prow := img.Pix[img.PixOffset(r.Min.X, y):][:4*r.Dx()]
+		var rw, rx, rxx int64
+		var rl float32
+		for i, a8 := range arow {
+			if a8 < 128 { // alpha/255 < 0.5
 				continue
 			}
-			o := img.PixOffset(x, y)
-			l := luma(float32(img.Pix[o])/255, float32(img.Pix[o+1])/255, float32(img.Pix[o+2])/255)
-			sw += a
-			sx += a * float64(x)
-			sy += a * float64(y)
-			sl += a * float64(l)
+			a, x := int64(a8), int64(r.Min.X+i)
+			p := prow[4*i : 4*i+3 : 4*i+3]
+			l := lumaR[p[0]] + lumaG[p[1]] + lumaB[p[2]]
+			rw += a
+			rx += a * x
+			rxx += a * x * x
+			rl += float32(a8) * l
 			hist[min(63, int(l*64))] += a
 		}
+		// float32 per row (at most ~4,000 terms of up to 255), float64 across rows.
+		sl += float64(rl)
+		yy := int64(y)
+		sw += rw
+		sx += rx
+		sy += rw * yy
+		sxx += rxx
+		syy += rw * yy * yy
+		sxy += rx * yy
 	}
 	if sw == 0 {
 		return shape{cx: float32(r.Min.X+r.Max.X) / 2, cy: float32(r.Min.Y+r.Max.Y) / 2, ux: 0, uy: -1, halfU: 1, halfV: 1, meanL: 0.5, p90: 1}
 	}
-	cx, cy := sx/sw, sy/sw
-	var sxx, syy, sxy float64
-	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			a := float64(m.Alpha[(y-m.Rect.Min.Y)*w+(x-m.Rect.Min.X)]) / 255
-			if a < 0.5 {
-				continue
-			}
-			dx, dy := float64(x)-cx, float64(y)-cy
-			sxx += a * dx * dx
-			syy += a * dy * dy
-			sxy += a * dx * dy
-		}
-	}
-	sxx, syy, sxy = sxx/sw, syy/sw, sxy/sw
+	fw := float64(sw)
+	cx, cy := float64(sx)/fw, float64(sy)/fw
+	// Central moments from raw ones: exact integer sums, so no cancellation beyond
+	// float64's 16 digits (a 4,000 px coordinate squared is 1.6e7).
+	cxx := float64(sxx)/fw - cx*cx
+	cyy := float64(syy)/fw - cy*cy
+	cxy := float64(sxy)/fw - cx*cy
 	// Major axis of the covariance ellipse.
-	theta := 0.5 * math.Atan2(2*sxy, sxx-syy)
+	theta := 0.5 * math.Atan2(2*cxy, cxx-cyy)
 	ux, uy := math.Cos(theta), math.Sin(theta)
-	tr, det := sxx+syy, sxx*syy-sxy*sxy
+	tr, det := cxx+cyy, cxx*cyy-cxy*cxy
 	disc := math.Sqrt(math.Max(0, tr*tr/4-det))
-	l1, l2 := tr/2+disc, math.Max(tr/2-disc, 1e-6)
+	l1, l2 := math.Max(tr/2+disc, 0), math.Max(tr/2-disc, 1e-6)
 	// Tip end: away from the hand centre; a lone nail is assumed to point up.
 	toX, toY := cx-hx, cy-hy
 	if !many || math.Hypot(toX, toY) < 1 {
@@ -252,10 +265,11 @@ func analyse(img *image.RGBA, m *Mask, hx, hy float64, many bool) shape {
 	if ux*toX+uy*toY < 0 {
 		ux, uy = -ux, -uy
 	}
-	var acc, p90 float64
+	var acc int64
+	var p90 float64
 	for i, v := range hist {
 		acc += v
-		if acc >= 0.9*sw {
+		if float64(acc) >= 0.9*fw {
 			p90 = float64(i+1) / 64
 			break
 		}
@@ -264,12 +278,42 @@ func analyse(img *image.RGBA, m *Mask, hx, hy float64, many bool) shape {
 		cx: float32(cx), cy: float32(cy), ux: float32(ux), uy: float32(uy),
 		// An ellipse's half axis is 2 standard deviations.
 		halfU: float32(math.Max(1, 2*math.Sqrt(l1))), halfV: float32(math.Max(1, 2*math.Sqrt(l2))),
-		meanL: float32(math.Max(0.05, sl/sw)), p90: float32(p90),
+		meanL: float32(math.Max(0.05, sl/fw)), p90: float32(p90),
 	}
 }
 
+// lumaR, lumaG and lumaB are luma's three terms for each 8-bit channel value: luma of
+// a pixel is their sum, bit for bit what luma(r/255, g/255, b/255) computes.
+var lumaR, lumaG, lumaB = func() (r, g, b [256]float32) {
+	for i := range r {
+		v := unit8[i]
+		r[i], g[i], b[i] = 0.299*v, 0.587*v, 0.114*v
+	}
+	return r, g, b
+}()
+
+// unit8 is v/255 for each 8-bit v.
+var unit8 = func() (t [256]float32) {
+	for i := range t {
+		t[i] = float32(i) / 255
+	}
+	return t
+}()
+
 func smoothstep(a, b, x float32) float32 {
 	t := (x - a) / (b - a)
+	if t < 0 {
+		return 0
+	}
+	if t > 1 {
+		return 1
+	}
+	return t * t * (3 - 2*t)
+}
+
+// ramp is smoothstep(a, a+1/inv, x) with the division done once, by the caller.
+func ramp(a, inv, x float32) float32 {
+	t := (x - a) * inv
 	if t < 0 {
 		return 0
 	}
@@ -288,38 +332,61 @@ func hash01(x, y, seed uint32) float32 {
 	return float32(h&0xffffff) / float32(1<<24)
 }
 
+// paintNail paints one nail (m at full resolution, s its shape) into img. Per pixel it
+// is a handful of float32 operations: what depends on the pixel's brightness alone
+// comes from a table, what depends on the position along the nail is worked out per
+// pixel only where a finish uses it, and pixels outside the mask are skipped.
 func paintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opacity float32) {
 	r := m.Rect.Intersect(img.Rect)
+	if r.Empty() {
+		return
+	}
 	w := m.Rect.Dx()
 	vx, vy := -s.uy, s.ux // across the nail
 	var edge *freeEdge
 	if l.french {
 		edge = traceFreeEdge(m, s)
 	}
+	// The photo's own shading relative to the nail's mean brightness, with a matte
+	// finish's flattening folded in.
 	shading := shadeTable(s.meanL, l.contrast)
+	for i, v := range shading {
+		shading[i] = v*(1-l.flatten) + l.flatten
+	}
+	invU, invV := 1/s.halfU, 1/s.halfV
+	invGloss := 1 / (1 - s.p90 + 1e-3)
+	invMean := 1 / s.meanL
+	// The highlight's tint and the per-alpha weights, fixed for all but French tips.
+	c := base
+	hr, hg, hb := 1+(c.R-1)*l.tint, 1+(c.G-1)*l.tint, 1+(c.B-1)*l.tint
+	var weight [256]float32
+	for a := range weight {
+		weight[a] = opacity * float32(a) / 255
+	}
 	for y := r.Min.Y; y < r.Max.Y; y++ {
-		for x := r.Min.X; x < r.Max.X; x++ {
-			a := m.Alpha[(y-m.Rect.Min.Y)*w+(x-m.Rect.Min.X)]
+		arow := m.Alpha[(y-m.Rect.Min.Y)*w+r.Min.X-m.Rect.Min.X:][:r.Dx()]
+		prow := img.Pix[img.PixOffset(r.Min.X, y):][:4*r.Dx()]
+		dy := float32(y) + 0.5 - s.cy
+		for i, a := range arow {
 			if a == 0 {
 				continue
 			}
-			o := img.PixOffset(x, y)
-			pr, pg, pb := float32(img.Pix[o])/255, float32(img.Pix[o+1])/255, float32(img.Pix[o+2])/255
-			L := luma(pr, pg, pb)
-			dx, dy := float32(x)+0.5-s.cx, float32(y)+0.5-s.cy
-			t := (dx*s.ux + dy*s.uy) / s.halfU // -1 cuticle .. 1 tip
-			v := (dx*vx + dy*vy) / s.halfV     // -1 .. 1 across
+			x := r.Min.X + i
+			p := prow[4*i : 4*i+3 : 4*i+3]
+			pr, pg, pb := unit8[p[0]], unit8[p[1]], unit8[p[2]]
+			L := lumaR[p[0]] + lumaG[p[1]] + lumaB[p[2]]
+			dx := float32(x) + 0.5 - s.cx
+			t := (dx*s.ux + dy*s.uy) * invU // -1 cuticle .. 1 tip
+			v := (dx*vx + dy*vy) * invV     // -1 .. 1 across
 
-			c := base
-			alpha := opacity
+			k := weight[a]
 			if l.french {
-				k := edge.tip(t, v)
-				c = RGB{c.R + (tip.R-c.R)*k, c.G + (tip.G-c.G)*k, c.B + (tip.B-c.B)*k}
-				alpha = opacity * (0.55 + 0.45*k) // sheer base, opaque tip
+				f := edge.tip(t, v)
+				c = RGB{base.R + (tip.R-base.R)*f, base.G + (tip.G-base.G)*f, base.B + (tip.B-base.B)*f}
+				hr, hg, hb = 1+(c.R-1)*l.tint, 1+(c.G-1)*l.tint, 1+(c.B-1)*l.tint
+				k = opacity * (0.55 + 0.45*f) * float32(a) / 255 // sheer base, opaque tip
 			}
-			// The photo's own shading, relative to the nail's mean brightness.
 			shade := shading[int(L*(shadeSteps-1)+0.5)]
-			shade = shade*(1-l.flatten) + l.flatten
 			if l.bands > 0 {
 				shade *= 1 - l.bands + l.bands*2*(0.5+0.5*float32(math.Cos(float64(t)*4.2+0.6)))
 			}
@@ -329,32 +396,26 @@ func paintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opacity
 			pr2, pg2, pb2 := c.R*shade, c.G*shade, c.B*shade
 			if l.sheer {
 				// Translucent polish filters the nail underneath rather than covering it.
-				pr2, pg2, pb2 = pr*(0.35+0.65*c.R)*shade/max(L/s.meanL, 0.2), pg*(0.35+0.65*c.G)*shade/max(L/s.meanL, 0.2), pb*(0.35+0.65*c.B)*shade/max(L/s.meanL, 0.2)
+				f := shade / max(L*invMean, 0.2)
+				pr2, pg2, pb2 = pr*(0.35+0.65*c.R)*f, pg*(0.35+0.65*c.G)*f, pb*(0.35+0.65*c.B)*f
 			}
 			// Specular band along the nail, offset towards one side as under a ceiling
 			// light, fading out at the cuticle and the free edge.
 			var spec float32
-			if l.highlight > 0 {
-				d := (v + 0.35) / 0.22
-				spec = l.highlight * gauss(d) * smoothstep(-0.9, -0.4, t) * (1 - smoothstep(0.45, 0.9, t))
+			if l.highlight > 0 && t > -0.9 && t < 0.9 {
+				spec = l.highlight * gauss((v+0.35)*(1/0.22)) * ramp(-0.9, 1/0.5, t) * (1 - ramp(0.45, 1/0.45, t))
 			}
 			// Bright glints already in the photo stay.
-			spec += l.keepGloss * clamp((L-s.p90)/(1-s.p90+1e-3), 0, 1) * 0.6
+			if L > s.p90 {
+				spec += l.keepGloss * min((L-s.p90)*invGloss, 1) * 0.6
+			}
 			if l.glitter > 0 && hash01(uint32(x), uint32(y), 7) < l.glitter {
 				spec += 0.5 + 0.5*hash01(uint32(x), uint32(y), 9)
 			}
-			hr := 1 + (c.R-1)*l.tint
-			hg := 1 + (c.G-1)*l.tint
-			hb := 1 + (c.B-1)*l.tint
-			pr2 += spec * hr
-			pg2 += spec * hg
-			pb2 += spec * hb
-
 			// Soft mask edge: anti-aliased, and nothing outside the mask changes.
-			k := alpha * float32(a) / 255
-			img.Pix[o] = to8(pr + (clamp(pr2, 0, 1)-pr)*k)
-			img.Pix[o+1] = to8(pg + (clamp(pg2, 0, 1)-pg)*k)
-			img.Pix[o+2] = to8(pb + (clamp(pb2, 0, 1)-pb)*k)
+			p[0] = to8(pr + (clamp01(pr2+spec*hr)-pr)*k)
+			p[1] = to8(pg + (clamp01(pg2+spec*hg)-pg)*k)
+			p[2] = to8(pb + (clamp01(pb2+spec*hb)-pb)*k)
 		}
 	}
 }
@@ -400,10 +461,12 @@ const tipGrowth = 2
 // growTip widens the mask by up to tipGrowth pixels around the tip half of the nail. The model
 // tends to stop short of the free edge (it is paler than the nail bed), which left a thin
 // unpainted rim at the tips; the cuticle and the sides, where the mask is right, stay.
-func growTip(m *Mask, s shape) *Mask {
+// The grown mask and the dilations are written into b's buffers.
+func growTip(m *Mask, s shape, b *paintBuffers) *Mask {
 	r := m.Rect.Inset(-tipGrowth)
 	w, h := r.Dx(), r.Dy()
-	out := &Mask{Rect: r, Alpha: make([]uint8, w*h)}
+	out := &Mask{Rect: r, Alpha: resize(&b.grown, w*h)}
+	clear(out.Alpha)
 	mw := m.Rect.Dx()
 	for y := 0; y < m.Rect.Dy(); y++ {
 		copy(out.Alpha[(y+tipGrowth)*w+tipGrowth:], m.Alpha[y*mw:(y+1)*mw])
@@ -411,27 +474,30 @@ func growTip(m *Mask, s shape) *Mask {
 	// The nearest mask pixel's alpha, fading with distance: 85% one pixel out, 45% two.
 	// Box maxima serve for rings (a closer or the pixel's own alpha always wins over
 	// the same alpha fainter), computed separably.
-	near1 := dilate3(out.Alpha, w, h)
-	near2 := dilate3(near1, w, h)
+	rows := resize(&b.rows, w*h)
+	near1 := dilate3(out.Alpha, w, h, rows, resize(&b.near1, w*h))
+	near2 := dilate3(near1, w, h, rows, resize(&b.near2, w*h))
 	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			i := y*w + x
-			a := out.Alpha[i]
-			dx, dy := float32(x+r.Min.X)+0.5-s.cx, float32(y+r.Min.Y)+0.5-s.cy
-			if a < 255 && (dx*s.ux+dy*s.uy)/s.halfU > 0.25 { // tip half, not fully inside
-				out.Alpha[i] = max(a, uint8(float32(near1[i])*0.85), uint8(float32(near2[i])*0.45))
+		dy := float32(y+r.Min.Y) + 0.5 - s.cy
+		row, n1, n2 := out.Alpha[y*w:(y+1)*w], near1[y*w:(y+1)*w], near2[y*w:(y+1)*w]
+		for x, a := range row {
+			if a == 255 || n2[x] == 0 { // inside, or nothing within reach
+				continue
+			}
+			dx := float32(x+r.Min.X) + 0.5 - s.cx
+			if (dx*s.ux+dy*s.uy)/s.halfU > 0.25 { // tip half
+				row[x] = max(a, uint8(float32(n1[x])*0.85), uint8(float32(n2[x])*0.45))
 			}
 		}
 	}
 	return out
 }
 
-// dilate3 is the maximum of a (w x h) over the 3x3 square around each pixel, as two
-// separable passes (applied twice, the 5x5 square).
-func dilate3(a []uint8, w, h int) []uint8 {
-	rows := make([]uint8, len(a))
+// dilate3 writes into out the maximum of a (w x h) over the 3x3 square around each
+// pixel, as two separable passes through rows (applied twice, the 5x5 square).
+func dilate3(a []uint8, w, h int, rows, out []uint8) []uint8 {
 	for y := 0; y < h; y++ {
-		in, out := a[y*w:(y+1)*w], rows[y*w:(y+1)*w]
+		in, o := a[y*w:(y+1)*w], rows[y*w:(y+1)*w]
 		for x := range in {
 			v := in[x]
 			if x > 0 {
@@ -440,10 +506,9 @@ func dilate3(a []uint8, w, h int) []uint8 {
 			if x+1 < w {
 				v = max(v, in[x+1])
 			}
-			out[x] = v
+			o[x] = v
 		}
 	}
-	out := make([]uint8, len(a))
 	for y := 0; y < h; y++ {
 		o := out[y*w : (y+1)*w]
 		copy(o, rows[y*w:(y+1)*w])
@@ -459,6 +524,24 @@ func dilate3(a []uint8, w, h int) []uint8 {
 		}
 	}
 	return out
+}
+
+// paintBuffers are one painter's scratch, reused nail after nail and, through
+// paintPool, request after request: a 12 MP nail's box is a quarter of a megapixel,
+// and each buffer holds one alpha per pixel of it.
+type paintBuffers struct {
+	full, grown, rows, near1, near2 []uint8
+}
+
+var paintPool = sync.Pool{New: func() any { return new(paintBuffers) }}
+
+// resize returns *b with length n, growing its storage only when it is too small.
+func resize(b *[]uint8, n int) []uint8 {
+	if cap(*b) < n {
+		*b = make([]uint8, n)
+	}
+	*b = (*b)[:n]
+	return *b
 }
 
 // freeEdge is where a nail ends towards its tip, per position across it: the French tip
@@ -523,4 +606,16 @@ func (e *freeEdge) tip(t, v float32) float32 {
 	return smoothstep(end-depth-0.04, end-depth+0.04, t)
 }
 
-func to8(v float32) uint8 { return uint8(clamp(v, 0, 1)*255 + 0.5) }
+func to8(v float32) uint8 { return uint8(clamp01(v)*255 + 0.5) }
+
+// clamp01 is v clamped to [0, 1]. Branches, not min and max: those keep NaN and
+// order -0 before +0, which costs several instructions per call in the paint loop.
+func clamp01(v float32) float32 {
+	if v < 0 {
+		return 0
+	}
+	if v > 1 {
+		return 1
+	}
+	return v
+}

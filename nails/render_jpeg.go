@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"image"
 	"runtime"
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sync/errgroup"
@@ -40,54 +41,81 @@ func RenderJPEG(data []byte, res *Result, m Material) (out []byte, ok bool, err 
 	buf := (*C.uchar)(unsafe.Pointer(&data[0]))
 	e := C.nt_edit_open(buf, C.ulong(len(data)), &info, &errbuf[0], C.int(len(errbuf)))
 	if e == nil {
-		return nil, false, wrap(ErrUndecodable, "jpeg: %s", C.GoString(&errbuf[0]))
+		return nil, false, editErr(&errbuf)
 	}
 	defer C.nt_edit_close(e)
 	if info.editable == 0 {
 		return nil, false, nil
 	}
-	cerr := func() error { return wrap(ErrUndecodable, "jpeg: %s", C.GoString(&errbuf[0])) }
 	o := jpegOrientation(data)
 	w, h := int(info.width), int(info.height)
 	if d := displayRect(o, image.Rect(0, 0, w, h), w, h); d.Dx() != res.Width || d.Dy() != res.Height {
 		return nil, false, fmt.Errorf("nails: render: the photo is %dx%d, the segmentation is of a %dx%d one", d.Dx(), d.Dy(), res.Width, res.Height)
 	}
-	// Regions are read and written back one at a time (libjpeg's arrays are not for
-	// concurrent use) and painted in parallel, the part that takes longest.
+	// Two phases, each region on its own goroutine: read and paint every region, then
+	// write every one back. No region is written before all are read, so the context
+	// MCUs a read decodes around its region are always the photo's own (jpeg_edit.h).
 	regions := editRegions(res, o, w, h, int(info.mcu_w), int(info.mcu_h))
 	stored := make([]*image.RGBA, len(regions))
-	for i, r := range regions {
-		// An MCU of context on every side (upsampling at the region's edges reads it),
-		// which keeps the region's origin on the MCU grid.
-		outer := r.rect.Inset(-int(info.mcu_w)).Intersect(image.Rect(0, 0, w, h))
-		img := &image.RGBA{Pix: make([]byte, 4*outer.Dx()*outer.Dy()), Stride: 4 * outer.Dx(), Rect: outer}
-		if C.nt_edit_get(e, C.int(outer.Min.X), C.int(outer.Min.Y), C.int(outer.Dx()), C.int(outer.Dy()),
-			(*C.uchar)(unsafe.Pointer(&img.Pix[0])), &errbuf[0], C.int(len(errbuf))) != 0 {
-			return nil, false, cerr()
+	defer func() {
+		for _, img := range stored {
+			if img != nil {
+				regionPool.Put(&img.Pix)
+			}
 		}
-		stored[i] = img
-	}
-	var g errgroup.Group
-	g.SetLimit(runtime.GOMAXPROCS(0))
+	}()
+	var read errgroup.Group
+	read.SetLimit(runtime.GOMAXPROCS(0))
 	for i, r := range regions {
-		g.Go(func() error { return paintStored(stored[i], o, w, h, res, m, r.nails) })
+		read.Go(func() error {
+			// An MCU of context on every side (upsampling at the region's edges reads it),
+			// which keeps the region's origin on the MCU grid.
+			outer := r.rect.Inset(-int(info.mcu_w)).Intersect(image.Rect(0, 0, w, h))
+			pix := regionPool.Get().(*[]byte)
+			img := &image.RGBA{Pix: resize(pix, 4*outer.Dx()*outer.Dy()), Stride: 4 * outer.Dx(), Rect: outer}
+			stored[i] = img
+			var errbuf [256]C.char
+			if C.nt_edit_get(e, C.int(outer.Min.X), C.int(outer.Min.Y), C.int(outer.Dx()), C.int(outer.Dy()),
+				(*C.uchar)(unsafe.Pointer(&img.Pix[0])), &errbuf[0], C.int(len(errbuf))) != 0 {
+				return editErr(&errbuf)
+			}
+			return paintStored(img, o, w, h, res, m, r.nails)
+		})
 	}
-	if err := g.Wait(); err != nil {
+	if err := read.Wait(); err != nil {
 		return nil, false, err
 	}
+	var write errgroup.Group
+	write.SetLimit(runtime.GOMAXPROCS(0))
 	for i, r := range regions {
-		img := stored[i]
-		if C.nt_edit_put(e, C.int(img.Rect.Min.X), C.int(img.Rect.Min.Y), C.int(img.Rect.Dx()), C.int(img.Rect.Dy()),
-			(*C.uchar)(unsafe.Pointer(&img.Pix[0])), C.int(r.rect.Min.X), C.int(r.rect.Min.Y), C.int(r.rect.Dx()),
-			C.int(r.rect.Dy()), &errbuf[0], C.int(len(errbuf))) != 0 {
-			return nil, false, cerr()
-		}
+		write.Go(func() error {
+			img := stored[i]
+			var errbuf [256]C.char
+			if C.nt_edit_put(e, C.int(img.Rect.Min.X), C.int(img.Rect.Min.Y), C.int(img.Rect.Dx()), C.int(img.Rect.Dy()),
+				(*C.uchar)(unsafe.Pointer(&img.Pix[0])), C.int(r.rect.Min.X), C.int(r.rect.Min.Y), C.int(r.rect.Dx()),
+				C.int(r.rect.Dy()), &errbuf[0], C.int(len(errbuf))) != 0 {
+				return editErr(&errbuf)
+			}
+			return nil
+		})
+	}
+	if err := write.Wait(); err != nil {
+		return nil, false, err
 	}
 	var size C.ulong
 	mem := C.nt_edit_finish(e, C.int(o), &size, &errbuf[0], C.int(len(errbuf)))
 	if mem == nil {
-		return nil, false, cerr()
+		return nil, false, editErr(&errbuf)
 	}
 	defer C.free(unsafe.Pointer(mem))
 	return C.GoBytes(unsafe.Pointer(mem), C.int(size)), true, nil
 }
+
+// editErr is the error a jpeg_edit call wrote into errbuf.
+func editErr(errbuf *[256]C.char) error {
+	return wrap(ErrUndecodable, "jpeg: %s", C.GoString(&errbuf[0]))
+}
+
+// regionPool holds the RGBA buffers of painted regions between renders (a 12 MP
+// photo's five nails are several megabytes of them).
+var regionPool = sync.Pool{New: func() any { return new([]byte) }}

@@ -305,7 +305,7 @@ func TestGrowTipMatchesTheNeighbourhoodScan(t *testing.T) {
 	for _, n := range []Nail{ellipseNail(50, 40, 12, 20), ellipseNail(30, 30, 3, 5), ellipseNail(80, 60, 20, 9)} {
 		s := shape{cx: float32(n.Box.Min.X+n.Box.Max.X) / 2, cy: float32(n.Box.Min.Y+n.Box.Max.Y) / 2, ux: 0.6, uy: -0.8,
 			halfU: float32(n.Box.Dy()) / 2, halfV: float32(n.Box.Dx()) / 2}
-		got := growTip(n.Mask, s)
+		got := growTip(n.Mask, s, new(paintBuffers))
 		r := n.Mask.Rect.Inset(-tipGrowth)
 		require.Equal(t, r, got.Rect)
 		for y := r.Min.Y; y < r.Max.Y; y++ {

@@ -1,0 +1,339 @@
+package nails
+
+import (
+	"image"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// The painting code as it was before it was made fast (render.go), kept as the
+// readable definition the fast code is checked against (TestPaintMatchesTheReference):
+// one pass per quantity, float64 sums, a full-resolution mask from Mask.Full, the
+// generic clamp.
+
+// refPaintNails is paintNails with the reference functions.
+func refPaintNails(img *image.RGBA, res *Result, m Material) {
+	m = m.withDefaults()
+	base, _ := ParseColor(m.Color)
+	tip := RGB{1, 1, 1}
+	if m.TipColor != "" {
+		tip, _ = ParseColor(m.TipColor)
+	}
+	look := lookOf(m)
+	var hx, hy float64
+	for _, n := range res.Nails {
+		c := n.Box.Min.Add(n.Box.Max).Div(2)
+		hx += float64(c.X)
+		hy += float64(c.Y)
+	}
+	if len(res.Nails) > 0 {
+		hx /= float64(len(res.Nails))
+		hy /= float64(len(res.Nails))
+	}
+	for i := range res.Nails {
+		n := &res.Nails[i]
+		if n.Mask == nil || n.Area == 0 {
+			continue
+		}
+		full := n.Mask.Full()
+		sh := refAnalyse(img, full, hx, hy, len(res.Nails) > 1)
+		refPaintNail(img, refGrowTip(full, sh), sh, look, base, tip, float32(m.Opacity))
+	}
+}
+
+func refClamp(v, lo, hi float32) float32 { return min(max(v, lo), hi) }
+
+func refTo8(v float32) uint8 { return uint8(refClamp(v, 0, 1)*255 + 0.5) }
+
+func refAnalyse(img *image.RGBA, m *Mask, hx, hy float64, many bool) shape {
+	r := m.Rect.Intersect(img.Rect)
+	w := m.Rect.Dx()
+	var sw, sx, sy, sl float64
+	var hist [64]float64
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			a := float64(m.Alpha[(y-m.Rect.Min.Y)*w+(x-m.Rect.Min.X)]) / 255
+			if a < 0.5 {
+				continue
+			}
+			o := img.PixOffset(x, y)
+			l := luma(float32(img.Pix[o])/255, float32(img.Pix[o+1])/255, float32(img.Pix[o+2])/255)
+			sw += a
+			sx += a * float64(x)
+			sy += a * float64(y)
+			sl += a * float64(l)
+			hist[min(63, int(l*64))] += a
+		}
+	}
+	if sw == 0 {
+		return shape{cx: float32(r.Min.X+r.Max.X) / 2, cy: float32(r.Min.Y+r.Max.Y) / 2, ux: 0, uy: -1, halfU: 1, halfV: 1, meanL: 0.5, p90: 1}
+	}
+	cx, cy := sx/sw, sy/sw
+	var sxx, syy, sxy float64
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			a := float64(m.Alpha[(y-m.Rect.Min.Y)*w+(x-m.Rect.Min.X)]) / 255
+			if a < 0.5 {
+				continue
+			}
+			dx, dy := float64(x)-cx, float64(y)-cy
+			sxx += a * dx * dx
+			syy += a * dy * dy
+			sxy += a * dx * dy
+		}
+	}
+	sxx, syy, sxy = sxx/sw, syy/sw, sxy/sw
+	// Major axis of the covariance ellipse.
+	theta := 0.5 * math.Atan2(2*sxy, sxx-syy)
+	ux, uy := math.Cos(theta), math.Sin(theta)
+	tr, det := sxx+syy, sxx*syy-sxy*sxy
+	disc := math.Sqrt(math.Max(0, tr*tr/4-det))
+	l1, l2 := tr/2+disc, math.Max(tr/2-disc, 1e-6)
+	// Tip end: away from the hand centre; a lone nail is assumed to point up.
+	toX, toY := cx-hx, cy-hy
+	if !many || math.Hypot(toX, toY) < 1 {
+		toX, toY = 0, -1
+	}
+	if ux*toX+uy*toY < 0 {
+		ux, uy = -ux, -uy
+	}
+	var acc, p90 float64
+	for i, v := range hist {
+		acc += v
+		if acc >= 0.9*sw {
+			p90 = float64(i+1) / 64
+			break
+		}
+	}
+	return shape{
+		cx: float32(cx), cy: float32(cy), ux: float32(ux), uy: float32(uy),
+		// An ellipse's half axis is 2 standard deviations.
+		halfU: float32(math.Max(1, 2*math.Sqrt(l1))), halfV: float32(math.Max(1, 2*math.Sqrt(l2))),
+		meanL: float32(math.Max(0.05, sl/sw)), p90: float32(p90),
+	}
+}
+
+func refPaintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opacity float32) {
+	r := m.Rect.Intersect(img.Rect)
+	w := m.Rect.Dx()
+	vx, vy := -s.uy, s.ux // across the nail
+	var edge *freeEdge
+	if l.french {
+		edge = traceFreeEdge(m, s)
+	}
+	shading := shadeTable(s.meanL, l.contrast)
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			a := m.Alpha[(y-m.Rect.Min.Y)*w+(x-m.Rect.Min.X)]
+			if a == 0 {
+				continue
+			}
+			o := img.PixOffset(x, y)
+			pr, pg, pb := float32(img.Pix[o])/255, float32(img.Pix[o+1])/255, float32(img.Pix[o+2])/255
+			L := luma(pr, pg, pb)
+			dx, dy := float32(x)+0.5-s.cx, float32(y)+0.5-s.cy
+			t := (dx*s.ux + dy*s.uy) / s.halfU // -1 cuticle .. 1 tip
+			v := (dx*vx + dy*vy) / s.halfV     // -1 .. 1 across
+
+			c := base
+			alpha := opacity
+			if l.french {
+				k := edge.tip(t, v)
+				c = RGB{c.R + (tip.R-c.R)*k, c.G + (tip.G-c.G)*k, c.B + (tip.B-c.B)*k}
+				alpha = opacity * (0.55 + 0.45*k) // sheer base, opaque tip
+			}
+			// The photo's own shading, relative to the nail's mean brightness.
+			shade := shading[int(L*(shadeSteps-1)+0.5)]
+			shade = shade*(1-l.flatten) + l.flatten
+			if l.bands > 0 {
+				shade *= 1 - l.bands + l.bands*2*(0.5+0.5*float32(math.Cos(float64(t)*4.2+0.6)))
+			}
+			if l.shimmer > 0 {
+				shade *= 1 + l.shimmer*(hash01(uint32(x), uint32(y), 1)-0.5)
+			}
+			pr2, pg2, pb2 := c.R*shade, c.G*shade, c.B*shade
+			if l.sheer {
+				// Translucent polish filters the nail underneath rather than covering it.
+				pr2, pg2, pb2 = pr*(0.35+0.65*c.R)*shade/max(L/s.meanL, 0.2), pg*(0.35+0.65*c.G)*shade/max(L/s.meanL, 0.2), pb*(0.35+0.65*c.B)*shade/max(L/s.meanL, 0.2)
+			}
+			// Specular band along the nail, offset towards one side as under a ceiling
+			// light, fading out at the cuticle and the free edge.
+			var spec float32
+			if l.highlight > 0 {
+				d := (v + 0.35) / 0.22
+				spec = l.highlight * gauss(d) * smoothstep(-0.9, -0.4, t) * (1 - smoothstep(0.45, 0.9, t))
+			}
+			// Bright glints already in the photo stay.
+			spec += l.keepGloss * refClamp((L-s.p90)/(1-s.p90+1e-3), 0, 1) * 0.6
+			if l.glitter > 0 && hash01(uint32(x), uint32(y), 7) < l.glitter {
+				spec += 0.5 + 0.5*hash01(uint32(x), uint32(y), 9)
+			}
+			hr := 1 + (c.R-1)*l.tint
+			hg := 1 + (c.G-1)*l.tint
+			hb := 1 + (c.B-1)*l.tint
+			pr2 += spec * hr
+			pg2 += spec * hg
+			pb2 += spec * hb
+
+			// Soft mask edge: anti-aliased, and nothing outside the mask changes.
+			k := alpha * float32(a) / 255
+			img.Pix[o] = refTo8(pr + (refClamp(pr2, 0, 1)-pr)*k)
+			img.Pix[o+1] = refTo8(pg + (refClamp(pg2, 0, 1)-pg)*k)
+			img.Pix[o+2] = refTo8(pb + (refClamp(pb2, 0, 1)-pb)*k)
+		}
+	}
+}
+
+func refGrowTip(m *Mask, s shape) *Mask {
+	r := m.Rect.Inset(-tipGrowth)
+	w, h := r.Dx(), r.Dy()
+	out := &Mask{Rect: r, Alpha: make([]uint8, w*h)}
+	mw := m.Rect.Dx()
+	for y := 0; y < m.Rect.Dy(); y++ {
+		copy(out.Alpha[(y+tipGrowth)*w+tipGrowth:], m.Alpha[y*mw:(y+1)*mw])
+	}
+	// The nearest mask pixel's alpha, fading with distance: 85% one pixel out, 45% two.
+	// Box maxima serve for rings (a closer or the pixel's own alpha always wins over
+	// the same alpha fainter), computed separably.
+	near1 := refDilate3(out.Alpha, w, h)
+	near2 := refDilate3(near1, w, h)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			i := y*w + x
+			a := out.Alpha[i]
+			dx, dy := float32(x+r.Min.X)+0.5-s.cx, float32(y+r.Min.Y)+0.5-s.cy
+			if a < 255 && (dx*s.ux+dy*s.uy)/s.halfU > 0.25 { // tip half, not fully inside
+				out.Alpha[i] = max(a, uint8(float32(near1[i])*0.85), uint8(float32(near2[i])*0.45))
+			}
+		}
+	}
+	return out
+}
+
+func refDilate3(a []uint8, w, h int) []uint8 {
+	rows := make([]uint8, len(a))
+	for y := 0; y < h; y++ {
+		in, out := a[y*w:(y+1)*w], rows[y*w:(y+1)*w]
+		for x := range in {
+			v := in[x]
+			if x > 0 {
+				v = max(v, in[x-1])
+			}
+			if x+1 < w {
+				v = max(v, in[x+1])
+			}
+			out[x] = v
+		}
+	}
+	out := make([]uint8, len(a))
+	for y := 0; y < h; y++ {
+		o := out[y*w : (y+1)*w]
+		copy(o, rows[y*w:(y+1)*w])
+		if y > 0 {
+			for x, u := range rows[(y-1)*w : y*w] {
+				o[x] = max(o[x], u)
+			}
+		}
+		if y+1 < h {
+			for x, u := range rows[(y+1)*w : (y+2)*w] {
+				o[x] = max(o[x], u)
+			}
+		}
+	}
+	return out
+}
+
+// coarseEllipseNail is ellipseNail kept as the segmenter keeps masks of large photos:
+// one alpha per cell of s x s pixels, taken at the cell's centre.
+func coarseEllipseNail(cx, cy, rx, ry float64, s int) Nail {
+	box := image.Rect(int(cx-rx-2), int(cy-ry-2), int(cx+rx+3), int(cy+ry+3))
+	m := &Mask{Rect: box, Scale: s}
+	gw, gh := m.Cells()
+	m.Alpha = make([]uint8, gw*gh)
+	for j := range gh {
+		for i := range gw {
+			x, y := float64(box.Min.X)+(float64(i)+0.5)*float64(s), float64(box.Min.Y)+(float64(j)+0.5)*float64(s)
+			dx, dy := (x-cx)/rx, (y-cy)/ry
+			d := (1 - math.Sqrt(dx*dx+dy*dy)) * math.Min(rx, ry) / float64(s) // cells inside the edge
+			m.Alpha[j*gw+i] = uint8(255 * math.Max(0, math.Min(1, d+0.5)))
+		}
+	}
+	n := Nail{Mask: m}
+	n.Area, n.Box = m.stats()
+	return n
+}
+
+// The fast painter gives the reference painter's pixels, to one grey level (its sums
+// and reciprocals round differently), for every finish, fine and coarse masks, nails
+// at every angle, and a photo with texture and glints (so the shading, the kept gloss
+// and the sheer filter all see varied brightness).
+func TestPaintMatchesTheReference(t *testing.T) {
+	const w, h = 420, 300
+	photo := skinPhoto(w, h).RGBA()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for i := 0; i < len(photo.Pix); i += 4 {
+		for c := range 3 {
+			photo.Pix[i+c] = uint8(max(0, min(255, int(photo.Pix[i+c])+rng.IntN(41)-20)))
+		}
+		if rng.IntN(50) == 0 {
+			photo.Pix[i], photo.Pix[i+1], photo.Pix[i+2] = 250, 250, 245 // a glint
+		}
+	}
+	// No round nails: a circle has no axis, and which way the two painters point it
+	// is down to rounding.
+	res := &Result{Width: w, Height: h, Nails: []Nail{
+		ellipseNail(60, 70, 18, 40), ellipseNail(140, 60, 30, 14), ellipseNail(220, 200, 5, 9),
+		coarseEllipseNail(300, 90, 25, 45, 3), coarseEllipseNail(360, 220, 40, 22, 4), coarseEllipseNail(110, 220, 18, 27, 2),
+	}}
+	materials := Presets()
+	for _, f := range Finishes {
+		materials = append(materials, Material{Name: "plain-" + string(f), Color: "#3366cc", Finish: f})
+	}
+	custom, err := CustomMaterial("#22aa44", 0.8, 0.1, 0.7)
+	require.NoError(t, err)
+	materials = append(materials, custom)
+	for _, m := range materials {
+		got := &image.RGBA{Pix: slices.Clone(photo.Pix), Stride: photo.Stride, Rect: photo.Rect}
+		want := &image.RGBA{Pix: slices.Clone(photo.Pix), Stride: photo.Stride, Rect: photo.Rect}
+		require.NoError(t, RenderInto(got, res, m))
+		refPaintNails(want, res, m)
+		changed, differ, worst := 0, 0, 0
+		for i := range got.Pix {
+			if want.Pix[i] != photo.Pix[i] {
+				changed++
+			}
+			if d := int(got.Pix[i]) - int(want.Pix[i]); d != 0 {
+				differ++
+				worst = max(worst, d, -d)
+			}
+		}
+		assert.LessOrEqual(t, worst, 1, "%s: at most one grey level apart", m.Name)
+		assert.Less(t, differ, changed/50+1, "%s: and rarely that (%d of %d painted values)", m.Name, differ, changed)
+		assert.Greater(t, changed, 10000, "%s: the reference painted", m.Name)
+	}
+}
+
+// Full (separable) gives At (bilinear per pixel) everywhere, for cell sizes that do and
+// do not divide the box.
+func TestMaskFullMatchesAt(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, c := range []struct{ w, h, s int }{{30, 20, 3}, {31, 17, 4}, {9, 40, 2}, {64, 64, 8}, {5, 5, 7}} {
+		m := &Mask{Rect: image.Rect(7, 11, 7+c.w, 11+c.h), Scale: c.s}
+		gw, gh := m.Cells()
+		m.Alpha = make([]uint8, gw*gh)
+		for i := range m.Alpha {
+			m.Alpha[i] = uint8(rng.IntN(256))
+		}
+		full := m.Full()
+		for y := m.Rect.Min.Y; y < m.Rect.Max.Y; y++ {
+			for x := m.Rect.Min.X; x < m.Rect.Max.X; x++ {
+				require.Equal(t, m.At(x, y), full.At(x, y), "%+v at (%d,%d)", c, x, y)
+			}
+		}
+	}
+}
