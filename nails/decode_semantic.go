@@ -2,6 +2,7 @@ package nails
 
 import (
 	"image"
+	"sync"
 
 	"github.com/nailtrt/nailtrt/trt"
 )
@@ -33,24 +34,27 @@ func (d *semantic) decode(o outputs, g Geometry) ([]Nail, error) {
 		return nil, err
 	}
 	h, w := int(shape[2]), int(shape[3])
+	sc := semanticPool.Get().(*semanticScratch)
+	defer semanticPool.Put(sc)
 	lm := logitMap{data: data[:h*w], w: w, h: h, stride: float64(g.InW) / float64(w), offset: d.threshold}
 	if d.hflip {
 		if shape[0] != 2 {
 			return nil, wrap(ErrManifest, "hflip TTA expects a batch of 2 logit maps, got %v", shape)
 		}
-		lm.data = unflipMean(data[:h*w], data[h*w:2*h*w], w)
+		lm.data = unflipMean(resize(&sc.mean, h*w), data[:h*w], data[h*w:2*h*w], w)
 	}
 	// Only the photo's part of the letterboxed input can hold nails.
 	roi := image.Rect(int(float64(g.DX)/lm.stride), int(float64(g.DY)/lm.stride),
 		int(float64(g.DX+g.NW)/lm.stride+0.999), int(float64(g.DY+g.NH)/lm.stride+0.999)).
 		Intersect(image.Rect(0, 0, w, h))
-	on := make([]bool, w*h)
+	on := resize(&sc.on, w*h)
+	clear(on)
 	for y := roi.Min.Y; y < roi.Max.Y; y++ {
 		for x := roi.Min.X; x < roi.Max.X; x++ {
 			on[y*w+x] = lm.data[y*w+x] > d.threshold
 		}
 	}
-	labels, n := components(on, w, h, roi)
+	labels, n := components(on, w, h, roi, resize(&sc.labels, w*h))
 	type comp struct {
 		area           int
 		prob           float64
@@ -91,9 +95,21 @@ func (d *semantic) decode(o outputs, g Geometry) ([]Nail, error) {
 	return nails, nil
 }
 
-// unflipMean averages a logit map with the map of the mirrored image, mirrored back.
-func unflipMean(a, b []float32, w int) []float32 {
-	out := make([]float32, len(a))
+// semanticScratch is what one decode uses and drops: the averaged logit map, the
+// thresholded map and its component labels, a megabyte or two at 512x512. Pooled, so a
+// warm server does not allocate them per request; nothing returned points into them
+// (masks are sampled from them into their own memory).
+type semanticScratch struct {
+	mean   []float32
+	on     []bool
+	labels []int32
+}
+
+var semanticPool = sync.Pool{New: func() any { return new(semanticScratch) }}
+
+// unflipMean writes into out (len(a)) the mean of a logit map and the map of the
+// mirrored image, mirrored back, and returns out.
+func unflipMean(out, a, b []float32, w int) []float32 {
 	for r := 0; r+w <= len(a); r += w {
 		ra, rb, ro := a[r:r+w], b[r:r+w], out[r:r+w]
 		for x := range ra {

@@ -126,7 +126,7 @@ func TestDecodeSemanticHFlip(t *testing.T) {
 func TestUnflipMean(t *testing.T) {
 	a := []float32{1, 2, 3, 4, 5, 6}
 	b := []float32{30, 20, 10, 60, 50, 40} // a's rows mirrored and x10
-	assert.Equal(t, []float32{5.5, 11, 16.5, 22, 27.5, 33}, unflipMean(a, b, 3))
+	assert.Equal(t, []float32{5.5, 11, 16.5, 22, 27.5, 33}, unflipMean(make([]float32, 6), a, b, 3))
 	dst := make([]float32, 6)
 	mirror(a, dst, 3)
 	assert.Equal(t, []float32{3, 2, 1, 6, 5, 4}, dst)

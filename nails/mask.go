@@ -3,6 +3,7 @@ package nails
 import (
 	"image"
 	"math"
+	"sync"
 )
 
 // Mask is one nail's soft mask over a rectangle of the photo. Alpha is 0..255 (255 =
@@ -110,15 +111,19 @@ func (m *Mask) blend(lx, ly lerp, gw int) uint8 {
 }
 
 // binary returns the hard mask over the cells (1 = nail).
-func (m *Mask) binary() []uint8 {
-	out := make([]uint8, len(m.Alpha))
+func (m *Mask) binary(out []uint8) []uint8 {
 	for i, a := range m.Alpha {
+		out[i] = 0
 		if a >= 128 {
 			out[i] = 1
 		}
 	}
 	return out
 }
+
+// binaryPool holds contours' scratch for binary (a cell per byte; the rings traced from
+// it are new memory).
+var binaryPool = sync.Pool{New: func() any { return new([]uint8) }}
 
 // stats returns the nail's area in photo pixels and its tight bounds in the photo
 // (empty when no cell is inside), counted a cell at a time: a cell inside is its
@@ -149,10 +154,13 @@ func (m *Mask) stats() (int, image.Rectangle) {
 func (m *Mask) contours() []Contour {
 	gw, gh := m.Cells()
 	s := m.scale()
+	buf := binaryPool.Get().(*[]uint8)
+	defer binaryPool.Put(buf)
+	bin := m.binary(resize(buf, len(m.Alpha)))
 	if s == 1 {
-		return traceContours(m.binary(), gw, gh, m.Rect.Min)
+		return traceContours(bin, gw, gh, m.Rect.Min)
 	}
-	rings := traceContours(m.binary(), gw, gh, image.Point{})
+	rings := traceContours(bin, gw, gh, image.Point{})
 	for _, r := range rings {
 		for i, p := range r.Points {
 			r.Points[i] = image.Pt(min(m.Rect.Min.X+s*p.X, m.Rect.Max.X), min(m.Rect.Min.Y+s*p.Y, m.Rect.Max.Y))
@@ -284,9 +292,10 @@ func (g Geometry) photoBox(x0, y0, x1, y1, margin float64) image.Rectangle {
 }
 
 // components labels the 8-connected regions of mask (w x h, nonzero = set) restricted to
-// the rectangle roi. Labels start at 1; 0 is background. Two-pass union-find.
-func components(mask []bool, w, h int, roi image.Rectangle) ([]int32, int) {
-	labels := make([]int32, w*h)
+// the rectangle roi, into labels (w x h, overwritten). Labels start at 1; 0 is
+// background. Two-pass union-find.
+func components(mask []bool, w, h int, roi image.Rectangle, labels []int32) ([]int32, int) {
+	clear(labels)
 	parent := []int32{0}
 	find := func(a int32) int32 {
 		for parent[a] != a {

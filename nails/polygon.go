@@ -3,7 +3,18 @@ package nails
 import (
 	"image"
 	"math"
+	"slices"
+	"sync"
 )
+
+// traceScratch is traceContours' memory between calls: the per-corner edge table and
+// the ring being walked (each ring kept is copied out at its final length).
+type traceScratch struct {
+	edges [][2]int8
+	pts   []image.Point
+}
+
+var tracePool = sync.Pool{New: func() any { return new(traceScratch) }}
 
 // traceContours returns every boundary ring of a binary mask (w x h, 1 = set) offset by
 // origin: outer rings and holes, for any number of components.
@@ -18,7 +29,9 @@ func traceContours(mask []uint8, w, h int, origin image.Point) []Contour {
 	at := func(x, y int) bool { return x >= 0 && y >= 0 && x < w && y < h && mask[y*w+x] != 0 }
 	vw := w + 1
 	// Up to two outgoing edges per corner; direction codes 0=E 1=S 2=W 3=N, -1 = none.
-	out := make([][2]int8, vw*(h+1))
+	sc := tracePool.Get().(*traceScratch)
+	defer tracePool.Put(sc)
+	out := resize(&sc.edges, vw*(h+1))
 	for i := range out {
 		out[i] = [2]int8{-1, -1}
 	}
@@ -58,7 +71,7 @@ func traceContours(mask []uint8, w, h int, origin image.Point) []Contour {
 			x, y := sx, sy
 			d0 := take(&out[start], -1)
 			d := d0
-			var pts []image.Point
+			pts := sc.pts[:0]
 			for {
 				pts = append(pts, image.Point{x + origin.X, y + origin.Y})
 				x, y = x+dx[d], y+dy[d]
@@ -76,9 +89,9 @@ func traceContours(mask []uint8, w, h int, origin image.Point) []Contour {
 				}
 				d = nd
 			}
-			pts = dropCollinear(pts)
-			if len(pts) >= 3 {
-				rings = append(rings, Contour{Points: pts, Hole: shoelace(pts) < 0})
+			sc.pts = pts
+			if ring := dropCollinear(pts); len(ring) >= 3 {
+				rings = append(rings, Contour{Points: ring, Hole: shoelace(ring) < 0})
 			}
 		}
 	}
@@ -108,17 +121,27 @@ func take(o *[2]int8, in int8) int8 {
 	return d
 }
 
-// dropCollinear keeps only the corners where the ring turns.
+// dropCollinear returns the corners where the ring turns, in new memory of their
+// exact number (pts is scratch).
 func dropCollinear(pts []image.Point) []image.Point {
 	n := len(pts)
 	if n < 3 {
-		return pts
+		return slices.Clone(pts)
 	}
-	out := pts[:0:0]
-	for i := 0; i < n; i++ {
+	turns := func(i int) bool {
 		a, b, c := pts[(i+n-1)%n], pts[i], pts[(i+1)%n]
-		if (b.X-a.X)*(c.Y-b.Y)-(b.Y-a.Y)*(c.X-b.X) != 0 {
-			out = append(out, b)
+		return (b.X-a.X)*(c.Y-b.Y)-(b.Y-a.Y)*(c.X-b.X) != 0
+	}
+	k := 0
+	for i := range n {
+		if turns(i) {
+			k++
+		}
+	}
+	out := make([]image.Point, 0, k)
+	for i := range n {
+		if turns(i) {
+			out = append(out, pts[i])
 		}
 	}
 	return out
@@ -149,11 +172,16 @@ func simplify(pts []image.Point, tolerance float64) []image.Point {
 			far, best = i, d
 		}
 	}
-	keep := make([]bool, len(pts))
+	sc := simplifyPool.Get().(*simplifyScratch)
+	defer simplifyPool.Put(sc)
+	keep := resize(&sc.keep, len(pts))
+	clear(keep)
 	keep[0], keep[far] = true, true
 	dp(pts, 0, far, tolerance*tolerance, keep)
-	ring := append(append([]image.Point{}, pts[far:]...), pts[0])
-	keepRing := make([]bool, len(ring))
+	ring := append(append(sc.ring[:0], pts[far:]...), pts[0])
+	sc.ring = ring
+	keepRing := resize(&sc.keepRing, len(ring))
+	clear(keepRing)
 	keepRing[0], keepRing[len(ring)-1] = true, true
 	dp(ring, 0, len(ring)-1, tolerance*tolerance, keepRing)
 	for i := 1; i < len(ring)-1; i++ {
@@ -161,17 +189,32 @@ func simplify(pts []image.Point, tolerance float64) []image.Point {
 			keep[far+i] = true
 		}
 	}
-	out := make([]image.Point, 0, len(pts))
+	k := 0
+	for _, kept := range keep {
+		if kept {
+			k++
+		}
+	}
+	if k < 3 {
+		return pts
+	}
+	out := make([]image.Point, 0, k)
 	for i, p := range pts {
 		if keep[i] {
 			out = append(out, p)
 		}
 	}
-	if len(out) < 3 {
-		return pts
-	}
 	return out
 }
+
+// simplifyScratch is simplify's memory between calls: which points stay, and the
+// second chain with its flags.
+type simplifyScratch struct {
+	keep, keepRing []bool
+	ring           []image.Point
+}
+
+var simplifyPool = sync.Pool{New: func() any { return new(simplifyScratch) }}
 
 func dp(pts []image.Point, a, b int, tol2 float64, keep []bool) {
 	if b <= a+1 {

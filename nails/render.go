@@ -535,10 +535,11 @@ type paintBuffers struct {
 
 var paintPool = sync.Pool{New: func() any { return new(paintBuffers) }}
 
-// resize returns *b with length n, growing its storage only when it is too small.
-func resize(b *[]uint8, n int) []uint8 {
+// resize returns *b with length n, growing its storage only when it is too small (the
+// contents are whatever was there: callers clear what they read before writing).
+func resize[T any](b *[]T, n int) []T {
 	if cap(*b) < n {
-		*b = make([]uint8, n)
+		*b = make([]T, n)
 	}
 	*b = (*b)[:n]
 	return *b
