@@ -112,36 +112,51 @@ func paintNails(img *image.RGBA, res *Result, m Material, only []int) error {
 	if err := m.Validate(); err != nil {
 		return err
 	}
-	base, _ := ParseColor(m.Color)
-	tip := RGB{1, 1, 1}
-	if m.TipColor != "" {
-		tip, _ = ParseColor(m.TipColor)
-	}
-	look := lookOf(m)
 	b := paintPool.Get().(*paintBuffers)
 	defer paintPool.Put(b)
-	// The hand's centre, roughly: nails point away from it, which tells each nail's tip
-	// end from its cuticle end.
-	var hx, hy float64
+	forEachNail(res, m, only, func(n *Nail, p polish) {
+		full := n.Mask.fullInto(&b.full) // paint per photo pixel; the cached mask may be coarser
+		sh := analyse(img, full, p.hx, p.hy, p.many)
+		paintNail(img, growTip(full, sh, b), sh, p.look, p.base, p.tip, p.opacity)
+	})
+	return nil
+}
+
+// polish is what every nail of one render is painted with, and where the hand is.
+type polish struct {
+	base, tip RGB
+	look      look
+	opacity   float32
+	// The hand's centre, roughly: nails point away from it, which tells each nail's
+	// tip end from its cuticle end (many: there is more than one nail to tell it by).
+	hx, hy float64
+	many   bool
+}
+
+// forEachNail calls paint for every nail of res with a mask, in only when only is not
+// nil, with material m (defaults applied, validated) made into a polish.
+func forEachNail(res *Result, m Material, only []int, paint func(*Nail, polish)) {
+	p := polish{tip: RGB{1, 1, 1}, look: lookOf(m), opacity: float32(m.Opacity), many: len(res.Nails) > 1}
+	p.base, _ = ParseColor(m.Color)
+	if m.TipColor != "" {
+		p.tip, _ = ParseColor(m.TipColor)
+	}
 	for _, n := range res.Nails {
 		c := n.Box.Min.Add(n.Box.Max).Div(2)
-		hx += float64(c.X)
-		hy += float64(c.Y)
+		p.hx += float64(c.X)
+		p.hy += float64(c.Y)
 	}
 	if len(res.Nails) > 0 {
-		hx /= float64(len(res.Nails))
-		hy /= float64(len(res.Nails))
+		p.hx /= float64(len(res.Nails))
+		p.hy /= float64(len(res.Nails))
 	}
 	for i := range res.Nails {
 		n := &res.Nails[i]
 		if n.Mask == nil || n.Area == 0 || (only != nil && !slices.Contains(only, i)) {
 			continue
 		}
-		full := n.Mask.fullInto(&b.full) // paint per photo pixel; the cached mask may be coarser
-		sh := analyse(img, full, hx, hy, len(res.Nails) > 1)
-		paintNail(img, growTip(full, sh, b), sh, look, base, tip, float32(m.Opacity))
+		paint(n, p)
 	}
-	return nil
 }
 
 // look holds the numbers a finish paints with.
@@ -251,6 +266,17 @@ func analyse(img *image.RGBA, m *Mask, hx, hy float64, many bool) shape {
 	cxx := float64(sxx)/fw - cx*cx
 	cyy := float64(syy)/fw - cy*cy
 	cxy := float64(sxy)/fw - cx*cy
+	var fh [64]float64
+	for i, v := range hist {
+		fh[i] = float64(v)
+	}
+	return shapeOf(cx, cy, cxx, cyy, cxy, &fh, fw, sl/fw, hx, hy, many)
+}
+
+// shapeOf turns a nail's alpha-weighted statistics into its shape: centroid (cx, cy),
+// covariance (cxx, cyy, cxy), luma histogram (64 bins whose weights sum to sw) and mean
+// luma; (hx, hy) is the hand's centre, many whether there are other nails.
+func shapeOf(cx, cy, cxx, cyy, cxy float64, hist *[64]float64, sw, meanL, hx, hy float64, many bool) shape {
 	// Major axis of the covariance ellipse.
 	theta := 0.5 * math.Atan2(2*cxy, cxx-cyy)
 	ux, uy := math.Cos(theta), math.Sin(theta)
@@ -265,11 +291,10 @@ func analyse(img *image.RGBA, m *Mask, hx, hy float64, many bool) shape {
 	if ux*toX+uy*toY < 0 {
 		ux, uy = -ux, -uy
 	}
-	var acc int64
-	var p90 float64
+	var acc, p90 float64
 	for i, v := range hist {
 		acc += v
-		if float64(acc) >= 0.9*fw {
+		if acc >= 0.9*sw {
 			p90 = float64(i+1) / 64
 			break
 		}
@@ -278,7 +303,7 @@ func analyse(img *image.RGBA, m *Mask, hx, hy float64, many bool) shape {
 		cx: float32(cx), cy: float32(cy), ux: float32(ux), uy: float32(uy),
 		// An ellipse's half axis is 2 standard deviations.
 		halfU: float32(math.Max(1, 2*math.Sqrt(l1))), halfV: float32(math.Max(1, 2*math.Sqrt(l2))),
-		meanL: float32(math.Max(0.05, sl/fw)), p90: float32(p90),
+		meanL: float32(math.Max(0.05, meanL)), p90: float32(p90),
 	}
 }
 

@@ -14,36 +14,16 @@ import (
 // The painting code as it was before it was made fast (render.go), kept as the
 // readable definition the fast code is checked against (TestPaintMatchesTheReference):
 // one pass per quantity, float64 sums, a full-resolution mask from Mask.Full, the
-// generic clamp.
+// generic clamp. (growTip is shared: TestGrowTipMatchesTheNeighbourhoodScan checks it
+// against its definition on its own.)
 
 // refPaintNails is paintNails with the reference functions.
 func refPaintNails(img *image.RGBA, res *Result, m Material) {
-	m = m.withDefaults()
-	base, _ := ParseColor(m.Color)
-	tip := RGB{1, 1, 1}
-	if m.TipColor != "" {
-		tip, _ = ParseColor(m.TipColor)
-	}
-	look := lookOf(m)
-	var hx, hy float64
-	for _, n := range res.Nails {
-		c := n.Box.Min.Add(n.Box.Max).Div(2)
-		hx += float64(c.X)
-		hy += float64(c.Y)
-	}
-	if len(res.Nails) > 0 {
-		hx /= float64(len(res.Nails))
-		hy /= float64(len(res.Nails))
-	}
-	for i := range res.Nails {
-		n := &res.Nails[i]
-		if n.Mask == nil || n.Area == 0 {
-			continue
-		}
+	forEachNail(res, m.withDefaults(), nil, func(n *Nail, p polish) {
 		full := n.Mask.Full()
-		sh := refAnalyse(img, full, hx, hy, len(res.Nails) > 1)
-		refPaintNail(img, refGrowTip(full, sh), sh, look, base, tip, float32(m.Opacity))
-	}
+		sh := refAnalyse(img, full, p.hx, p.hy, p.many)
+		refPaintNail(img, growTip(full, sh, new(paintBuffers)), sh, p.look, p.base, p.tip, p.opacity)
+	})
 }
 
 func refClamp(v, lo, hi float32) float32 { return min(max(v, lo), hi) }
@@ -88,34 +68,7 @@ func refAnalyse(img *image.RGBA, m *Mask, hx, hy float64, many bool) shape {
 		}
 	}
 	sxx, syy, sxy = sxx/sw, syy/sw, sxy/sw
-	// Major axis of the covariance ellipse.
-	theta := 0.5 * math.Atan2(2*sxy, sxx-syy)
-	ux, uy := math.Cos(theta), math.Sin(theta)
-	tr, det := sxx+syy, sxx*syy-sxy*sxy
-	disc := math.Sqrt(math.Max(0, tr*tr/4-det))
-	l1, l2 := tr/2+disc, math.Max(tr/2-disc, 1e-6)
-	// Tip end: away from the hand centre; a lone nail is assumed to point up.
-	toX, toY := cx-hx, cy-hy
-	if !many || math.Hypot(toX, toY) < 1 {
-		toX, toY = 0, -1
-	}
-	if ux*toX+uy*toY < 0 {
-		ux, uy = -ux, -uy
-	}
-	var acc, p90 float64
-	for i, v := range hist {
-		acc += v
-		if acc >= 0.9*sw {
-			p90 = float64(i+1) / 64
-			break
-		}
-	}
-	return shape{
-		cx: float32(cx), cy: float32(cy), ux: float32(ux), uy: float32(uy),
-		// An ellipse's half axis is 2 standard deviations.
-		halfU: float32(math.Max(1, 2*math.Sqrt(l1))), halfV: float32(math.Max(1, 2*math.Sqrt(l2))),
-		meanL: float32(math.Max(0.05, sl/sw)), p90: float32(p90),
-	}
+	return shapeOf(cx, cy, sxx, syy, sxy, &hist, sw, sl/sw, hx, hy, many)
 }
 
 func refPaintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opacity float32) {
@@ -189,65 +142,6 @@ func refPaintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opac
 	}
 }
 
-func refGrowTip(m *Mask, s shape) *Mask {
-	r := m.Rect.Inset(-tipGrowth)
-	w, h := r.Dx(), r.Dy()
-	out := &Mask{Rect: r, Alpha: make([]uint8, w*h)}
-	mw := m.Rect.Dx()
-	for y := 0; y < m.Rect.Dy(); y++ {
-		copy(out.Alpha[(y+tipGrowth)*w+tipGrowth:], m.Alpha[y*mw:(y+1)*mw])
-	}
-	// The nearest mask pixel's alpha, fading with distance: 85% one pixel out, 45% two.
-	// Box maxima serve for rings (a closer or the pixel's own alpha always wins over
-	// the same alpha fainter), computed separably.
-	near1 := refDilate3(out.Alpha, w, h)
-	near2 := refDilate3(near1, w, h)
-	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			i := y*w + x
-			a := out.Alpha[i]
-			dx, dy := float32(x+r.Min.X)+0.5-s.cx, float32(y+r.Min.Y)+0.5-s.cy
-			if a < 255 && (dx*s.ux+dy*s.uy)/s.halfU > 0.25 { // tip half, not fully inside
-				out.Alpha[i] = max(a, uint8(float32(near1[i])*0.85), uint8(float32(near2[i])*0.45))
-			}
-		}
-	}
-	return out
-}
-
-func refDilate3(a []uint8, w, h int) []uint8 {
-	rows := make([]uint8, len(a))
-	for y := 0; y < h; y++ {
-		in, out := a[y*w:(y+1)*w], rows[y*w:(y+1)*w]
-		for x := range in {
-			v := in[x]
-			if x > 0 {
-				v = max(v, in[x-1])
-			}
-			if x+1 < w {
-				v = max(v, in[x+1])
-			}
-			out[x] = v
-		}
-	}
-	out := make([]uint8, len(a))
-	for y := 0; y < h; y++ {
-		o := out[y*w : (y+1)*w]
-		copy(o, rows[y*w:(y+1)*w])
-		if y > 0 {
-			for x, u := range rows[(y-1)*w : y*w] {
-				o[x] = max(o[x], u)
-			}
-		}
-		if y+1 < h {
-			for x, u := range rows[(y+1)*w : (y+2)*w] {
-				o[x] = max(o[x], u)
-			}
-		}
-	}
-	return out
-}
-
 // coarseEllipseNail is ellipseNail kept as the segmenter keeps masks of large photos:
 // one alpha per cell of s x s pixels, taken at the cell's centre.
 func coarseEllipseNail(cx, cy, rx, ry float64, s int) Nail {
@@ -290,14 +184,7 @@ func TestPaintMatchesTheReference(t *testing.T) {
 		ellipseNail(60, 70, 18, 40), ellipseNail(140, 60, 30, 14), ellipseNail(220, 200, 5, 9),
 		coarseEllipseNail(300, 90, 25, 45, 3), coarseEllipseNail(360, 220, 40, 22, 4), coarseEllipseNail(110, 220, 18, 27, 2),
 	}}
-	materials := Presets()
-	for _, f := range Finishes {
-		materials = append(materials, Material{Name: "plain-" + string(f), Color: "#3366cc", Finish: f})
-	}
-	custom, err := CustomMaterial("#22aa44", 0.8, 0.1, 0.7)
-	require.NoError(t, err)
-	materials = append(materials, custom)
-	for _, m := range materials {
+	for _, m := range append(everyMaterial(t), Material{Name: "translucent", Color: "#aa2244", Finish: Glossy, Opacity: 0.6}) {
 		got := &image.RGBA{Pix: slices.Clone(photo.Pix), Stride: photo.Stride, Rect: photo.Rect}
 		want := &image.RGBA{Pix: slices.Clone(photo.Pix), Stride: photo.Stride, Rect: photo.Rect}
 		require.NoError(t, RenderInto(got, res, m))

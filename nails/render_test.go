@@ -53,17 +53,21 @@ func testResult() (*Photo, *Result) {
 	return p, res
 }
 
-func TestRenderEveryFinish(t *testing.T) {
-	p, res := testResult()
-	src := p.RGBA()
+// everyMaterial is every preset, each finish in a plain blue, and a custom material.
+func everyMaterial(t *testing.T) []Material {
 	materials := Presets()
 	for _, f := range Finishes {
 		materials = append(materials, Material{Name: "plain-" + string(f), Color: "#3366cc", Finish: f})
 	}
 	custom, err := CustomMaterial("#22aa44", 0.8, 0.1, 1)
 	require.NoError(t, err)
-	materials = append(materials, custom)
-	for _, m := range materials {
+	return append(materials, custom)
+}
+
+func TestRenderEveryFinish(t *testing.T) {
+	p, res := testResult()
+	src := p.RGBA()
+	for _, m := range everyMaterial(t) {
 		t.Run(m.Name, func(t *testing.T) {
 			out, err := Render(p, res, m)
 			require.NoError(t, err)
