@@ -325,26 +325,14 @@ var unit8 = func() (t [256]float32) {
 	return t
 }()
 
-func smoothstep(a, b, x float32) float32 {
-	t := (x - a) / (b - a)
-	if t < 0 {
-		return 0
-	}
-	if t > 1 {
-		return 1
-	}
-	return t * t * (3 - 2*t)
-}
+func smoothstep(a, b, x float32) float32 { return smooth01((x - a) / (b - a)) }
 
 // ramp is smoothstep(a, a+1/inv, x) with the division done once, by the caller.
-func ramp(a, inv, x float32) float32 {
-	t := (x - a) * inv
-	if t < 0 {
-		return 0
-	}
-	if t > 1 {
-		return 1
-	}
+func ramp(a, inv, x float32) float32 { return smooth01((x - a) * inv) }
+
+// smooth01 is the smoothstep curve 3t² - 2t³ of t clamped to [0, 1].
+func smooth01(t float32) float32 {
+	t = clamp01(t)
 	return t * t * (3 - 2*t)
 }
 

@@ -26,9 +26,14 @@ import (
 // before anything is allocated, and the alpha stream is read to exactly the size the
 // rectangles say, so a corrupted or hostile value costs at most the limit it is given.
 
+// ResultCodecVersion is the layout version MarshalBinary writes and UnmarshalResult
+// reads (2 added the mask scale). Stores that keep encoded results (the server's shared
+// cache) put it in their keys, so replicas of different versions never read each
+// other's values.
+const ResultCodecVersion = 2
+
 const (
-	resultMagic   = "NTR"
-	resultVersion = 2 // 2 added the mask scale
+	resultMagic = "NTR"
 	// maxMaskScale bounds the photo pixels per mask cell a value may claim.
 	maxMaskScale = 1024
 	// maxCodecNails bounds the nail count a value may claim (far above any photo's).
@@ -44,7 +49,7 @@ var ErrBadResult = errors.New("nails: not an encoded result")
 func (r *Result) MarshalBinary() ([]byte, error) {
 	b := make([]byte, 0, 256+64*len(r.Nails))
 	b = append(b, resultMagic...)
-	b = append(b, resultVersion)
+	b = append(b, ResultCodecVersion)
 	b = binary.AppendUvarint(b, uint64(r.Width))
 	b = binary.AppendUvarint(b, uint64(r.Height))
 	b = binary.AppendUvarint(b, uint64(len(r.Model)))
@@ -111,8 +116,8 @@ func UnmarshalResult(data []byte, limit int) (*Result, error) {
 	if !bytes.HasPrefix(data, []byte(resultMagic)) || len(data) < 4 {
 		return nil, fmt.Errorf("%w: no %q header", ErrBadResult, resultMagic)
 	}
-	if v := data[3]; v != resultVersion {
-		return nil, fmt.Errorf("%w: version %d (this build reads %d)", ErrBadResult, v, resultVersion)
+	if v := data[3]; v != ResultCodecVersion {
+		return nil, fmt.Errorf("%w: version %d (this build reads %d)", ErrBadResult, v, ResultCodecVersion)
 	}
 	d.b = data[4:]
 	r := &Result{Width: d.count(math.MaxInt32), Height: d.count(math.MaxInt32)}

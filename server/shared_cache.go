@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -51,9 +52,8 @@ type sharedCache struct {
 }
 
 const (
-	sharedPrefix = "nailtrt:result:v2:" // the codec version is part of the key
-	logEvery     = 10 * time.Second
-	maxWrites    = 8
+	logEvery  = 10 * time.Second
+	maxWrites = 8
 )
 
 // parseRedisURL checks a NAILTRT_REDIS_URL; Validate uses it.
@@ -130,6 +130,9 @@ func (s *sharedCache) fail(op string, err error) {
 
 // key is the Redis key of an L1 key (which starts with the model ID, see cacheKey).
 func sharedKey(key string) string { return sharedPrefix + key }
+
+// sharedPrefix starts every shared key: the result codec's version is part of it.
+var sharedPrefix = "nailtrt:result:v" + strconv.Itoa(nails.ResultCodecVersion) + ":"
 
 // get returns the result stored under key, or nil on a miss, on an undecodable value,
 // or when Redis is down or slow.
