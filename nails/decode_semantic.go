@@ -78,6 +78,8 @@ func (d *semantic) decode(o outputs, g Geometry) ([]Nail, error) {
 		}
 	}
 	var nails []Nail
+	var kept []int32 // each nail's label
+	var boxes []image.Rectangle
 	for l := 1; l <= n; l++ {
 		c := comps[l]
 		if c.area*int(lm.stride*lm.stride) < d.minArea {
@@ -88,10 +90,16 @@ func (d *semantic) decode(o outputs, g Geometry) ([]Nail, error) {
 		if box.Empty() {
 			continue
 		}
-		label := int32(l)
-		mask := g.softMask(lm, box, func(i int) bool { return labels[i] != 0 && labels[i] != label })
-		nails = append(nails, Nail{Score: c.prob / float64(c.area), Mask: mask})
+		nails = append(nails, Nail{Score: c.prob / float64(c.area)})
+		kept, boxes = append(kept, int32(l)), append(boxes, box)
 	}
+	// The masks, sampled at photo resolution, are most of the decode: one nail per piece.
+	spread(len(nails), 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			label := kept[i]
+			nails[i].Mask = g.softMask(lm, boxes[i], func(i int) bool { return labels[i] != 0 && labels[i] != label })
+		}
+	})
 	return nails, nil
 }
 

@@ -98,19 +98,26 @@ func (o outputs) tensor(i int) ([]float32, trt.Shape, error) {
 // finish computes every nail's area, tight box and contours, drops empty ones and
 // numbers the rest in reading order.
 func finish(nails []Nail, tolerance float64) []Nail {
+	// Each nail's outline is its own work: one nail per piece.
+	spread(len(nails), 1, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			n := &nails[i]
+			n.Area, n.Box = n.Mask.stats()
+			if n.Area == 0 {
+				continue
+			}
+			rings := n.Mask.contours()
+			for i := range rings {
+				rings[i].Points = simplify(rings[i].Points, tolerance)
+			}
+			n.Contours = rings
+		}
+	})
 	out := nails[:0]
 	for _, n := range nails {
-		area, box := n.Mask.stats()
-		if area == 0 {
-			continue
+		if n.Area > 0 {
+			out = append(out, n)
 		}
-		n.Area, n.Box = area, box
-		rings := n.Mask.contours()
-		for i := range rings {
-			rings[i].Points = simplify(rings[i].Points, tolerance)
-		}
-		n.Contours = rings
-		out = append(out, n)
 	}
 	sort.SliceStable(out, func(i, j int) bool {
 		a, b := out[i].Box, out[j].Box

@@ -144,19 +144,21 @@ func boxResample(p *Photo, g Geometry, n normaliser, dst []float32) {
 	// Photo-space spans of every output column and row.
 	xs := spans(g.NW, g.SX, g.SrcW)
 	ys := spans(g.NH, g.SY, g.SrcH)
-	for oy := 0; oy < g.NH; oy++ {
-		base := (oy+g.DY)*g.InW + g.DX
-		for ox := 0; ox < g.NW; ox++ {
-			disp := image.Rect(xs[ox][0], ys[oy][0], xs[ox][1], ys[oy][1])
-			r, gg, b, cnt := s.sum(p.srcRect(disp))
-			inv := 1 / float32(cnt)
-			rgb := [3]float32{r * inv, gg * inv, b * inv}
-			i := base + ox
-			dst[i] = rgb[n.src[0]]*n.mul[0] + n.add[0]
-			dst[plane+i] = rgb[n.src[1]]*n.mul[1] + n.add[1]
-			dst[2*plane+i] = rgb[n.src[2]]*n.mul[2] + n.add[2]
+	spreadRows(g.NH, minRowsPerCore, func(lo, hi int) {
+		for oy := lo; oy < hi; oy++ {
+			base := (oy+g.DY)*g.InW + g.DX
+			for ox := 0; ox < g.NW; ox++ {
+				disp := image.Rect(xs[ox][0], ys[oy][0], xs[ox][1], ys[oy][1])
+				r, gg, b, cnt := s.sum(p.srcRect(disp))
+				inv := 1 / float32(cnt)
+				rgb := [3]float32{r * inv, gg * inv, b * inv}
+				i := base + ox
+				dst[i] = rgb[n.src[0]]*n.mul[0] + n.add[0]
+				dst[plane+i] = rgb[n.src[1]]*n.mul[1] + n.add[1]
+				dst[2*plane+i] = rgb[n.src[2]]*n.mul[2] + n.add[2]
+			}
 		}
-	}
+	})
 }
 
 // spans returns, for each of n output pixels, the photo pixels [a,b) its footprint covers.
@@ -195,9 +197,6 @@ func ycbcrBoxResample(img *image.YCbCr, g Geometry, n normaliser, dst []float32)
 		hd, vd = 4, 2
 	}
 	cw := (w + hd - 1) / hd
-	colY := make([]uint32, w)
-	colCb := make([]uint32, cw)
-	colCr := make([]uint32, cw)
 	// Per output column, once: its luma and chroma spans and the reciprocals of their
 	// widths, so the per-pixel loop has no integer division and one float division less.
 	bgr := n.src[0] == 2 // newNormaliser's only other order is the identity
@@ -207,53 +206,64 @@ func ycbcrBoxResample(img *image.YCbCr, g Geometry, n normaliser, dst []float32)
 		cxa, cxb := xa/hd, (xb-1)/hd+1
 		cols[ox] = boxColumn{xa, xb, cxa, cxb, 1 / float32(xb-xa), 1 / float32(cxb-cxa)}
 	}
-	for oy := 0; oy < g.NH; oy++ {
-		ya, yb := ys[oy][0], ys[oy][1]
-		clear(colY)
-		for y := ya; y < yb; y++ {
-			off := img.YOffset(img.Rect.Min.X, img.Rect.Min.Y+y)
-			for x, v := range img.Y[off : off+w] {
-				colY[x] += uint32(v)
+	// Output rows are independent: each piece sums its own input rows into its own
+	// column sums.
+	spreadRows(g.NH, minRowsPerCore, func(lo, hi int) {
+		colY := make([]uint32, w)
+		colCb := make([]uint32, cw)
+		colCr := make([]uint32, cw)
+		for oy := lo; oy < hi; oy++ {
+			ya, yb := ys[oy][0], ys[oy][1]
+			clear(colY)
+			for y := ya; y < yb; y++ {
+				off := img.YOffset(img.Rect.Min.X, img.Rect.Min.Y+y)
+				for x, v := range img.Y[off : off+w] {
+					colY[x] += uint32(v)
+				}
+			}
+			ca, cb := ya/vd, (yb-1)/vd+1
+			clear(colCb)
+			clear(colCr)
+			for cy := ca; cy < cb; cy++ {
+				off := img.COffset(img.Rect.Min.X, img.Rect.Min.Y+cy*vd)
+				cbRow, crRow := img.Cb[off:off+cw], img.Cr[off:off+cw]
+				for x := range cw {
+					colCb[x] += uint32(cbRow[x])
+					colCr[x] += uint32(crRow[x])
+				}
+			}
+			rowY, rowC := 1/float32(yb-ya), 1/float32(cb-ca)
+			m0, m1, m2, a0, a1, a2 := n.mul[0], n.mul[1], n.mul[2], n.add[0], n.add[1], n.add[2]
+			base := (oy+g.DY)*g.InW + g.DX
+			out0, out1, out2 := dst[base:base+g.NW], dst[plane+base:plane+base+g.NW], dst[2*plane+base:2*plane+base+g.NW]
+			for ox, c := range cols {
+				var ys uint32
+				for _, v := range colY[c.xa:c.xb] {
+					ys += v
+				}
+				var cbs, crs uint32
+				for x := c.cxa; x < c.cxb; x++ {
+					cbs += colCb[x]
+					crs += colCr[x]
+				}
+				yv := float32(ys) * (rowY * c.invY)
+				cinv := rowC * c.invC
+				cbv, crv := float32(cbs)*cinv-128, float32(crs)*cinv-128
+				r, gg, b := clamp255(yv+1.402*crv), clamp255(yv-0.344136*cbv-0.714136*crv), clamp255(yv+1.772*cbv)
+				if bgr {
+					r, b = b, r
+				}
+				out0[ox] = r*m0 + a0
+				out1[ox] = gg*m1 + a1
+				out2[ox] = b*m2 + a2
 			}
 		}
-		ca, cb := ya/vd, (yb-1)/vd+1
-		clear(colCb)
-		clear(colCr)
-		for cy := ca; cy < cb; cy++ {
-			off := img.COffset(img.Rect.Min.X, img.Rect.Min.Y+cy*vd)
-			cbRow, crRow := img.Cb[off:off+cw], img.Cr[off:off+cw]
-			for x := range cw {
-				colCb[x] += uint32(cbRow[x])
-				colCr[x] += uint32(crRow[x])
-			}
-		}
-		rowY, rowC := 1/float32(yb-ya), 1/float32(cb-ca)
-		m0, m1, m2, a0, a1, a2 := n.mul[0], n.mul[1], n.mul[2], n.add[0], n.add[1], n.add[2]
-		base := (oy+g.DY)*g.InW + g.DX
-		out0, out1, out2 := dst[base:base+g.NW], dst[plane+base:plane+base+g.NW], dst[2*plane+base:2*plane+base+g.NW]
-		for ox, c := range cols {
-			var ys uint32
-			for _, v := range colY[c.xa:c.xb] {
-				ys += v
-			}
-			var cbs, crs uint32
-			for x := c.cxa; x < c.cxb; x++ {
-				cbs += colCb[x]
-				crs += colCr[x]
-			}
-			yv := float32(ys) * (rowY * c.invY)
-			cinv := rowC * c.invC
-			cbv, crv := float32(cbs)*cinv-128, float32(crs)*cinv-128
-			r, gg, b := clamp255(yv+1.402*crv), clamp255(yv-0.344136*cbv-0.714136*crv), clamp255(yv+1.772*cbv)
-			if bgr {
-				r, b = b, r
-			}
-			out0[ox] = r*m0 + a0
-			out1[ox] = gg*m1 + a1
-			out2[ox] = b*m2 + a2
-		}
-	}
+	})
 }
+
+// minRowsPerCore is the fewest output rows worth a goroutine of their own in the
+// resamplers (a 512-wide row is a few microseconds of work).
+const minRowsPerCore = 32
 
 // boxColumn is one output column of ycbcrBoxResample: the luma samples [xa,xb) and the
 // chroma samples [cxa,cxb) its footprint covers, with 1/width of each.
@@ -349,32 +359,34 @@ func (s graySummer) sum(r image.Rectangle) (float32, float32, float32, int) {
 func bilinearResample(img *image.RGBA, g Geometry, n normaliser, dst []float32) {
 	plane := g.InW * g.InH
 	w, h := img.Rect.Dx(), img.Rect.Dy()
-	for oy := 0; oy < g.NH; oy++ {
-		fy := (float64(oy)+0.5)*g.SY - 0.5
-		y0 := int(math.Floor(fy))
-		wy := float32(fy - float64(y0))
-		y0c, y1c := clamp(y0, 0, h-1), clamp(y0+1, 0, h-1)
-		for ox := 0; ox < g.NW; ox++ {
-			fx := (float64(ox)+0.5)*g.SX - 0.5
-			x0 := int(math.Floor(fx))
-			wx := float32(fx - float64(x0))
-			x0c, x1c := clamp(x0, 0, w-1), clamp(x0+1, 0, w-1)
-			var rgb [3]float32
-			for c := range 3 {
-				p00 := float32(img.Pix[y0c*img.Stride+4*x0c+c])
-				p01 := float32(img.Pix[y0c*img.Stride+4*x1c+c])
-				p10 := float32(img.Pix[y1c*img.Stride+4*x0c+c])
-				p11 := float32(img.Pix[y1c*img.Stride+4*x1c+c])
-				top := p00 + (p01-p00)*wx
-				bot := p10 + (p11-p10)*wx
-				rgb[c] = top + (bot-top)*wy
+	spreadRows(g.NH, minRowsPerCore, func(lo, hi int) {
+		for oy := lo; oy < hi; oy++ {
+			fy := (float64(oy)+0.5)*g.SY - 0.5
+			y0 := int(math.Floor(fy))
+			wy := float32(fy - float64(y0))
+			y0c, y1c := clamp(y0, 0, h-1), clamp(y0+1, 0, h-1)
+			for ox := 0; ox < g.NW; ox++ {
+				fx := (float64(ox)+0.5)*g.SX - 0.5
+				x0 := int(math.Floor(fx))
+				wx := float32(fx - float64(x0))
+				x0c, x1c := clamp(x0, 0, w-1), clamp(x0+1, 0, w-1)
+				var rgb [3]float32
+				for c := range 3 {
+					p00 := float32(img.Pix[y0c*img.Stride+4*x0c+c])
+					p01 := float32(img.Pix[y0c*img.Stride+4*x1c+c])
+					p10 := float32(img.Pix[y1c*img.Stride+4*x0c+c])
+					p11 := float32(img.Pix[y1c*img.Stride+4*x1c+c])
+					top := p00 + (p01-p00)*wx
+					bot := p10 + (p11-p10)*wx
+					rgb[c] = top + (bot-top)*wy
+				}
+				i := (oy+g.DY)*g.InW + g.DX + ox
+				dst[i] = rgb[n.src[0]]*n.mul[0] + n.add[0]
+				dst[plane+i] = rgb[n.src[1]]*n.mul[1] + n.add[1]
+				dst[2*plane+i] = rgb[n.src[2]]*n.mul[2] + n.add[2]
 			}
-			i := (oy+g.DY)*g.InW + g.DX + ox
-			dst[i] = rgb[n.src[0]]*n.mul[0] + n.add[0]
-			dst[plane+i] = rgb[n.src[1]]*n.mul[1] + n.add[1]
-			dst[2*plane+i] = rgb[n.src[2]]*n.mul[2] + n.add[2]
 		}
-	}
+	})
 }
 
 // clamp limits v to [lo, hi].

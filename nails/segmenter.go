@@ -337,8 +337,10 @@ func (s *Segmenter) prepare(p *Photo, buf []float32) (Geometry, error) {
 		return g, err
 	}
 	if s.manifest.TTA == TTAHFlip {
-		plane := 3 * g.InW * g.InH
-		mirror(buf[:plane], buf[plane:2*plane], g.InW)
+		w, plane := g.InW, 3*g.InW*g.InH
+		spreadRows(3*g.InH, 3*minRowsPerCore, func(lo, hi int) {
+			mirror(buf[lo*w:hi*w], buf[plane+lo*w:plane+hi*w], w)
+		})
 	}
 	return g, nil
 }
