@@ -474,76 +474,150 @@ const tipGrowth = 2
 // growTip widens the mask by up to tipGrowth pixels around the tip half of the nail. The model
 // tends to stop short of the free edge (it is paler than the nail bed), which left a thin
 // unpainted rim at the tips; the cuticle and the sides, where the mask is right, stay.
-// The grown mask and the dilations are written into b's buffers.
+// The grown mask and its source are written into b's buffers.
 func growTip(m *Mask, s shape, b *paintBuffers) *Mask {
 	r := m.Rect.Inset(-tipGrowth)
 	w, h := r.Dx(), r.Dy()
-	out := &Mask{Rect: r, Alpha: resize(&b.grown, w*h)}
-	clear(out.Alpha)
+	// src is the mask on r (zero in the margin); out starts as a copy and grows, while
+	// every neighbourhood is read from src, so the order pixels are visited in is moot.
+	src := resize(&b.src, w*h)
+	clear(src)
 	mw := m.Rect.Dx()
 	for y := 0; y < m.Rect.Dy(); y++ {
-		copy(out.Alpha[(y+tipGrowth)*w+tipGrowth:], m.Alpha[y*mw:(y+1)*mw])
+		copy(src[(y+tipGrowth)*w+tipGrowth:], m.Alpha[y*mw:(y+1)*mw])
 	}
-	// The nearest mask pixel's alpha, fading with distance: 85% one pixel out, 45% two.
-	// Box maxima serve for rings (a closer or the pixel's own alpha always wins over
-	// the same alpha fainter), computed separably.
-	rows := resize(&b.rows, w*h)
-	near1 := dilate3(out.Alpha, w, h, rows, resize(&b.near1, w*h))
-	near2 := dilate3(near1, w, h, rows, resize(&b.near2, w*h))
-	for y := 0; y < h; y++ {
-		dy := float32(y+r.Min.Y) + 0.5 - s.cy
-		row, n1, n2 := out.Alpha[y*w:(y+1)*w], near1[y*w:(y+1)*w], near2[y*w:(y+1)*w]
+	out := &Mask{Rect: r, Alpha: resize(&b.grown, w*h)}
+	copy(out.Alpha, src)
+	tip := tipHalf(r, s)
+	if tip.Empty() {
+		return out
+	}
+	// Each row's painted extent [first, last] (first > last: none). A pixel more than
+	// tipGrowth from every painted pixel has nothing within reach, so only the columns
+	// within reach of the extents of the rows within reach need looking at.
+	first, last := resize(&b.first, h), resize(&b.last, h)
+	for y := max(tip.Min.Y-tipGrowth, 0); y < min(tip.Max.Y+tipGrowth, h); y++ {
+		row := src[y*w : (y+1)*w]
+		first[y], last[y] = w, -1
 		for x, a := range row {
-			if a == 255 || n2[x] == 0 { // inside, or nothing within reach
+			if a != 0 {
+				first[y] = x
+				break
+			}
+		}
+		for x := len(row) - 1; x >= first[y]; x-- {
+			if row[x] != 0 {
+				last[y] = x
+				break
+			}
+		}
+	}
+	// Per row, the columns' maxima over the rows within one and two pixels (c3, c5):
+	// a pixel's 3x3 and 5x5 maxima are then the maxima of 3 and 5 of them.
+	c3, c5 := resize(&b.c3, w), resize(&b.c5, w)
+	for y := tip.Min.Y; y < tip.Max.Y; y++ {
+		lo, hi := w, -1
+		for j := max(y-tipGrowth, 0); j <= min(y+tipGrowth, h-1); j++ {
+			lo, hi = min(lo, first[j]), max(hi, last[j])
+		}
+		lo, hi = max(lo-tipGrowth, tip.Min.X), min(hi+tipGrowth, tip.Max.X-1)
+		if lo > hi {
+			continue
+		}
+		x0, x1 := max(lo-tipGrowth, 0), min(hi+tipGrowth+1, w)
+		copy(c3[x0:x1], src[y*w+x0:y*w+x1])
+		maxRows(c3[x0:x1], src, w, h, x0, y-1, y+1)
+		copy(c5[x0:x1], c3[x0:x1])
+		maxRows(c5[x0:x1], src, w, h, x0, y-2, y+2)
+		dy := float32(y+r.Min.Y) + 0.5 - s.cy
+		row := out.Alpha[y*w : (y+1)*w]
+		for x := lo; x <= hi; x++ {
+			a := row[x]
+			if a >= 216 { // no neighbour, at 85% or 45%, can beat it (255 * 0.85 = 216.75)
 				continue
 			}
 			dx := float32(x+r.Min.X) + 0.5 - s.cx
-			if (dx*s.ux+dy*s.uy)/s.halfU > 0.25 { // tip half
-				row[x] = max(a, uint8(float32(n1[x])*0.85), uint8(float32(n2[x])*0.45))
+			if (dx*s.ux+dy*s.uy)/s.halfU <= 0.25 { // not the tip half
+				continue
+			}
+			// The nearest mask pixel's alpha, fading with distance: 85% one pixel out,
+			// 45% two. Square maxima serve for rings (a closer or the pixel's own alpha
+			// always wins over the same alpha fainter).
+			var near1, near2 uint8
+			for _, v := range c3[max(x-1, 0):min(x+2, w)] {
+				near1 = max(near1, v)
+			}
+			for _, v := range c5[max(x-2, 0):min(x+3, w)] {
+				near2 = max(near2, v)
+			}
+			if near2 != 0 {
+				row[x] = max(a, uint8(float32(near1)*0.85), uint8(float32(near2)*0.45))
 			}
 		}
 	}
 	return out
 }
 
-// dilate3 writes into out the maximum of a (w x h) over the 3x3 square around each
-// pixel, as two separable passes through rows (applied twice, the 5x5 square).
-func dilate3(a []uint8, w, h int, rows, out []uint8) []uint8 {
-	for y := 0; y < h; y++ {
-		in, o := a[y*w:(y+1)*w], rows[y*w:(y+1)*w]
-		for x := range in {
-			v := in[x]
-			if x > 0 {
-				v = max(v, in[x-1])
-			}
-			if x+1 < w {
-				v = max(v, in[x+1])
-			}
-			o[x] = v
+// maxRows raises out to a's rows ys (rows of width w from column x0; rows outside a's
+// h rows are skipped).
+func maxRows(out, a []uint8, w, h, x0 int, ys ...int) {
+	for _, j := range ys {
+		if j < 0 || j >= h {
+			continue
+		}
+		for x, v := range a[j*w+x0 : j*w+x0+len(out)] {
+			out[x] = max(out[x], v)
 		}
 	}
-	for y := 0; y < h; y++ {
-		o := out[y*w : (y+1)*w]
-		copy(o, rows[y*w:(y+1)*w])
-		if y > 0 {
-			for x, u := range rows[(y-1)*w : y*w] {
-				o[x] = max(o[x], u)
-			}
+}
+
+// tipHalf returns the part of r, in r's own pixel coordinates (0,0 at r.Min), that can
+// hold pixels of s's tip half: the bounding box of the half-plane {along the axis > a
+// quarter of halfU} over r's pixel centres, a pixel wider on every side for rounding.
+// A degenerate shape (no length, or not a number) gives all of r.
+func tipHalf(r image.Rectangle, s shape) image.Rectangle {
+	w, h := r.Dx(), r.Dy()
+	all := image.Rect(0, 0, w, h)
+	if !(s.halfU > 0) || math.IsInf(float64(s.ux), 0) || math.IsInf(float64(s.uy), 0) || s.ux != s.ux || s.uy != s.uy {
+		return all
+	}
+	// f is growTip's test, minus its threshold, at a pixel centre: linear in x and y.
+	f := func(x, y float64) float64 {
+		dx := float64(r.Min.X) + x + 0.5 - float64(s.cx)
+		dy := float64(r.Min.Y) + y + 0.5 - float64(s.cy)
+		return (dx*float64(s.ux)+dy*float64(s.uy))/float64(s.halfU) - 0.25
+	}
+	// The region's corners: r's corner pixels on the tip side, and where f crosses zero
+	// along r's edges.
+	corners := [4][2]float64{{0, 0}, {float64(w - 1), 0}, {float64(w - 1), float64(h - 1)}, {0, float64(h - 1)}}
+	x0, y0, x1, y1 := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	add := func(x, y float64) {
+		x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x), max(y1, y)
+	}
+	for i, c := range corners {
+		d := corners[(i+1)%4]
+		fc, fd := f(c[0], c[1]), f(d[0], d[1])
+		if fc > 0 {
+			add(c[0], c[1])
 		}
-		if y+1 < h {
-			for x, u := range rows[(y+1)*w : (y+2)*w] {
-				o[x] = max(o[x], u)
-			}
+		if (fc > 0) != (fd > 0) {
+			t := fc / (fc - fd)
+			add(c[0]+t*(d[0]-c[0]), c[1]+t*(d[1]-c[1]))
 		}
 	}
-	return out
+	if x0 > x1 {
+		return image.Rectangle{} // the tip half misses r
+	}
+	return image.Rect(int(math.Floor(x0))-1, int(math.Floor(y0))-1, int(math.Ceil(x1))+2, int(math.Ceil(y1))+2).Intersect(all)
 }
 
 // paintBuffers are one painter's scratch, reused nail after nail and, through
 // paintPool, request after request: a 12 MP nail's box is a quarter of a megapixel,
 // and each buffer holds one alpha per pixel of it.
 type paintBuffers struct {
-	full, grown, rows, near1, near2 []uint8
+	full, src, grown []uint8
+	first, last      []int   // growTip's row extents
+	c3, c5           []uint8 // and its column maxima
 }
 
 var paintPool = sync.Pool{New: func() any { return new(paintBuffers) }}

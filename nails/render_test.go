@@ -1,6 +1,7 @@
 package nails
 
 import (
+	"bytes"
 	"image"
 	"image/color"
 	"math"
@@ -303,13 +304,36 @@ func TestPaintCoversTheTipRim(t *testing.T) {
 	assert.Equal(t, uint8(200), out.RGBAAt(60, top-4).G, "and the growth is bounded")
 }
 
-// growTip's separable dilation gives exactly what the per-pixel neighbourhood scan
-// (the definition) gives.
+// growTip, which looks only at the tip half within reach of each row's painted extent,
+// gives exactly what the per-pixel neighbourhood scan (the definition) gives, whichever
+// way the nail points, for masks with holes and notches too, with buffers that hold
+// another nail's leftovers.
 func TestGrowTipMatchesTheNeighbourhoodScan(t *testing.T) {
-	for _, n := range []Nail{ellipseNail(50, 40, 12, 20), ellipseNail(30, 30, 3, 5), ellipseNail(80, 60, 20, 9)} {
-		s := shape{cx: float32(n.Box.Min.X+n.Box.Max.X) / 2, cy: float32(n.Box.Min.Y+n.Box.Max.Y) / 2, ux: 0.6, uy: -0.8,
+	b := new(paintBuffers)
+	for _, buf := range []*[]uint8{&b.src, &b.grown} {
+		*buf = bytes.Repeat([]uint8{0xa5}, 200*200) // stale: nothing may be read before it is written
+	}
+	b.first, b.last = make([]int, 200), make([]int, 200)
+	for i := range b.first {
+		b.first[i], b.last[i] = -7, 1000
+	}
+	holed := ellipseNail(60, 50, 15, 20)
+	hw := holed.Mask.Rect.Dx()
+	for y := 15; y < 22; y++ {
+		for x := 8; x < 14; x++ {
+			holed.Mask.Alpha[y*hw+x] = uint8(40 * (x % 3)) // a hole, partly faint
+		}
+		for x := 0; x < 9; x++ {
+			holed.Mask.Alpha[(y+10)*hw+x] = 0 // a notch from the side
+		}
+	}
+	nails := []Nail{ellipseNail(50, 40, 12, 20), ellipseNail(30, 30, 3, 5), holed, ellipseNail(80, 60, 20, 9), ellipseNail(20, 20, 1, 1)}
+	dirs := [][2]float32{{0.6, -0.8}, {0, 1}, {0, -1}, {1, 0}, {-1, 0}, {-0.6, 0.8}, {0.28, 0.96}, {-0.96, -0.28}, {0.7071, 0.7071}}
+	for k, dir := range dirs {
+		n := nails[k%len(nails)]
+		s := shape{cx: float32(n.Box.Min.X+n.Box.Max.X) / 2, cy: float32(n.Box.Min.Y+n.Box.Max.Y) / 2, ux: dir[0], uy: dir[1],
 			halfU: float32(n.Box.Dy()) / 2, halfV: float32(n.Box.Dx()) / 2}
-		got := growTip(n.Mask, s, new(paintBuffers))
+		got := growTip(n.Mask, s, b)
 		r := n.Mask.Rect.Inset(-tipGrowth)
 		require.Equal(t, r, got.Rect)
 		for y := r.Min.Y; y < r.Max.Y; y++ {
@@ -329,7 +353,7 @@ func TestGrowTipMatchesTheNeighbourhoodScan(t *testing.T) {
 					}
 					a = max(a, uint8(float32(near1)*0.85), uint8(float32(near2)*0.45))
 				}
-				require.Equal(t, a, got.At(x, y), "(%d,%d)", x, y)
+				require.Equal(t, a, got.At(x, y), "(%d,%d) pointing %v", x, y, dir)
 			}
 		}
 	}
