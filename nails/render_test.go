@@ -359,9 +359,10 @@ func TestGrowTipMatchesTheNeighbourhoodScan(t *testing.T) {
 	}
 }
 
-func TestGaussAndShadeTables(t *testing.T) {
+func TestGaussBandAndShadeTables(t *testing.T) {
 	for d := float32(-5); d <= 5; d += 0.013 {
 		assert.InDelta(t, math.Exp(-float64(d*d)), float64(gauss(d)), 2e-5)
+		assert.InDelta(t, 0.5+0.5*math.Cos(float64(d)*4.2+0.6), float64(band(d)), 1e-4, "%g", d)
 	}
 	tab := shadeTable(0.4, 1.6)
 	for i := 0; i < 256; i++ {
