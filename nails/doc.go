@@ -16,6 +16,7 @@
 //	runner.go               what callers need of the runner (Backend, ErrUnavailable, Versions) without importing trt
 //	lanes.go                automatic threads: a wide session for a request alone
 //	batch.go                dynamic batching of concurrent requests into one run
+//	spread.go               a request's rows and nails split over the cores (spread)
 //	result_codec.go         the binary form of a Result (for caches shared by processes)
 //
 // Inference goes through package trt; JPEG decoding and in-place painting call
