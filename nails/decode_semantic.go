@@ -97,7 +97,7 @@ func (d *semantic) decode(o outputs, g Geometry) ([]Nail, error) {
 	spread(len(nails), 1, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			label := kept[i]
-			nails[i].Mask = g.softMask(lm, boxes[i], func(i int) bool { return labels[i] != 0 && labels[i] != label })
+			nails[i].Mask = g.softMask(lm, boxes[i], func(j int) bool { return labels[j] != 0 && labels[j] != label })
 		}
 	})
 	return nails, nil

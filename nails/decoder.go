@@ -107,8 +107,8 @@ func finish(nails []Nail, tolerance float64) []Nail {
 				continue
 			}
 			rings := n.Mask.contours()
-			for i := range rings {
-				rings[i].Points = simplify(rings[i].Points, tolerance)
+			for k := range rings {
+				rings[k].Points = simplify(rings[k].Points, tolerance)
 			}
 			n.Contours = rings
 		}

@@ -594,11 +594,11 @@ func maxRows(out, a []uint8, w, h, x0 int, ys ...int) {
 // tipHalf returns the part of r, in r's own pixel coordinates (0,0 at r.Min), that can
 // hold pixels of s's tip half: the bounding box of the half-plane {along the axis > a
 // quarter of halfU} over r's pixel centres, a pixel wider on every side for rounding.
-// A degenerate shape (no length, or not a number) gives all of r.
+// A shape of no length gives all of r; a NaN axis, which no pixel passes, none of it.
 func tipHalf(r image.Rectangle, s shape) image.Rectangle {
 	w, h := r.Dx(), r.Dy()
 	all := image.Rect(0, 0, w, h)
-	if !(s.halfU > 0) || math.IsInf(float64(s.ux), 0) || math.IsInf(float64(s.uy), 0) || s.ux != s.ux || s.uy != s.uy {
+	if !(s.halfU > 0) { // growTip's test divides by it: any pixel may pass
 		return all
 	}
 	// f is growTip's test, minus its threshold, at a pixel centre: linear in x and y.
@@ -716,14 +716,5 @@ func (e *freeEdge) tip(t, v float32) float32 {
 
 func to8(v float32) uint8 { return uint8(clamp01(v)*255 + 0.5) }
 
-// clamp01 is v clamped to [0, 1]. Branches, not min and max: those keep NaN and
-// order -0 before +0, which costs several instructions per call in the paint loop.
-func clamp01(v float32) float32 {
-	if v < 0 {
-		return 0
-	}
-	if v > 1 {
-		return 1
-	}
-	return v
-}
+// clamp01 is v clamped to [0, 1].
+func clamp01(v float32) float32 { return clamp(v, 0, 1) }
