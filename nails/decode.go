@@ -125,7 +125,13 @@ func DecodeHeader(ctx context.Context, data []byte, h Header, lim Limits) (*Phot
 // covers size in both directions. A 12 MP photo for a 512 px model decodes at 1/4. The
 // Photo keeps the full displayed size in Width and Height, with Src smaller (Reduced);
 // it can be segmented, not rendered. Other formats, and size (0, 0), decode in full.
-func DecodeReduced(ctx context.Context, data []byte, h Header, lim Limits, size image.Point) (p *Photo, err error) {
+func DecodeReduced(ctx context.Context, data []byte, h Header, lim Limits, size image.Point) (*Photo, error) {
+	return decodeReduced(ctx, data, h, lim, size, nil)
+}
+
+// decodeReduced is DecodeReduced with a JPEG's YCbCr planes decoded into *planes when it
+// is not nil (decodeJPEG): the photo then lives only as long as the caller lends them.
+func decodeReduced(ctx context.Context, data []byte, h Header, lim Limits, size image.Point, planes *[]byte) (p *Photo, err error) {
 	if err := lim.Check(h); err != nil {
 		return nil, err
 	}
@@ -147,7 +153,7 @@ func DecodeReduced(ctx context.Context, data []byte, h Header, lim Limits, size 
 		switch format {
 		case "jpeg":
 			eighths = jpegScale(h, orientation, size)
-			img, err = decodeJPEG(data, h, eighths)
+			img, err = decodeJPEG(data, h, eighths, planes)
 		case "png":
 			img, err = png.Decode(bytes.NewReader(data))
 		case "gif":

@@ -11,7 +11,7 @@ import (
 
 // decodeJPEG is image/jpeg when built with -tags noturbojpeg (no libturbojpeg needed).
 // It decodes at full size only (jpegScales).
-func decodeJPEG(data []byte, _ Header, _ int) (image.Image, error) {
+func decodeJPEG(data []byte, _ Header, _ int, _ *[]byte) (image.Image, error) {
 	return jpeg.Decode(bytes.NewReader(data))
 }
 

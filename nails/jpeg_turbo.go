@@ -89,7 +89,10 @@ var turboRatios = map[C.int]image.YCbCrSubsampleRatio{
 // libjpeg-turbo too, into packed pixels: image/jpeg holds every coefficient of a
 // progressive CMYK file in Go memory (over 1 GB for 40 MP) and is far slower on
 // crafted multi-scan files. Build with -tags noturbojpeg to use image/jpeg only.
-func decodeJPEG(data []byte, hdr Header, eighths int) (image.Image, error) {
+//
+// A YCbCr photo's planes go into *planes when it is not nil (grown as needed), so a
+// caller that drops the photo soon can reuse them; packed decodes allocate.
+func decodeJPEG(data []byte, hdr Header, eighths int, planes *[]byte) (image.Image, error) {
 	var errbuf [256]C.char
 	var w, h, samp, cs C.int
 	buf := (*C.uchar)(unsafe.Pointer(&data[0]))
@@ -120,7 +123,12 @@ func decodeJPEG(data []byte, hdr Header, eighths int) (image.Image, error) {
 		rows[c] = int(C.tjPlaneHeight(C.int(c), C.int(sh), samp))
 		size += strides[c] * rows[c]
 	}
-	block := make([]byte, size)
+	var block []byte
+	if planes != nil {
+		block = resize(planes, size)
+	} else {
+		block = make([]byte, size)
+	}
 	if C.nt_tj_decode_yuv(buf, C.ulong(len(data)), (*C.uchar)(unsafe.Pointer(&block[0])), C.int(sw), C.int(sh),
 		&errbuf[0], C.int(len(errbuf))) != 0 {
 		return nil, errors.New("libjpeg-turbo: " + C.GoString(&errbuf[0]))

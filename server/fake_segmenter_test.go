@@ -23,14 +23,18 @@ import (
 type fakeSegmenter struct {
 	manifest *nails.Manifest
 	segment  func(ctx context.Context, p *nails.Photo) (*nails.Result, error)
-	calls    atomic.Int32 // SegmentPhoto calls (requests; the warm-up goes through Segment)
+	calls    atomic.Int32 // SegmentPhoto calls, through SegmentHeader too (requests; the warm-up goes through Segment)
 	closed   atomic.Bool
 }
 
 var _ Segmenter = (*fakeSegmenter)(nil)
 
-func (f *fakeSegmenter) Decode(ctx context.Context, data []byte, h nails.Header) (*nails.Photo, error) {
-	return nails.DecodeHeader(ctx, data, h, nails.Limits{})
+func (f *fakeSegmenter) SegmentHeader(ctx context.Context, data []byte, h nails.Header) (*nails.Result, error) {
+	p, err := nails.DecodeHeader(ctx, data, h, nails.Limits{})
+	if err != nil {
+		return nil, err
+	}
+	return f.SegmentPhoto(ctx, p)
 }
 
 func (f *fakeSegmenter) SegmentPhoto(ctx context.Context, p *nails.Photo) (*nails.Result, error) {

@@ -10,8 +10,9 @@ import (
 // tests of HTTP behaviour that a real runner adds nothing to use a fake
 // (fake_segmenter_test.go), and the fixture-model tests stay as integration tests.
 type Segmenter interface {
-	// Decode decodes an upload whose header was already read and checked.
-	Decode(ctx context.Context, data []byte, h nails.Header) (*nails.Photo, error)
+	// SegmentHeader decodes an upload whose header was already read and checked, at
+	// the size the model needs, and finds its nails.
+	SegmentHeader(ctx context.Context, data []byte, h nails.Header) (*nails.Result, error)
 	// SegmentPhoto finds the nails of a decoded photo.
 	SegmentPhoto(ctx context.Context, p *nails.Photo) (*nails.Result, error)
 	// Segment decodes and segments in one call (warm-up).

@@ -1,0 +1,64 @@
+package nails
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	xdraw "golang.org/x/image/draw"
+)
+
+// SegmentHeader decodes into pooled planes that the next call reuses: concurrent calls
+// on photos of different sizes, alone and batched, must each get exactly the nails their
+// own photo gets from a decode that owns its planes.
+func TestSegmentHeaderPooledPlanesStayPrivate(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "docs", "examples", "hand.jpg"))
+	require.NoError(t, err)
+	ex, err := Decode(src, Limits{})
+	require.NoError(t, err)
+	var photos [][]byte
+	for _, w := range []int{1600, 900, 1300} {
+		img := image.NewRGBA(image.Rect(0, 0, w, w*ex.Height/ex.Width))
+		xdraw.ApproxBiLinear.Scale(img, img.Bounds(), ex.RGBA(), ex.RGBA().Bounds(), xdraw.Src, nil)
+		photos = append(photos, encodeJPEG(t, img, 90))
+	}
+	for _, batch := range []int{0, 4} {
+		t.Run(fmt.Sprintf("maxbatch=%d", batch), func(t *testing.T) {
+			s, err := Open(context.Background(), Config{Model: bundledModel(t), Backend: "onnxruntime", Threads: 1,
+				Contexts: 2, MaxBatch: batch, BatchDelay: time.Millisecond})
+			require.NoError(t, err)
+			defer s.Close()
+			want := make([][]Nail, len(photos))
+			for i, data := range photos {
+				h, err := ReadHeader(data)
+				require.NoError(t, err)
+				p, err := s.Decode(context.Background(), data, h)
+				require.NoError(t, err)
+				res, err := s.SegmentPhoto(context.Background(), p)
+				require.NoError(t, err)
+				require.NotEmpty(t, res.Nails)
+				want[i] = res.Nails
+			}
+			var wg sync.WaitGroup
+			for g := range 6 {
+				wg.Go(func() {
+					for k := range 3 {
+						i := (g + k) % len(photos)
+						res, err := s.Segment(context.Background(), photos[i])
+						if assert.NoError(t, err) {
+							assert.Equal(t, want[i], res.Nails, "photo %d", i)
+						}
+					}
+				})
+			}
+			wg.Wait()
+		})
+	}
+}
