@@ -54,14 +54,10 @@ func (d *semantic) decode(o outputs, g Geometry) ([]Nail, error) {
 			on[y*w+x] = lm.data[y*w+x] > d.threshold
 		}
 	}
-	labels, n := components(on, w, h, roi, resize(&sc.labels, w*h))
-	type comp struct {
-		area           int
-		prob           float64
-		x0, y0, x1, y1 int
-	}
-	comps := make([]comp, n+1)
+	labels, n := components(on, w, h, roi, resize(&sc.labels, w*h), &sc.parent, &sc.remap)
+	comps := resize(&sc.comps, n+1)
 	for i := range comps {
+		comps[i] = component{}
 		comps[i].x0, comps[i].y0 = w, h
 	}
 	for y := roi.Min.Y; y < roi.Max.Y; y++ {
@@ -77,9 +73,7 @@ func (d *semantic) decode(o outputs, g Geometry) ([]Nail, error) {
 			c.x1, c.y1 = max(c.x1, x+1), max(c.y1, y+1)
 		}
 	}
-	var nails []Nail
-	var kept []int32 // each nail's label
-	var boxes []image.Rectangle
+	kept, boxes := sc.kept[:0], sc.boxes[:0] // each nail's label and photo box
 	for l := 1; l <= n; l++ {
 		c := comps[l]
 		if c.area*int(lm.stride*lm.stride) < d.minArea {
@@ -90,8 +84,16 @@ func (d *semantic) decode(o outputs, g Geometry) ([]Nail, error) {
 		if box.Empty() {
 			continue
 		}
-		nails = append(nails, Nail{Score: c.prob / float64(c.area)})
 		kept, boxes = append(kept, int32(l)), append(boxes, box)
+	}
+	sc.kept, sc.boxes = kept, boxes
+	var nails []Nail // nil when there are none, as before
+	if len(kept) > 0 {
+		nails = make([]Nail, len(kept))
+	}
+	for i, l := range kept {
+		c := comps[l]
+		nails[i].Score = c.prob / float64(c.area)
 	}
 	// The masks, sampled at photo resolution, are most of the decode: one nail per piece.
 	spread(len(nails), 1, func(lo, hi int) {
@@ -108,9 +110,20 @@ func (d *semantic) decode(o outputs, g Geometry) ([]Nail, error) {
 // warm server does not allocate them per request; nothing returned points into them
 // (masks are sampled from them into their own memory).
 type semanticScratch struct {
-	mean   []float32
-	on     []bool
-	labels []int32
+	mean          []float32
+	on            []bool
+	labels        []int32
+	parent, remap []int32 // components' union-find tables
+	comps         []component
+	kept          []int32
+	boxes         []image.Rectangle
+}
+
+// component is one connected region of the thresholded map, in model pixels.
+type component struct {
+	area           int
+	prob           float64
+	x0, y0, x1, y1 int
 }
 
 var semanticPool = sync.Pool{New: func() any { return new(semanticScratch) }}

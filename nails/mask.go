@@ -293,24 +293,27 @@ func (g Geometry) photoBox(x0, y0, x1, y1, margin float64) image.Rectangle {
 
 // components labels the 8-connected regions of mask (w x h, nonzero = set) restricted to
 // the rectangle roi, into labels (w x h, overwritten). Labels start at 1; 0 is
-// background. Two-pass union-find.
-func components(mask []bool, w, h int, roi image.Rectangle, labels []int32) ([]int32, int) {
+// background. Two-pass union-find; its tables grow in *parent and *remap (scratch the
+// caller keeps between calls).
+func components(mask []bool, w, h int, roi image.Rectangle, labels []int32, parent, remap *[]int32) ([]int32, int) {
 	clear(labels)
-	parent := []int32{0}
+	*parent = append((*parent)[:0], 0) // label 0, the background
+	pa := parent                        // grown by the first pass, read through by find
 	find := func(a int32) int32 {
-		for parent[a] != a {
-			parent[a] = parent[parent[a]]
-			a = parent[a]
+		p := *pa
+		for p[a] != a {
+			p[a] = p[p[a]]
+			a = p[a]
 		}
 		return a
 	}
 	union := func(a, b int32) int32 {
 		ra, rb := find(a), find(b)
 		if ra < rb {
-			parent[rb] = ra
+			(*pa)[rb] = ra
 			return ra
 		}
-		parent[ra] = rb
+		(*pa)[ra] = rb
 		return rb
 	}
 	for y := roi.Min.Y; y < roi.Max.Y; y++ {
@@ -335,14 +338,15 @@ func components(mask []bool, w, h int, roi image.Rectangle, labels []int32) ([]i
 				}
 			}
 			if l == 0 {
-				l = int32(len(parent))
-				parent = append(parent, l)
+				l = int32(len(*pa))
+				*pa = append(*pa, l)
 			}
 			labels[i] = l
 		}
 	}
 	// Second pass: compact root labels to 1..n.
-	remap := make([]int32, len(parent))
+	rm := resize(remap, len(*pa))
+	clear(rm)
 	n := 0
 	for y := roi.Min.Y; y < roi.Max.Y; y++ {
 		for x := roi.Min.X; x < roi.Max.X; x++ {
@@ -351,11 +355,11 @@ func components(mask []bool, w, h int, roi image.Rectangle, labels []int32) ([]i
 				continue
 			}
 			r := find(labels[i])
-			if remap[r] == 0 {
+			if rm[r] == 0 {
 				n++
-				remap[r] = int32(n)
+				rm[r] = int32(n)
 			}
-			labels[i] = remap[r]
+			labels[i] = rm[r]
 		}
 	}
 	return labels, n

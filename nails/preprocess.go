@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"sync"
 )
 
 // Geometry relates photo pixels to model-input pixels. Coordinates are continuous: pixel
@@ -174,6 +175,10 @@ func spans(n int, scale float64, limit int) [][2]int {
 	return out
 }
 
+// columnSumsPool holds ycbcrBoxResample's per-piece column sums (a few KB each) between
+// requests.
+var columnSumsPool = sync.Pool{New: func() any { return new([]uint32) }}
+
 // ycbcrBoxResample is the fast path for the common case, an upright JPEG: separable box
 // sums over the Y and chroma planes, reading each stored sample once, and one colour
 // conversion per output pixel.
@@ -209,9 +214,10 @@ func ycbcrBoxResample(img *image.YCbCr, g Geometry, n normaliser, dst []float32)
 	// Output rows are independent: each piece sums its own input rows into its own
 	// column sums.
 	spreadRows(g.NH, minRowsPerCore, func(lo, hi int) {
-		colY := make([]uint32, w)
-		colCb := make([]uint32, cw)
-		colCr := make([]uint32, cw)
+		sums := columnSumsPool.Get().(*[]uint32)
+		defer columnSumsPool.Put(sums)
+		col := resize(sums, w+2*cw)
+		colY, colCb, colCr := col[:w:w], col[w:w+cw:w+cw], col[w+cw:]
 		for oy := lo; oy < hi; oy++ {
 			ya, yb := ys[oy][0], ys[oy][1]
 			clear(colY)
