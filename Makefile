@@ -276,7 +276,7 @@ train: train-deps native
 	  --parity-dir build/train5/parity --threshold 0.7 --min-area 250 --tta hflip
 	$(PYTHON) tools/train/train.py --workdir build/train6 --init build/train5/export/nailseg.onnx --steps 3000 --lr 1.2e-3 --seed 6 --hard 2 $(TRAIN_ARGS)
 	$(PYTHON) tools/train/export.py --checkpoint build/train6/best.pt --metrics build/train6/metrics.json --out engines/nailseg \
-	  --parity-dir build/train6/parity --threshold 0.6 --min-area 250 --tta hflip
+	  --parity-dir build/train6/parity --threshold 0.6 --min-area 250 --min-score 0.85 --tta hflip
 	$(GO) run ./tools/parity --dir build/train6/parity
 	$(GO) run ./tools/eval --model engines/nailseg.json --dataset $(DATASET) --split val --write-manifest
 	$(MAKE) --no-print-directory quantize

@@ -14,6 +14,7 @@ type semantic struct {
 	index     int
 	threshold float32 // in logit space
 	minArea   int     // model pixels
+	minScore  float64 // mean probability
 	hflip     bool    // the batch holds the photo and its mirror image: average them
 }
 
@@ -25,7 +26,8 @@ func newSemantic(m *Manifest, e *trt.Engine) (*semantic, error) {
 	if t.Shape[1] != 1 && t.Shape[1] != -1 {
 		return nil, wrap(ErrManifest, "semantic output %s has %d channels, expected 1", t.Name, t.Shape[1])
 	}
-	return &semantic{index: t.Index, threshold: logit(m.Threshold), minArea: max(1, m.Output.MinArea), hflip: m.TTA == TTAHFlip}, nil
+	return &semantic{index: t.Index, threshold: logit(m.Threshold), minArea: max(1, m.Output.MinArea),
+		minScore: m.Output.MinScore, hflip: m.TTA == TTAHFlip}, nil
 }
 
 func (d *semantic) decode(o outputs, g Geometry) ([]Nail, error) {
@@ -76,7 +78,7 @@ func (d *semantic) decode(o outputs, g Geometry) ([]Nail, error) {
 	kept, boxes := sc.kept[:0], sc.boxes[:0] // each nail's label and photo box
 	for l := 1; l <= n; l++ {
 		c := comps[l]
-		if c.area*int(lm.stride*lm.stride) < d.minArea {
+		if c.area*int(lm.stride*lm.stride) < d.minArea || c.prob < d.minScore*float64(c.area) {
 			continue
 		}
 		box := g.photoBox(float64(c.x0)*lm.stride, float64(c.y0)*lm.stride,

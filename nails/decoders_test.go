@@ -100,15 +100,7 @@ func TestNMS(t *testing.T) {
 // (rectangle: (5-5)/2 = 0, p 0.5; ring: (4-5)/2, p 0.38), so at threshold 0.35 both
 // come with a mirrored twin, and the result is left-right symmetric.
 func TestDecodeSemanticHFlip(t *testing.T) {
-	dir := t.TempDir()
-	raw, err := os.ReadFile(filepath.Join("testdata", "semantic.json"))
-	require.NoError(t, err)
-	man := strings.Replace(string(raw), `"threshold": 0.5,`, `"threshold": 0.35, "tta": "hflip",`, 1)
-	man = strings.Replace(man, `"file": "semantic.onnx"`, `"file": "`+mustAbs(t, filepath.Join("testdata", "semantic.onnx"))+`"`, 1)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "m.json"), []byte(man), 0o644))
-	s, err := Open(context.Background(), Config{Model: filepath.Join(dir, "m.json"), Backend: "onnxruntime", Threads: 1})
-	require.NoError(t, err)
-	defer s.Close()
+	s := openSemanticWith(t, `"threshold": 0.5,`, `"threshold": 0.35, "tta": "hflip",`)
 	assert.Equal(t, 2, s.Manifest().Batch())
 	res, err := s.SegmentPhoto(context.Background(), NewPhoto(solidPhoto(128, 96, color.RGBA{90, 60, 50, 255})))
 	require.NoError(t, err)
@@ -120,6 +112,38 @@ func TestDecodeSemanticHFlip(t *testing.T) {
 		}
 		assert.True(t, found, "nail %v has a mirror image", n.Box)
 		assert.True(t, math.Abs(n.Score-0.5) < 0.02 || math.Abs(n.Score-0.378) < 0.02, "half strength: averaged with background (%v)", n.Score)
+	}
+}
+
+// openSemanticWith opens the semantic fixture with old in its manifest replaced by with.
+func openSemanticWith(t *testing.T, old, with string) *Segmenter {
+	t.Helper()
+	dir := t.TempDir()
+	raw, err := os.ReadFile(filepath.Join("testdata", "semantic.json"))
+	require.NoError(t, err)
+	require.Contains(t, string(raw), old)
+	man := strings.Replace(string(raw), old, with, 1)
+	man = strings.Replace(man, `"file": "semantic.onnx"`, `"file": "`+mustAbs(t, filepath.Join("testdata", "semantic.onnx"))+`"`, 1)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "m.json"), []byte(man), 0o644))
+	s, err := Open(context.Background(), Config{Model: filepath.Join(dir, "m.json"), Backend: "onnxruntime", Threads: 1})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// output.min_score drops a component whose mean probability is under it: the fixture's
+// rectangle (logit 5, p 0.993) stays and its ring (logit 4, p 0.982) goes at 0.99; at
+// 0.98 both stay.
+func TestDecodeSemanticMinScore(t *testing.T) {
+	for _, c := range []struct {
+		minScore string
+		want     int
+	}{{"0.99", 1}, {"0.98", 2}} {
+		s := openSemanticWith(t, `"min_area": 4}`, `"min_area": 4, "min_score": `+c.minScore+`}`)
+		res, err := s.SegmentPhoto(context.Background(), NewPhoto(solidPhoto(128, 96, color.RGBA{90, 60, 50, 255})))
+		require.NoError(t, err)
+		require.Len(t, res.Nails, c.want, "min_score %s", c.minScore)
+		assert.InDelta(t, sigmoid(5), res.Nails[0].Score, 1e-3, "the rectangle is kept")
 	}
 }
 
@@ -136,4 +160,22 @@ func mustAbs(t *testing.T, p string) string {
 	a, err := filepath.Abs(p)
 	require.NoError(t, err)
 	return a
+}
+
+func TestManifestRejectsBadMinScore(t *testing.T) {
+	semantic, err := os.ReadFile(filepath.Join("testdata", "semantic.json"))
+	require.NoError(t, err)
+	for _, bad := range []string{"-0.1", "1", "1.5"} {
+		man := strings.Replace(string(semantic), `"min_area": 4}`, `"min_area": 4, "min_score": `+bad+`}`, 1)
+		_, err := parseManifest([]byte(man), "testdata")
+		require.Error(t, err, "min_score %s", bad)
+		assert.Contains(t, err.Error(), "min_score")
+	}
+	rfdetr, err := os.ReadFile(filepath.Join("testdata", "rfdetr.json"))
+	require.NoError(t, err)
+	man := strings.Replace(string(rfdetr), `"format": "rfdetr-seg",`, `"format": "rfdetr-seg", "min_score": 0.5,`, 1)
+	require.NotEqual(t, string(rfdetr), man)
+	_, err = parseManifest([]byte(man), "testdata")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "only supported for the semantic format")
 }

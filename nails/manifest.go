@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -84,6 +85,9 @@ type OutputSpec struct {
 	// semantic
 	Logits  string `json:"logits,omitempty"`
 	MinArea int    `json:"min_area,omitempty"` // smallest component, in model-input pixels
+	// MinScore drops a component whose mean probability is under it (0: none dropped):
+	// a faint blob on a sleeve or a wall passes the pixel threshold in places only.
+	MinScore float64 `json:"min_score,omitempty"`
 	// rfdetr-seg
 	Dets   string `json:"dets,omitempty"`
 	Labels string `json:"labels,omitempty"`
@@ -225,6 +229,11 @@ func (m *Manifest) validate() error {
 		}
 	default:
 		bad("output.format %q is not one of %s, %s, %s", o.Format, FormatSemantic, FormatRFDETR, FormatYOLO)
+	}
+	if o.MinScore < 0 || o.MinScore >= 1 || math.IsNaN(o.MinScore) {
+		bad("output.min_score %v must be in [0,1)", o.MinScore)
+	} else if o.MinScore > 0 && o.Format != FormatSemantic {
+		bad("output.min_score is only supported for the %s format (the others score instances against threshold)", FormatSemantic)
 	}
 	switch m.TTA {
 	case TTANone:

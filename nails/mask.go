@@ -297,10 +297,9 @@ func (g Geometry) photoBox(x0, y0, x1, y1, margin float64) image.Rectangle {
 // caller keeps between calls).
 func components(mask []bool, w, h int, roi image.Rectangle, labels []int32, parent, remap *[]int32) ([]int32, int) {
 	clear(labels)
-	*parent = append((*parent)[:0], 0) // label 0, the background
-	pa := parent                        // grown by the first pass, read through by find
+	*parent = append((*parent)[:0], 0) // label 0, the background; the first pass grows it
 	find := func(a int32) int32 {
-		p := *pa
+		p := *parent
 		for p[a] != a {
 			p[a] = p[p[a]]
 			a = p[a]
@@ -310,10 +309,10 @@ func components(mask []bool, w, h int, roi image.Rectangle, labels []int32, pare
 	union := func(a, b int32) int32 {
 		ra, rb := find(a), find(b)
 		if ra < rb {
-			(*pa)[rb] = ra
+			(*parent)[rb] = ra
 			return ra
 		}
-		(*pa)[ra] = rb
+		(*parent)[ra] = rb
 		return rb
 	}
 	for y := roi.Min.Y; y < roi.Max.Y; y++ {
@@ -338,14 +337,14 @@ func components(mask []bool, w, h int, roi image.Rectangle, labels []int32, pare
 				}
 			}
 			if l == 0 {
-				l = int32(len(*pa))
-				*pa = append(*pa, l)
+				l = int32(len(*parent))
+				*parent = append(*parent, l)
 			}
 			labels[i] = l
 		}
 	}
 	// Second pass: compact root labels to 1..n.
-	rm := resize(remap, len(*pa))
+	rm := resize(remap, len(*parent))
 	clear(rm)
 	n := 0
 	for y := roi.Min.Y; y < roi.Max.Y; y++ {

@@ -22,7 +22,7 @@ from nailtrain import augment
 from nailtrain.model import NailNet
 
 NAME = "nailseg"
-VERSION = "2.5.0"
+VERSION = "2.5.1"
 
 
 def main():
@@ -35,6 +35,8 @@ def main():
     # Post-processing knobs, chosen on the val split with tools/eval (README: the sweep).
     ap.add_argument("--threshold", type=float, default=0.5, help="nail probability threshold")
     ap.add_argument("--min-area", type=int, default=200, help="smallest nail, in model-input pixels")
+    ap.add_argument("--min-score", type=float, default=0.0,
+                    help="drop a nail whose mean probability is under this (0: keep all)")
     ap.add_argument("--tta", default="hflip", help='test-time augmentation in the manifest: "" or hflip')
     args = ap.parse_args()
 
@@ -82,7 +84,8 @@ def main():
                   "scale": 1 / 255, "mean": [round(float(v), 6) for v in augment.MEAN],
                   "std": [round(float(v), 6) for v in augment.STD],
                   "resize": "letterbox", "pad": list(augment.PAD_RGB)},
-        "output": {"format": "semantic", "logits": "logits", "min_area": args.min_area},
+        "output": {"format": "semantic", "logits": "logits", "min_area": args.min_area,
+                   **({"min_score": args.min_score} if args.min_score > 0 else {})},
         "threshold": args.threshold,
         "classes": ["nail"],
         "metrics": metrics,

@@ -3,10 +3,11 @@
 
     /usr/bin/python3 tools/train/sweep.py --model engines/nailseg.json --sources hands
 
-For every combination of threshold, min_area and TTA it writes a temporary manifest next
-to the model (same ONNX file), runs tools/eval on it and prints one line per setting,
-best first by IoU + F1 on the given sources. It only reports: the chosen values are
-passed to export.py (--threshold, --min-area, --tta), which the README records.
+For every combination of threshold, min_area, min_score and TTA it writes a temporary
+manifest next to the model (same ONNX file), runs tools/eval on it and prints one line
+per setting, best first by IoU + F1 on the given sources. It only reports: the chosen
+values are passed to export.py (--threshold, --min-area, --min-score, --tta), which the
+README records.
 """
 import argparse
 import itertools
@@ -23,14 +24,17 @@ def main():
     ap.add_argument("--sources", default="hands")
     ap.add_argument("--thresholds", default="0.4,0.5,0.6")
     ap.add_argument("--min-areas", default="50,150,300")
+    ap.add_argument("--min-scores", default="0",
+                    help="a nail's least mean probability (0: keep all)")
     ap.add_argument("--tta", default="hflip,none")
     args = ap.parse_args()
     with open(args.model) as f:
         base = json.load(f)
     results = []
-    for thr, area, tta in itertools.product([float(v) for v in args.thresholds.split(",")],
-                                            [int(v) for v in args.min_areas.split(",")], args.tta.split(",")):
-        m = dict(base, threshold=thr, output=dict(base["output"], min_area=area))
+    for thr, area, score, tta in itertools.product([float(v) for v in args.thresholds.split(",")],
+                                                   [int(v) for v in args.min_areas.split(",")],
+                                                   [float(v) for v in args.min_scores.split(",")], args.tta.split(",")):
+        m = dict(base, threshold=thr, output=dict(base["output"], min_area=area, min_score=score))
         m.pop("tta", None)
         if tta != "none":
             m["tta"] = tta
@@ -48,14 +52,13 @@ def main():
         os.unlink(tmp.name)
         os.unlink(out.name)
         row = {k: v for k, v in table.items() if not k.endswith("/overall") and "origin:" not in k}
-        score = sum(r["iou"] + r["f1"] for r in row.values()) / max(1, len(row))
-        results.append((score, thr, area, tta, row))
-        print(f"threshold {thr} min_area {area} tta {tta}: " +
+        results.append((sum(r["iou"] + r["f1"] for r in row.values()) / max(1, len(row)), thr, area, score, tta, row))
+        print(f"threshold {thr} min_area {area} min_score {score} tta {tta}: " +
               " ".join(f"{k.split('/')[-1]} IoU {r['iou']:.3f} F1 {r['f1']:.3f} bF {r['boundary_f']:.3f}"
                        for k, r in row.items()),
               flush=True)
     results.sort(key=lambda r: -r[0])
-    print("\nbest: threshold {} min_area {} tta {}".format(*results[0][1:4]))
+    print("\nbest: threshold {} min_area {} min_score {} tta {}".format(*results[0][1:5]))
 
 
 if __name__ == "__main__":
