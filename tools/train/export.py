@@ -22,7 +22,7 @@ from nailtrain import augment
 from nailtrain.model import NailNet
 
 NAME = "nailseg"
-VERSION = "2.5.1"
+VERSION = "2.6.0"
 
 
 def main():
