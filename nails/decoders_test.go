@@ -179,3 +179,31 @@ func TestManifestRejectsBadMinScore(t *testing.T) {
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "only supported for the semantic format")
 }
+
+// CacheID changes with anything that changes an answer (here the threshold and the min
+// score), and not with the metrics or where the file lies.
+func TestCacheIDFollowsTheSettings(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join("testdata", "semantic.json"))
+	require.NoError(t, err)
+	parse := func(old, with string) *Manifest {
+		require.Contains(t, string(raw), old)
+		m, err := parseManifest([]byte(strings.Replace(string(raw), old, with, 1)), "testdata")
+		require.NoError(t, err)
+		return m
+	}
+	base := parse(`"threshold": 0.5,`, `"threshold": 0.5,`)
+	assert.True(t, strings.HasPrefix(base.CacheID(), "fixture-semantic@0.0.1+"), base.CacheID())
+	assert.Len(t, base.CacheID(), len("fixture-semantic@0.0.1+")+12)
+	for _, same := range [][2]string{
+		{`"threshold": 0.5,`, `"threshold": 0.5, "metrics": {"val/hands": {"iou": 0.5}},`},
+		{`"file": "semantic.onnx"`, `"file": "` + mustAbs(t, filepath.Join("testdata", "semantic.onnx")) + `"`},
+	} {
+		assert.Equal(t, base.CacheID(), parse(same[0], same[1]).CacheID(), same[1])
+	}
+	for _, other := range [][2]string{
+		{`"threshold": 0.5,`, `"threshold": 0.6,`},
+		{`"min_area": 4}`, `"min_area": 4, "min_score": 0.9}`},
+	} {
+		assert.NotEqual(t, base.CacheID(), parse(other[0], other[1]).CacheID(), other[1])
+	}
+}

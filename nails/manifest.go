@@ -62,7 +62,8 @@ type Manifest struct {
 	Classes []string                      `json:"classes"`
 	Metrics map[string]map[string]float64 `json:"metrics,omitempty"`
 
-	dir string // folder of the manifest file
+	dir      string // folder of the manifest file
+	cacheTag string // CacheID's digest of what changes answers
 }
 
 // InputSpec says how a photo becomes the input tensor.
@@ -86,7 +87,8 @@ type OutputSpec struct {
 	Logits  string `json:"logits,omitempty"`
 	MinArea int    `json:"min_area,omitempty"` // smallest component, in model-input pixels
 	// MinScore drops a component whose mean probability is under it (0: none dropped):
-	// a faint blob on a sleeve or a wall passes the pixel threshold in places only.
+	// a faint blob on a sleeve or a wall passes the pixel threshold in places only. At or
+	// under Threshold it drops nothing, as every pixel of a component is above that.
 	MinScore float64 `json:"min_score,omitempty"`
 	// rfdetr-seg
 	Dets   string `json:"dets,omitempty"`
@@ -139,7 +141,22 @@ func parseManifest(data []byte, dir string) (*Manifest, error) {
 	if err := m.validate(); err != nil {
 		return nil, err
 	}
+	m.cacheTag = m.answerDigest()
 	return &m, nil
+}
+
+// answerDigest is 12 hex digits of SHA-256 over the manifest as validated, less what
+// does not change an answer: the metrics, and the file's path (replicas may keep it in
+// different places; its SHA256 field stays in).
+func (m *Manifest) answerDigest() string {
+	c := *m
+	c.Metrics, c.File, c.dir, c.cacheTag = nil, "", "", ""
+	data, err := json.Marshal(c)
+	if err != nil { // plain fields only: cannot happen
+		panic(err)
+	}
+	sum := sha256.Sum256(data)
+	return hex.EncodeToString(sum[:6])
 }
 
 // ModelPath is the absolute-or-relative path of the model file.
@@ -150,8 +167,14 @@ func (m *Manifest) ModelPath() string {
 	return filepath.Join(m.dir, m.File)
 }
 
-// ID identifies the model in cache keys and responses: "name@version".
+// ID identifies the model in responses: "name@version".
 func (m *Manifest) ID() string { return m.Name + "@" + m.Version }
+
+// CacheID identifies the model's answers in cache keys: ID and a digest of the input,
+// output and post-processing settings, so that a manifest edited without a new version
+// (a threshold or min score tried on a running fleet) never serves answers cached under
+// the old settings from a shared cache.
+func (m *Manifest) CacheID() string { return m.ID() + "+" + m.cacheTag }
 
 // Batch is how many images one photo becomes at the model's input (2 with hflip TTA).
 func (m *Manifest) Batch() int {

@@ -234,7 +234,8 @@ func (s *Segmenter) Backend() trt.Backend { return s.engine.Backend() }
 // Engine exposes the underlying engine (tensor descriptors, origin).
 func (s *Segmenter) Engine() *trt.Engine { return s.engine }
 
-// Segment decodes a photo (at the size the model needs, Decode) and finds its nails.
+// Segment decodes a photo (at the size the model needs, as Decode does, into pooled
+// planes: SegmentHeader) and finds its nails.
 func (s *Segmenter) Segment(ctx context.Context, data []byte) (*Result, error) {
 	h, err := ReadHeader(data)
 	if err != nil {
@@ -250,15 +251,18 @@ func (s *Segmenter) Segment(ctx context.Context, data []byte) (*Result, error) {
 func (s *Segmenter) SegmentHeader(ctx context.Context, data []byte, h Header) (*Result, error) {
 	t0 := time.Now()
 	planes := planePool.Get().(*[]byte)
-	// SegmentPhoto reads the photo only before it returns (a batch member preprocesses
-	// before it joins), and its Result holds none of it.
-	defer planePool.Put(planes)
 	p, err := decodeReduced(ctx, data, h, s.cfg.Limits, s.decodeSize(h), planes)
 	if err != nil {
+		putPlanes(planes)
 		return nil, err
 	}
 	decode := time.Since(t0)
 	res, err := s.SegmentPhoto(ctx, p)
+	// SegmentPhoto reads the photo only before it returns (a batch member preprocesses
+	// before it joins), and its Result holds none of it. Not deferred: after a panic
+	// (which the server recovers) a piece of spread may still be reading the planes, so
+	// they are left to the collector then.
+	putPlanes(planes)
 	if err != nil {
 		return nil, err
 	}
@@ -266,8 +270,18 @@ func (s *Segmenter) SegmentHeader(ctx context.Context, data []byte, h Header) (*
 	return res, nil
 }
 
-// planePool holds decoded YCbCr planes between SegmentHeader calls.
+// planePool holds decoded YCbCr planes between SegmentHeader calls; putPlanes keeps
+// only those up to maxPooledPlanes, so a rare huge decode (a stretch-resized panorama)
+// is not held past its request.
 var planePool = sync.Pool{New: func() any { return new([]byte) }}
+
+const maxPooledPlanes = 4 << 20
+
+func putPlanes(b *[]byte) {
+	if cap(*b) <= maxPooledPlanes {
+		planePool.Put(b)
+	}
+}
 
 // Decode decodes a photo at the smallest size that still covers the model's input
 // (DecodeReduced): all SegmentPhoto needs, at a fraction of a full decode's time and

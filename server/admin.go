@@ -119,7 +119,7 @@ func (s *Server) cacheClear(c *gin.Context) {
 	}
 	modelID := ""
 	if _, seg, _ := s.model.status(); seg != nil {
-		modelID = seg.Manifest().ID()
+		modelID = seg.Manifest().CacheID()
 	}
 	local, shared, err := s.cache.clear(modelID)
 	body := gin.H{"cleared": local}

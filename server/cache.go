@@ -54,8 +54,9 @@ func newResultCache(size int, maxBytes int64, ttl time.Duration) *resultCache {
 	return c
 }
 
-// cacheKey identifies one image under one model: "model@version:sha256-of-bytes". The
-// model comes first so the shared level can clear one model's values by prefix.
+// cacheKey identifies one image under one model: "model@version+settings:sha256-of-bytes"
+// (modelID is Manifest.CacheID). The model comes first so the shared level can clear one
+// model's values by prefix.
 func cacheKey(image []byte, modelID string) string {
 	h := sha256.Sum256(image)
 	return modelID + ":" + hex.EncodeToString(h[:])

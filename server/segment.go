@@ -124,7 +124,7 @@ func (s *Server) segmentation(ctx context.Context, data []byte, photo *nails.Pho
 	if err != nil {
 		return nil, false, err
 	}
-	key := cacheKey(data, ready.Manifest().ID())
+	key := cacheKey(data, ready.Manifest().CacheID())
 	return s.cache.get(wait, key, func() (*nails.Result, error) {
 		if err := s.limit.acquire(); err != nil {
 			return nil, err

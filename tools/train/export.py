@@ -39,6 +39,8 @@ def main():
                     help="drop a nail whose mean probability is under this (0: keep all)")
     ap.add_argument("--tta", default="hflip", help='test-time augmentation in the manifest: "" or hflip')
     args = ap.parse_args()
+    if not 0 <= args.min_score < 1:
+        ap.error(f"--min-score {args.min_score} must be in [0, 1)")
 
     ckpt = torch.load(args.checkpoint, map_location="cpu")
     if "state" not in ckpt:  # a bare state_dict from an early run

@@ -24,16 +24,17 @@ def main():
     ap.add_argument("--sources", default="hands")
     ap.add_argument("--thresholds", default="0.4,0.5,0.6")
     ap.add_argument("--min-areas", default="50,150,300")
-    ap.add_argument("--min-scores", default="0",
-                    help="a nail's least mean probability (0: keep all)")
+    ap.add_argument("--min-scores", default=None,
+                    help="a nail's least mean probability (0: keep all; default: the model's own)")
     ap.add_argument("--tta", default="hflip,none")
     args = ap.parse_args()
     with open(args.model) as f:
         base = json.load(f)
+    min_scores = args.min_scores or str(base["output"].get("min_score", 0))
     results = []
     for thr, area, score, tta in itertools.product([float(v) for v in args.thresholds.split(",")],
                                                    [int(v) for v in args.min_areas.split(",")],
-                                                   [float(v) for v in args.min_scores.split(",")], args.tta.split(",")):
+                                                   [float(v) for v in min_scores.split(",")], args.tta.split(",")):
         m = dict(base, threshold=thr, output=dict(base["output"], min_area=area, min_score=score))
         m.pop("tta", None)
         if tta != "none":
