@@ -258,8 +258,8 @@ fixtures: train-deps
 # stores the metrics in the manifest. About 7.5 hours on a 2-core machine: 3,000 steps from
 # scratch, then continuing cycles of 2,500 and 3,500 steps from the checkpoints, one of
 # 3,000 from the third cycle's export, and three of 3,000 each from the previous export
-# with hard-example weights, as 2.6.0 was made. The manifest's post-processing
-# (threshold 0.6, min area 250, min score 0.85, hflip TTA) was chosen with
+# with hard-example weights, as 2.6.x was made. The manifest's post-processing
+# (threshold 0.6, min area 250, min score 0.85, masks drawn at 0.4, hflip TTA) was chosen with
 # tools/train/sweep.py on val (tools/train/README.md).
 TRAIN_ARGS ?=
 train: train-deps native
@@ -279,7 +279,7 @@ train: train-deps native
 	  --parity-dir build/train6/parity --threshold 0.6 --min-area 250 --tta hflip
 	$(PYTHON) tools/train/train.py --workdir build/train7 --init build/train6/export/nailseg.onnx --steps 3000 --lr 1.2e-3 --seed 7 --hard 2 $(TRAIN_ARGS)
 	$(PYTHON) tools/train/export.py --checkpoint build/train7/best.pt --metrics build/train7/metrics.json --out engines/nailseg \
-	  --parity-dir build/train7/parity --threshold 0.6 --min-area 250 --min-score 0.85 --tta hflip
+	  --parity-dir build/train7/parity --threshold 0.6 --min-area 250 --min-score 0.85 --mask-threshold 0.4 --tta hflip
 	$(GO) run ./tools/parity --dir build/train7/parity
 	$(GO) run ./tools/eval --model engines/nailseg.json --dataset $(DATASET) --split val --write-manifest
 	$(MAKE) --no-print-directory quantize

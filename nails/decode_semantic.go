@@ -15,6 +15,7 @@ type semantic struct {
 	threshold float32 // in logit space
 	minArea   int     // model pixels
 	minScore  float64 // mean probability
+	maskAt    float32 // the masks' decision threshold, in logit space
 	hflip     bool    // the batch holds the photo and its mirror image: average them
 }
 
@@ -26,7 +27,11 @@ func newSemantic(m *Manifest, e *trt.Engine) (*semantic, error) {
 	if t.Shape[1] != 1 && t.Shape[1] != -1 {
 		return nil, wrap(ErrManifest, "semantic output %s has %d channels, expected 1", t.Name, t.Shape[1])
 	}
-	return &semantic{index: t.Index, threshold: logit(m.Threshold), minArea: max(1, m.Output.MinArea),
+	maskAt := m.Threshold
+	if m.Output.MaskThreshold > 0 {
+		maskAt = m.Output.MaskThreshold
+	}
+	return &semantic{index: t.Index, threshold: logit(m.Threshold), maskAt: logit(maskAt), minArea: max(1, m.Output.MinArea),
 		minScore: m.Output.MinScore, hflip: m.TTA == TTAHFlip}, nil
 }
 
@@ -38,7 +43,7 @@ func (d *semantic) decode(o outputs, g Geometry) ([]Nail, error) {
 	h, w := int(shape[2]), int(shape[3])
 	sc := semanticPool.Get().(*semanticScratch)
 	defer semanticPool.Put(sc)
-	lm := logitMap{data: data[:h*w], w: w, h: h, stride: float64(g.InW) / float64(w), offset: d.threshold}
+	lm := logitMap{data: data[:h*w], w: w, h: h, stride: float64(g.InW) / float64(w), offset: d.maskAt}
 	if d.hflip {
 		if shape[0] != 2 {
 			return nil, wrap(ErrManifest, "hflip TTA expects a batch of 2 logit maps, got %v", shape)

@@ -162,22 +162,41 @@ func mustAbs(t *testing.T, p string) string {
 	return a
 }
 
-func TestManifestRejectsBadMinScore(t *testing.T) {
+// output.mask_threshold draws the kept nails' masks at another probability than the one
+// that finds them: lower, the fixture's rectangle (logit 5 on -5) grows by a fraction of
+// a model pixel where it meets the background (880 against 876 photo pixels); its score
+// and the nails found stay the same.
+func TestDecodeSemanticMaskThreshold(t *testing.T) {
+	var areas []int
+	for _, at := range []string{"0.9", "0.1"} {
+		s := openSemanticWith(t, `"min_area": 4}`, `"min_area": 4, "mask_threshold": `+at+`}`)
+		res, err := s.SegmentPhoto(context.Background(), NewPhoto(solidPhoto(128, 96, color.RGBA{90, 60, 50, 255})))
+		require.NoError(t, err)
+		require.Len(t, res.Nails, 2, "mask_threshold %s", at)
+		assert.InDelta(t, sigmoid(5), res.Nails[0].Score, 1e-3)
+		areas = append(areas, res.Nails[0].Area)
+	}
+	assert.Greater(t, areas[1], areas[0], "the rectangle's mask at 0.1 (%d px) is larger than at 0.9 (%d px)", areas[1], areas[0])
+}
+
+func TestManifestRejectsBadPostProcessing(t *testing.T) {
 	semantic, err := os.ReadFile(filepath.Join("testdata", "semantic.json"))
 	require.NoError(t, err)
-	for _, bad := range []string{"-0.1", "1", "1.5"} {
-		man := strings.Replace(string(semantic), `"min_area": 4}`, `"min_area": 4, "min_score": `+bad+`}`, 1)
-		_, err := parseManifest([]byte(man), "testdata")
-		require.Error(t, err, "min_score %s", bad)
-		assert.Contains(t, err.Error(), "min_score")
+	for _, field := range []string{"min_score", "mask_threshold"} {
+		for _, bad := range []string{"-0.1", "1", "1.5"} {
+			man := strings.Replace(string(semantic), `"min_area": 4}`, `"min_area": 4, "`+field+`": `+bad+`}`, 1)
+			_, err := parseManifest([]byte(man), "testdata")
+			require.Error(t, err, "%s %s", field, bad)
+			assert.Contains(t, err.Error(), field)
+		}
+		rfdetr, err := os.ReadFile(filepath.Join("testdata", "rfdetr.json"))
+		require.NoError(t, err)
+		man := strings.Replace(string(rfdetr), `"format": "rfdetr-seg",`, `"format": "rfdetr-seg", "`+field+`": 0.5,`, 1)
+		require.NotEqual(t, string(rfdetr), man)
+		_, err = parseManifest([]byte(man), "testdata")
+		require.Error(t, err, field)
+		assert.Contains(t, err.Error(), field+" is only supported for the semantic format")
 	}
-	rfdetr, err := os.ReadFile(filepath.Join("testdata", "rfdetr.json"))
-	require.NoError(t, err)
-	man := strings.Replace(string(rfdetr), `"format": "rfdetr-seg",`, `"format": "rfdetr-seg", "min_score": 0.5,`, 1)
-	require.NotEqual(t, string(rfdetr), man)
-	_, err = parseManifest([]byte(man), "testdata")
-	require.Error(t, err)
-	assert.Contains(t, err.Error(), "only supported for the semantic format")
 }
 
 // CacheID changes with anything that changes an answer (here the threshold and the min
@@ -203,6 +222,7 @@ func TestCacheIDFollowsTheSettings(t *testing.T) {
 	for _, other := range [][2]string{
 		{`"threshold": 0.5,`, `"threshold": 0.6,`},
 		{`"min_area": 4}`, `"min_area": 4, "min_score": 0.9}`},
+		{`"min_area": 4}`, `"min_area": 4, "mask_threshold": 0.4}`},
 	} {
 		assert.NotEqual(t, base.CacheID(), parse(other[0], other[1]).CacheID(), other[1])
 	}

@@ -90,6 +90,10 @@ type OutputSpec struct {
 	// a faint blob on a sleeve or a wall passes the pixel threshold in places only. At or
 	// under Threshold it drops nothing, as every pixel of a component is above that.
 	MinScore float64 `json:"min_score,omitempty"`
+	// MaskThreshold is the probability at which a kept nail's mask is drawn (0: the
+	// manifest's Threshold). Components are still found and scored at Threshold; a lower
+	// mask threshold draws each found nail out to its fainter rim.
+	MaskThreshold float64 `json:"mask_threshold,omitempty"`
 	// rfdetr-seg
 	Dets   string `json:"dets,omitempty"`
 	Labels string `json:"labels,omitempty"`
@@ -257,6 +261,11 @@ func (m *Manifest) validate() error {
 		bad("output.min_score %v must be in [0,1)", o.MinScore)
 	} else if o.MinScore > 0 && o.Format != FormatSemantic {
 		bad("output.min_score is only supported for the %s format (the others score instances against threshold)", FormatSemantic)
+	}
+	if o.MaskThreshold < 0 || o.MaskThreshold >= 1 || math.IsNaN(o.MaskThreshold) {
+		bad("output.mask_threshold %v must be in (0,1), or 0 for the threshold", o.MaskThreshold)
+	} else if o.MaskThreshold > 0 && o.Format != FormatSemantic {
+		bad("output.mask_threshold is only supported for the %s format", FormatSemantic)
 	}
 	switch m.TTA {
 	case TTANone:

@@ -22,7 +22,7 @@ from nailtrain import augment
 from nailtrain.model import NailNet
 
 NAME = "nailseg"
-VERSION = "2.6.0"
+VERSION = "2.6.1"
 
 
 def main():
@@ -37,10 +37,14 @@ def main():
     ap.add_argument("--min-area", type=int, default=200, help="smallest nail, in model-input pixels")
     ap.add_argument("--min-score", type=float, default=0.0,
                     help="drop a nail whose mean probability is under this (0: keep all)")
+    ap.add_argument("--mask-threshold", type=float, default=0.0,
+                    help="draw the kept nails' masks at this probability (0: --threshold)")
     ap.add_argument("--tta", default="hflip", help='test-time augmentation in the manifest: "" or hflip')
     args = ap.parse_args()
     if not 0 <= args.min_score < 1:
         ap.error(f"--min-score {args.min_score} must be in [0, 1)")
+    if not 0 <= args.mask_threshold < 1:
+        ap.error(f"--mask-threshold {args.mask_threshold} must be in [0, 1)")
 
     ckpt = torch.load(args.checkpoint, map_location="cpu")
     if "state" not in ckpt:  # a bare state_dict from an early run
@@ -87,7 +91,8 @@ def main():
                   "std": [round(float(v), 6) for v in augment.STD],
                   "resize": "letterbox", "pad": list(augment.PAD_RGB)},
         "output": {"format": "semantic", "logits": "logits", "min_area": args.min_area,
-                   **({"min_score": args.min_score} if args.min_score > 0 else {})},
+                   **({"min_score": args.min_score} if args.min_score > 0 else {}),
+                   **({"mask_threshold": args.mask_threshold} if args.mask_threshold > 0 else {})},
         "threshold": args.threshold,
         "classes": ["nail"],
         "metrics": metrics,
