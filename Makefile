@@ -259,8 +259,8 @@ fixtures: train-deps
 # scratch, then continuing cycles of 2,500 and 3,500 steps from the checkpoints, one of
 # 3,000 from the third cycle's export, and three of 3,000 each from the previous export
 # with hard-example weights, as 2.6.x was made. The manifest's post-processing
-# (threshold 0.6, min area 250, min score 0.85, masks drawn at 0.4, hflip TTA) was chosen with
-# tools/train/sweep.py on val (tools/train/README.md).
+# (threshold 0.6, min area 250, min score 0.85, masks drawn at 0.4, hflip TTA) was
+# chosen with tools/train/sweep.py on val (tools/train/README.md).
 TRAIN_ARGS ?=
 train: train-deps native
 	$(PYTHON) tools/train/train.py --workdir build/train $(TRAIN_ARGS)

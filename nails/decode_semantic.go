@@ -64,8 +64,7 @@ func (d *semantic) decode(o outputs, g Geometry) ([]Nail, error) {
 	labels, n := components(on, w, h, roi, resize(&sc.labels, w*h), &sc.parent, &sc.remap)
 	comps := resize(&sc.comps, n+1)
 	for i := range comps {
-		comps[i] = component{}
-		comps[i].x0, comps[i].y0 = w, h
+		comps[i] = component{x0: w, y0: h}
 	}
 	for y := roi.Min.Y; y < roi.Max.Y; y++ {
 		for x := roi.Min.X; x < roi.Max.X; x++ {

@@ -123,12 +123,10 @@ func decodeJPEG(data []byte, hdr Header, eighths int, planes *[]byte) (image.Ima
 		rows[c] = int(C.tjPlaneHeight(C.int(c), C.int(sh), samp))
 		size += strides[c] * rows[c]
 	}
-	var block []byte
-	if planes != nil {
-		block = resize(planes, size)
-	} else {
-		block = make([]byte, size)
+	if planes == nil {
+		planes = new([]byte)
 	}
+	block := resize(planes, size)
 	if C.nt_tj_decode_yuv(buf, C.ulong(len(data)), (*C.uchar)(unsafe.Pointer(&block[0])), C.int(sw), C.int(sh),
 		&errbuf[0], C.int(len(errbuf))) != 0 {
 		return nil, errors.New("libjpeg-turbo: " + C.GoString(&errbuf[0]))

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -257,15 +256,16 @@ func (m *Manifest) validate() error {
 	default:
 		bad("output.format %q is not one of %s, %s, %s", o.Format, FormatSemantic, FormatRFDETR, FormatYOLO)
 	}
-	if o.MinScore < 0 || o.MinScore >= 1 || math.IsNaN(o.MinScore) {
-		bad("output.min_score %v must be in [0,1)", o.MinScore)
-	} else if o.MinScore > 0 && o.Format != FormatSemantic {
-		bad("output.min_score is only supported for the %s format (the others score instances against threshold)", FormatSemantic)
-	}
-	if o.MaskThreshold < 0 || o.MaskThreshold >= 1 || math.IsNaN(o.MaskThreshold) {
-		bad("output.mask_threshold %v must be in (0,1), or 0 for the threshold", o.MaskThreshold)
-	} else if o.MaskThreshold > 0 && o.Format != FormatSemantic {
-		bad("output.mask_threshold is only supported for the %s format", FormatSemantic)
+	// The semantic decoder's probabilities; 0 turns each off.
+	for _, f := range []struct {
+		name string
+		v    float64
+	}{{"min_score", o.MinScore}, {"mask_threshold", o.MaskThreshold}} {
+		if !(f.v >= 0 && f.v < 1) { // NaN too
+			bad("output.%s %v must be in [0,1) (0: off)", f.name, f.v)
+		} else if f.v > 0 && o.Format != FormatSemantic {
+			bad("output.%s is only supported for the %s format", f.name, FormatSemantic)
+		}
 	}
 	switch m.TTA {
 	case TTANone:

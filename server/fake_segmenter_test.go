@@ -23,7 +23,7 @@ import (
 type fakeSegmenter struct {
 	manifest *nails.Manifest
 	segment  func(ctx context.Context, p *nails.Photo) (*nails.Result, error)
-	calls    atomic.Int32 // SegmentPhoto calls, through SegmentHeader too (requests; the warm-up goes through Segment)
+	calls    atomic.Int32 // SegmentPhoto calls, SegmentHeader's included (requests; not the warm-up)
 	closed   atomic.Bool
 }
 

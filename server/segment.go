@@ -151,8 +151,8 @@ func (s *Server) segmentation(ctx context.Context, data []byte, photo *nails.Pho
 }
 
 // segmentOn is seg's answer for photo, or, when photo is nil, for data decoded (once
-// admitDecode has admitted its memory) at the size the model needs: a 12 MP JPEG decodes at
-// 1/4, and the masks come out in full-size photo coordinates all the same.
+// admitDecode has admitted its memory) at the size the model needs: a 12 MP JPEG
+// decodes at 1/4, and the masks come out in full-size photo coordinates all the same.
 func (s *Server) segmentOn(ctx context.Context, seg Segmenter, data []byte, photo *nails.Photo) (*nails.Result, error) {
 	if photo != nil {
 		return seg.SegmentPhoto(ctx, photo)

@@ -41,10 +41,9 @@ def main():
                     help="draw the kept nails' masks at this probability (0: --threshold)")
     ap.add_argument("--tta", default="hflip", help='test-time augmentation in the manifest: "" or hflip')
     args = ap.parse_args()
-    if not 0 <= args.min_score < 1:
-        ap.error(f"--min-score {args.min_score} must be in [0, 1)")
-    if not 0 <= args.mask_threshold < 1:
-        ap.error(f"--mask-threshold {args.mask_threshold} must be in [0, 1)")
+    for name in ("min_score", "mask_threshold"):
+        if not 0 <= getattr(args, name) < 1:
+            ap.error(f"--{name.replace('_', '-')} {getattr(args, name)} must be in [0, 1)")
 
     ckpt = torch.load(args.checkpoint, map_location="cpu")
     if "state" not in ckpt:  # a bare state_dict from an early run
