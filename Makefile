@@ -51,7 +51,7 @@ TRAIN_PACKAGES := python3-torch python3-torchvision python3-onnx python3-scipy p
 PYTEST_PACKAGES := $(TRAIN_PACKAGES) python3-pytest python3-flake8
 
 .PHONY: build native deps ort test test-native test-go test-python test-install install bench run dev fixtures clean check-tensorrt \
-        train train-deps quantize apt eval gallery fuzz soak browser-deps test-browser screenshots test-deploy lint
+        train train-deps gpu-pack quantize apt eval gallery fuzz soak browser-deps test-browser screenshots test-deploy lint
 
 # ---------------------------------------------------------------- set-up
 
@@ -283,6 +283,11 @@ train: train-deps native
 	$(GO) run ./tools/parity --dir build/train7/parity
 	$(GO) run ./tools/eval --model engines/nailseg.json --dataset $(DATASET) --split val --write-manifest
 	$(MAKE) --no-print-directory quantize
+
+# A compact copy of the dataset (~54 MiB: photos re-encoded, masks 1-bit) to carry to a
+# lent GPU machine, which takes 64 MiB a call (DEVELOPERS.md, "Training on a lent GPU").
+gpu-pack: train-deps
+	$(PYTHON) tools/train/pack.py --dataset $(DATASET) --out $(BUILD)/gpu-data
 
 # The INT8 build beside the float model (engines/nailseg-int8.{onnx,json}): static QDQ
 # quantisation calibrated on ~64 train photos (tools/train/quantize.py, ~20 s), then its

@@ -6,6 +6,11 @@
 
 Seeded end to end (Python, NumPy and torch RNGs, one data worker): the same command on the
 same machine gives the same model. See tools/train/README.md for timings.
+
+On a GPU machine (DEVELOPERS.md, "Training on a lent GPU"): --device picks it (auto: CUDA
+when torch sees one), and --workers sets how many processes synthesise crops (each is
+seeded by its number, so a run is repeatable for a given --workers; 1, the default,
+keeps CPU runs as they were).
 """
 import argparse
 import json
@@ -50,14 +55,33 @@ def loss_fn(logits, target):
     return bce + dice.mean()
 
 
+def resolve_device(name):
+    """The torch device --device names: auto is CUDA when torch sees a GPU, else the CPU."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise SystemExit(f"--device {name}: torch {torch.__version__} sees no CUDA GPU here (use --device cpu)")
+    if name != "cpu" and not name.startswith("cuda"):
+        raise SystemExit(f"--device {name}: expected auto, cpu, cuda or cuda:N")
+    return torch.device(name)
+
+
+def cpu_state(model):
+    """The model's weights as CPU tensors: checkpoints load on any machine (export.py runs
+    on the CPU even when training ran on a GPU)."""
+    return {k: v.detach().cpu() for k, v in model.state_dict().items()}
+
+
 @torch.no_grad()
 def predict(model, img_u8, size):
     """Probability map at the photo's own resolution, as the Go pipeline computes it."""
     canvas, _, (dx, dy, nw, nh) = augment.letterbox(img_u8, size)
-    x = torch.from_numpy(augment.normalise(canvas))[None]
+    p = next(model.parameters(), None)  # a model with no weights runs on the CPU
+    device = p.device if p is not None else torch.device("cpu")
+    x = torch.from_numpy(augment.normalise(canvas))[None].to(device)
     logits = model(x)[:, :, dy:dy + nh, dx:dx + nw]
     logits = F.interpolate(logits, size=img_u8.shape[:2], mode="bilinear", align_corners=False)
-    return torch.sigmoid(logits)[0, 0].numpy()
+    return torch.sigmoid(logits)[0, 0].cpu().numpy()
 
 
 def evaluate(model, samples, size, threshold=0.5, min_area=0):
@@ -112,6 +136,12 @@ def main():
     ap.add_argument("--init", default=None,
                     help="start from this checkpoint or exported .onnx (same --widths) instead of random weights")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (auto: CUDA when torch sees a GPU)")
+    ap.add_argument("--max-seconds", type=float, default=0,
+                    help="stop training after this long (evaluating and keeping the best checkpoint first); "
+                         "0: no limit. For a lent GPU's per-call time limit")
+    ap.add_argument("--workers", type=int, default=1,
+                    help="processes synthesising training crops (a run repeats for the same number)")
     ap.add_argument("--workdir", default="build/train")
     ap.add_argument("--widths", default="16,32,64,128,192", help="NailNet channel widths of the five stages")
     ap.add_argument("--weights", default="hands=0.7,closeups=0.15,fingers=0.075,fingertips=0.075",
@@ -123,6 +153,9 @@ def main():
                     help="val sources evaluated during training (for selection)")
     args = ap.parse_args()
 
+    device = resolve_device(args.device)
+    if args.workers < 1:
+        raise SystemExit("--workers must be at least 1")
     torch.set_num_threads(args.threads)
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -149,9 +182,10 @@ def main():
         from_onnx.load(model, args.init, (next(it)[0] for _ in range(16)))
         print(f"initialised from {args.init} (BatchNorm recalibrated on 16x{args.batch} crops)", flush=True)
     elif args.init:
-        model.load_state_dict(torch.load(args.init)["state"])
+        model.load_state_dict(torch.load(args.init, map_location="cpu")["state"])
         print(f"initialised from {args.init}", flush=True)
-    print(f"NailNet: {count_params(model)} parameters", flush=True)
+    model.to(device)
+    print(f"NailNet: {count_params(model)} parameters, on {device}", flush=True)
     if args.hard > 0:
         t_hard = time.time()
         ious = weigh_hard(model, train, args.size, args.hard)
@@ -160,13 +194,15 @@ def main():
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05)
     loader = torch.utils.data.DataLoader(Synth(by_source, args.crop, args.size, args.seed, weights),
-                                         batch_size=args.batch, num_workers=1)
+                                         batch_size=args.batch, num_workers=args.workers,
+                                         pin_memory=device.type == "cuda")
     best, best_step, stale, history = -1.0, 0, 0, []
     ckpt = os.path.join(args.workdir, "best.pt")
     t0 = time.time()
     running = 0.0
     for step, (x, y) in enumerate(loader, start=1):
         model.train()
+        x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
         loss = loss_fn(model(x), y)
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -177,7 +213,8 @@ def main():
             print(f"step {step} loss {running / 50:.4f} lr {sched.get_last_lr()[0]:.2e} {time.time() - t0:.0f}s",
                   flush=True)
             running = 0.0
-        if step % args.eval_every == 0 or step == args.steps:
+        out_of_time = args.max_seconds > 0 and time.time() - t0 >= args.max_seconds
+        if step % args.eval_every == 0 or step == args.steps or out_of_time:
             res = evaluate(model, val, args.size)
             score = selection_score(res)
             history.append({"step": step, "score": round(score, 4), **{k: v["iou"] for k, v in res.items()}})
@@ -185,15 +222,18 @@ def main():
                   " ".join(f"{k}={v['iou']:.3f}/{v['f1']:.2f}" for k, v in res.items()), flush=True)
             if score > best:
                 best, best_step, stale = score, step, 0
-                torch.save({"widths": widths, "state": model.state_dict()}, ckpt)
+                torch.save({"widths": widths, "state": cpu_state(model)}, ckpt)
             else:
                 stale += 1
                 if stale >= args.patience:
                     print(f"early stop at step {step}: no gain since step {best_step}", flush=True)
                     break
+        if out_of_time:
+            print(f"time limit: stopped at step {step} after {time.time() - t0:.0f}s (--max-seconds)", flush=True)
+            break
         if step >= args.steps:
             break
-    model.load_state_dict(torch.load(ckpt)["state"])
+    model.load_state_dict(torch.load(ckpt, map_location=device)["state"])
     res = evaluate(model, val, args.size)
     summary = {"best_step": best_step, "score": round(best, 4), "seconds": round(time.time() - t0),
                "steps_run": step, "args": vars(args), "val": res, "history": history}

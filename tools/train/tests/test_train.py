@@ -67,3 +67,23 @@ class _Constant(torch.nn.Module):
 
     def forward(self, x):
         return torch.full((x.shape[0], 1, x.shape[2], x.shape[3]), self.logit)
+
+
+def test_resolve_device():
+    assert train.resolve_device("cpu") == torch.device("cpu")
+    want = "cuda" if torch.cuda.is_available() else "cpu"
+    assert train.resolve_device("auto").type == want
+    with pytest.raises(SystemExit, match="expected auto, cpu, cuda"):
+        train.resolve_device("tpu")
+    if not torch.cuda.is_available():
+        with pytest.raises(SystemExit, match="sees no CUDA GPU"):
+            train.resolve_device("cuda")
+
+
+def test_checkpoint_state_is_on_the_cpu():
+    model = NailNet((8, 8, 16, 16, 16))
+    state = train.cpu_state(model)
+    assert set(state) == set(model.state_dict())
+    for k, v in model.state_dict().items():
+        assert state[k].device.type == "cpu"
+        assert torch.equal(state[k], v)
