@@ -322,22 +322,54 @@ static int reuse_huffman(const struct jpeg_decompress_struct* d, struct jpeg_com
 	return 1;
 }
 
-unsigned char* nt_edit_finish(nt_jpeg_edit* e, int orientation, unsigned long* size, char* err, int errlen) {
+// The edited file goes straight into the caller's buffer (Go memory, so the result
+// needs no copy out of C): a destination manager over a fixed array, which reports a
+// full one instead of growing it (jpeg_mem_dest would realloc-and-copy as it doubles,
+// then the caller would copy the lot once more).
+typedef struct {
+	struct jpeg_destination_mgr pub;
+	unsigned long cap;
+	int full;
+} nt_fixed_dest;
+
+static void fixed_init(j_compress_ptr c) { (void)c; }
+
+static boolean fixed_empty(j_compress_ptr c) {
+	nt_fixed_dest* d = (nt_fixed_dest*)c->dest;
+	nt_err_mgr* e = (nt_err_mgr*)c->err;
+	d->full = 1;
+	snprintf(e->msg, sizeof(e->msg), "output buffer of %lu bytes is full", d->cap);
+	longjmp(e->jump, 1);
+}
+
+static void fixed_term(j_compress_ptr c) { (void)c; }
+
+int nt_edit_finish(nt_jpeg_edit* e, int orientation, unsigned char* dst, unsigned long cap, unsigned long* size,
+                   char* err, int errlen) {
 	struct jpeg_compress_struct c;
 	nt_err_mgr cerr;
-	unsigned char* mem = NULL;
-	unsigned long mem_len = 0;
+	nt_fixed_dest dest;
 	memset(&c, 0, sizeof(c));
+	memset(&dest, 0, sizeof(dest));
 	nt_init_err(&cerr);
 	c.err = &cerr.pub;
 	if (setjmp(cerr.jump)) {
 		set_err(err, errlen, "write", cerr.msg);
 		jpeg_destroy_compress(&c);
-		free(mem);
-		return NULL;
+		if (dest.full) {
+			*size = 0;
+			return 1;
+		}
+		return -1;
 	}
 	jpeg_create_compress(&c);
-	jpeg_mem_dest(&c, &mem, &mem_len);
+	dest.pub.next_output_byte = dst;
+	dest.pub.free_in_buffer = cap;
+	dest.pub.init_destination = fixed_init;
+	dest.pub.empty_output_buffer = fixed_empty;
+	dest.pub.term_destination = fixed_term;
+	dest.cap = cap;
+	c.dest = &dest.pub;
 	jpeg_copy_critical_parameters(&e->d, &c);
 	// The photo's own Huffman tables where they can code anything (one pass, and the
 	// file is as small as the photo was); otherwise tables fitted to this photo, one
@@ -350,7 +382,7 @@ unsigned char* nt_edit_finish(nt_jpeg_edit* e, int orientation, unsigned long* s
 	if (orientation > 1 && orientation <= 8) write_orientation(&c, orientation);
 	if (e->icc) jpeg_write_icc_profile(&c, e->icc, e->icc_len);
 	jpeg_finish_compress(&c);
+	*size = cap - dest.pub.free_in_buffer;
 	jpeg_destroy_compress(&c);
-	*size = mem_len;
-	return mem;
+	return 0;
 }

@@ -32,9 +32,12 @@ int nt_edit_get(nt_jpeg_edit* e, int x, int y, int w, int h, unsigned char* rgba
 int nt_edit_put(nt_jpeg_edit* e, int x, int y, int w, int h, const unsigned char* rgba, int ix, int iy, int iw, int ih,
                 char* err, int errlen);
 
-// Writes the edited photo (baseline, optimised Huffman tables, the photo's ICC profile
-// and an Exif orientation tag when orientation is 2..8). Returns a malloc'd buffer.
-unsigned char* nt_edit_finish(nt_jpeg_edit* e, int orientation, unsigned long* size, char* err, int errlen);
+// Writes the edited photo (baseline, the photo's Huffman tables or optimised ones, its
+// ICC profile and an Exif orientation tag when orientation is 2..8) into dst, which holds
+// cap bytes, and sets *size. Returns 0; 1 when the file would not fit in cap (nothing
+// else is wrong: call again with a larger dst); -1 on any other error.
+int nt_edit_finish(nt_jpeg_edit* e, int orientation, unsigned char* dst, unsigned long cap, unsigned long* size,
+                   char* err, int errlen);
 
 void nt_edit_close(nt_jpeg_edit* e);
 

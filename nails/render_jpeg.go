@@ -102,14 +102,33 @@ func RenderJPEG(data []byte, res *Result, m Material) (out []byte, ok bool, err 
 	if err := write.Wait(); err != nil {
 		return nil, false, err
 	}
-	var size C.ulong
-	mem := C.nt_edit_finish(e, C.int(o), &size, &errbuf[0], C.int(len(errbuf)))
-	if mem == nil {
-		return nil, false, editErr(&errbuf)
+	// The file is written into Go memory sized for it: the photo's own size (the same
+	// coefficients and, usually, Huffman tables, minus the metadata dropped) with room
+	// for repainted blocks that code longer. Too small, it is written again into twice
+	// as much (the coefficients are still in memory); no photo here has needed that.
+	for capacity := finishCapacity(len(data)); ; capacity *= 2 {
+		out := make([]byte, capacity)
+		var size C.ulong
+		switch C.nt_edit_finish(e, C.int(o), (*C.uchar)(unsafe.Pointer(&out[0])), C.ulong(len(out)), &size,
+			&errbuf[0], C.int(len(errbuf))) {
+		case 0:
+			return out[:size:size], true, nil
+		case 1:
+			if capacity > maxFinishBytes {
+				return nil, false, editErr(&errbuf)
+			}
+		default:
+			return nil, false, editErr(&errbuf)
+		}
 	}
-	defer C.free(unsafe.Pointer(mem))
-	return C.GoBytes(unsafe.Pointer(mem), C.int(size)), true, nil
 }
+
+// finishCapacity is the first output buffer RenderJPEG gives a photo of n bytes (a
+// variable so a test can start it small and exercise the retry).
+var finishCapacity = func(n int) int { return n + n/4 + 64<<10 }
+
+// maxFinishBytes bounds the retries: a render's file is never larger than this.
+const maxFinishBytes = 1 << 30
 
 // editErr is the error a jpeg_edit call wrote into errbuf.
 func editErr(errbuf *[256]C.char) error {

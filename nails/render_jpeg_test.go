@@ -272,3 +272,23 @@ func dropLastACSymbol(t *testing.T, data []byte) []byte {
 	require.NotNil(t, out, "an AC table")
 	return out
 }
+
+// A file that does not fit the first output buffer is written again into a larger one,
+// with the same bytes as when it fits.
+func TestRenderJPEGOutgrowsItsBuffer(t *testing.T) {
+	disp := skinPhoto(203, 157).RGBA()
+	res := &Result{Width: 203, Height: 157, Nails: []Nail{ellipseNail(50, 40, 12, 20), ellipseNail(160, 110, 12, 19)}}
+	data := storedJPEG(t, disp, 6)
+	m := Material{Color: "#d01030", Finish: "glossy"}
+	want, ok, err := RenderJPEG(data, res, m)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.LessOrEqual(t, cap(want), finishCapacity(len(data)), "the default buffer fits a render")
+
+	defer func(f func(int) int) { finishCapacity = f }(finishCapacity)
+	finishCapacity = func(int) int { return 64 } // not even the headers fit: several doublings
+	got, ok, err := RenderJPEG(data, res, m)
+	require.NoError(t, err)
+	require.True(t, ok)
+	require.Equal(t, want, got)
+}
