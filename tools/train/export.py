@@ -19,7 +19,7 @@ import onnx
 import torch
 
 from nailtrain import augment
-from nailtrain.model import NailNet
+from nailtrain import model as models
 
 NAME = "nailseg"
 VERSION = "2.6.1"
@@ -48,7 +48,7 @@ def main():
     ckpt = torch.load(args.checkpoint, map_location="cpu")
     if "state" not in ckpt:  # a bare state_dict from an early run
         ckpt = {"widths": (16, 32, 48, 96, 128), "state": ckpt}  # nailseg 1.x
-    model = NailNet(tuple(ckpt["widths"]))
+    model = models.build(ckpt)
     model.load_state_dict(ckpt["state"])
     model.eval()
     x = torch.from_numpy(np.random.default_rng(0).standard_normal((1, 3, args.size, args.size)).astype(np.float32))
@@ -59,7 +59,7 @@ def main():
     m = onnx.load(onnx_path)
     onnx.checker.check_model(m)
     m.producer_name = "nailtrt tools/train"
-    m.doc_string = f"{NAME} {VERSION}: NailNet nail segmentation (see tools/train/README.md)"
+    m.doc_string = f"{NAME} {VERSION}: {type(model).__name__} nail segmentation (see tools/train/README.md)"
     onnx.save(m, onnx_path)
     size_mb = os.path.getsize(onnx_path) / 1e6
     if size_mb > 8:

@@ -22,9 +22,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nailtrain import augment, dataset, from_onnx
+from nailtrain import augment, dataset, from_onnx, pretrained
 from nailtrain.metrics import Accumulator
-from nailtrain.model import NailNet, count_params
+from nailtrain.model import MobileNetV1Seg, NailNet, count_params
 
 # Checkpoint selection: whole-hand photos are what users send, so they weigh most.
 SELECT_WEIGHTS = {"hands": 0.6, "closeups": 0.2, "fingers": 0.1, "fingertips": 0.1}
@@ -143,7 +143,15 @@ def main():
     ap.add_argument("--workers", type=int, default=1,
                     help="processes synthesising training crops (a run repeats for the same number)")
     ap.add_argument("--workdir", default="build/train")
+    ap.add_argument("--arch", default="nailnet", choices=("nailnet", "mnv1"),
+                    help="encoder: nailnet (from scratch) or mnv1 (MobileNetV1, can start from --pretrained)")
     ap.add_argument("--widths", default="16,32,64,128,192", help="NailNet channel widths of the five stages")
+    ap.add_argument("--alpha", type=float, default=0.25, help="MobileNetV1 width multiplier (--arch mnv1)")
+    ap.add_argument("--pretrained", default=None,
+                    help="TFLite MobileNetV1 whose ImageNet weights start the mnv1 encoder "
+                         "(tools/train/pretrained/README.md)")
+    ap.add_argument("--encoder-lr", type=float, default=0.5,
+                    help="learning rate of the --pretrained encoder, as a fraction of --lr")
     ap.add_argument("--weights", default="hands=0.7,closeups=0.15,fingers=0.075,fingertips=0.075",
                     help="share of training samples drawn from each source")
     ap.add_argument("--hard", type=float, default=0.0,
@@ -172,27 +180,47 @@ def main():
         by_source.setdefault(s.source, []).append(s)
     print(f"train {len(train)} images {[(k, len(v)) for k, v in by_source.items()]}, val {len(val)}", flush=True)
 
-    widths = tuple(int(w) for w in args.widths.split(","))
-    model = NailNet(widths)
-    if args.init and args.init.endswith(".onnx"):
-        # An exported model (BatchNorm folded away): restore it, calibrating the BatchNorm
-        # statistics on 16 batches of training crops from a generator of their own.
+    if args.arch == "mnv1":
+        model, spec = MobileNetV1Seg(args.alpha), {"arch": "mnv1", "alpha": args.alpha}
+    else:
+        widths = tuple(int(w) for w in args.widths.split(","))
+        model, spec = NailNet(widths), {"arch": "nailnet", "widths": widths}
+    if args.pretrained and args.init:
+        raise SystemExit("--pretrained and --init both set the starting weights: pass one")
+
+    def calibration_batches():
+        # BatchNorm statistics for weights that arrive folded: 16 batches of training
+        # crops from a generator of their own (so the training stream is unchanged).
         calib = Synth(by_source, args.crop, args.size, args.seed + 1000, weights)
         it = iter(torch.utils.data.DataLoader(calib, batch_size=args.batch, num_workers=0))
-        from_onnx.load(model, args.init, (next(it)[0] for _ in range(16)))
+        return (next(it)[0] for _ in range(16))
+
+    if args.pretrained:
+        pretrained.load(model, args.pretrained, calibration_batches())
+        print(f"encoder from {args.pretrained} (BatchNorm calibrated on 16x{args.batch} crops)", flush=True)
+    elif args.init and args.init.endswith(".onnx"):
+        # An exported model (BatchNorm folded away): restore it the same way.
+        from_onnx.load(model, args.init, calibration_batches())
         print(f"initialised from {args.init} (BatchNorm recalibrated on 16x{args.batch} crops)", flush=True)
     elif args.init:
         model.load_state_dict(torch.load(args.init, map_location="cpu")["state"])
         print(f"initialised from {args.init}", flush=True)
     model.to(device)
-    print(f"NailNet: {count_params(model)} parameters, on {device}", flush=True)
+    print(f"{type(model).__name__}: {count_params(model)} parameters, on {device}", flush=True)
     if args.hard > 0:
         t_hard = time.time()
         ious = weigh_hard(model, train, args.size, args.hard)
         print(f"hard-example weights on {len(ious)} photos in {time.time() - t_hard:.0f}s: "
               f"IoU median {np.median(ious):.3f}, {(ious < 0.5).sum()} under 0.5", flush=True)
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.05)
+    # Pretrained encoder weights move at --encoder-lr times the decoder's rate: the decoder
+    # starts random and must catch up before the ImageNet features are worth changing much.
+    enc = set(pretrained.encoder_parameters(model)) if args.pretrained else set()
+    groups = [{"params": [p for p in model.parameters() if p not in enc], "lr": args.lr}]
+    if enc:
+        groups.append({"params": [p for p in model.parameters() if p in enc], "lr": args.lr * args.encoder_lr})
+    opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], total_steps=args.steps,
+                                                pct_start=0.05)
     loader = torch.utils.data.DataLoader(Synth(by_source, args.crop, args.size, args.seed, weights),
                                          batch_size=args.batch, num_workers=args.workers,
                                          pin_memory=device.type == "cuda")
@@ -222,7 +250,7 @@ def main():
                   " ".join(f"{k}={v['iou']:.3f}/{v['f1']:.2f}" for k, v in res.items()), flush=True)
             if score > best:
                 best, best_step, stale = score, step, 0
-                torch.save({"widths": widths, "state": cpu_state(model)}, ckpt)
+                torch.save({**spec, "state": cpu_state(model)}, ckpt)
             else:
                 stale += 1
                 if stale >= args.patience:

@@ -1,4 +1,4 @@
-"""Rebuild a trainable NailNet from an exported ONNX file (the bundled engines/nailseg.onnx).
+"""Rebuild a trainable model from an exported ONNX file (the bundled engines/nailseg.onnx).
 
 The export folds every BatchNorm into the convolution before it (W' = W*g/s, b' = beta -
 mean*g/s), so the ONNX file holds one weight and one bias per convolution and no
@@ -33,7 +33,7 @@ def onnx_convs(path):
             for n in m.graph.node if n.op_type == "Conv"]
 
 
-def _convs_in_call_order(model, size=64):
+def convs_in_call_order(model, size=64):
     """(path, conv, bn or None) for every Conv2d in the order forward calls them (the order
     the exporter writes them), bn being the BatchNorm2d that follows it in its Sequential."""
     follows = {}
@@ -55,25 +55,22 @@ def _convs_in_call_order(model, size=64):
 
 
 @torch.no_grad()
-def load(model, path, calibration):
-    """Load the ONNX file's weights into model (a NailNet of the same widths) and restore
-    BatchNorm statistics from the calibration batches (an iterable of input tensors)."""
-    convs = onnx_convs(path)
-    pairs = _convs_in_call_order(model)
-    if len(pairs) != len(convs):
-        raise ValueError(f"{path} has {len(convs)} convolutions, the model {len(pairs)}: another architecture?")
-    for (name, conv, bn), (node, w, b) in zip(pairs, convs):
-        if tuple(w.shape) != tuple(conv.weight.shape):
-            raise ValueError(f"{path}: {node} weight {w.shape}, model {name} {tuple(conv.weight.shape)}: other widths?")
-        conv.weight.copy_(torch.from_numpy(w.copy()))
-        if bn is None:
-            conv.bias.copy_(torch.from_numpy(b.copy()))
-            continue
-        bn.running_mean.zero_()
-        bn.running_var.fill_(1 - bn.eps)
-        bn.weight.fill_(1)
-        bn.bias.copy_(torch.from_numpy(b.copy()))
+def set_folded(conv, bn, w, b):
+    """Step 1 for one convolution: weight w, and its BatchNorm (if any) a pure bias b."""
+    conv.weight.copy_(torch.from_numpy(w.copy()))
+    if bn is None:
+        conv.bias.copy_(torch.from_numpy(b.copy()))
+        return
+    bn.running_mean.zero_()
+    bn.running_var.fill_(1 - bn.eps)
+    bn.weight.fill_(1)
+    bn.bias.copy_(torch.from_numpy(b.copy()))
 
+
+@torch.no_grad()
+def calibrate(model, pairs, calibration):
+    """Steps 2 and 3 for the (path, conv, bn) pairs set by set_folded, over the calibration
+    batches (an iterable of input tensors)."""
     stats = {}  # conv -> [n, sum, sum of squares] per channel
 
     def hook(mod, _inp, out):
@@ -99,4 +96,19 @@ def load(model, path, calibration):
         bn.running_var.copy_(var)
         bn.weight.copy_((var + bn.eps).sqrt())
         bn.bias.copy_(mean + shift)
+
+
+def load(model, path, calibration):
+    """Load the ONNX file's weights into model (the same architecture and widths) and
+    restore BatchNorm statistics from the calibration batches (an iterable of input
+    tensors)."""
+    convs = onnx_convs(path)
+    pairs = convs_in_call_order(model)
+    if len(pairs) != len(convs):
+        raise ValueError(f"{path} has {len(convs)} convolutions, the model {len(pairs)}: another architecture?")
+    for (name, conv, bn), (node, w, b) in zip(pairs, convs):
+        if tuple(w.shape) != tuple(conv.weight.shape):
+            raise ValueError(f"{path}: {node} weight {w.shape}, model {name} {tuple(conv.weight.shape)}: other widths?")
+        set_folded(conv, bn, w, b)
+    calibrate(model, pairs, calibration)
     return model
