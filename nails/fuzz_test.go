@@ -12,6 +12,8 @@ import (
 
 // Every input either decodes to a photo of the size its header claims, or fails with one
 // of the error classes; nothing panics. make fuzz runs each target briefly in CI.
+//
+//nailtrt:fuzz-execs 60000 (each input is a whole image decode)
 func FuzzDecode(f *testing.F) {
 	img := patternPhoto(16, 12)
 	f.Add(encodeJPEG(f, img, 80))

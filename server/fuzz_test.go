@@ -13,6 +13,8 @@ import (
 
 // Any body under any multipart boundary is read to image bytes or refused with a
 // client error (400/413); nothing panics and the upload budget is always returned.
+//
+//nailtrt:fuzz-execs 10000 (each input goes through a multipart parse)
 func FuzzReadImage(f *testing.F) {
 	body, ct := multipartBody(f, "file", []byte("\xFF\xD8\xFFimage"), map[string]string{"material": "glossy_red"})
 	f.Add(body.Bytes(), ct)
