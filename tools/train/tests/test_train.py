@@ -87,3 +87,30 @@ def test_checkpoint_state_is_on_the_cpu():
     for k, v in model.state_dict().items():
         assert state[k].device.type == "cpu"
         assert torch.equal(state[k], v)
+
+
+def test_ema_averages_floats_and_copies_counters():
+    torch.manual_seed(0)
+    model = NailNet((4, 4, 4, 8, 8))
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    ema = train.EMA(model, 0.75)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(1.0)
+        for m in model.modules():
+            if isinstance(m, torch.nn.BatchNorm2d):
+                m.running_var.mul_(3.0)
+                m.num_batches_tracked.add_(5)
+    ema.update(model)
+    now = model.state_dict()
+    for k, v in ema.state.items():
+        if v.dtype.is_floating_point:
+            torch.testing.assert_close(v, 0.75 * start[k] + 0.25 * now[k])
+        else:
+            assert torch.equal(v, now[k]), k
+    moved = [k for k in now if now[k].dtype.is_floating_point and not torch.equal(now[k], start[k])]
+    assert moved, "the test changed some weights"
+    target = NailNet((4, 4, 4, 8, 8))
+    ema.copy_to(target)
+    for k, v in target.state_dict().items():
+        assert torch.equal(v, ema.state[k])
