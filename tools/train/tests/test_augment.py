@@ -177,3 +177,85 @@ def test_letterbox_and_normalise():
     x = augment.normalise(canvas)
     assert x.dtype == np.float32 and x.shape == (3, 100, 100) and x.flags.c_contiguous
     assert np.abs(x[:, pad]).max() < 0.01, "the letterbox fill is 0 after normalisation"
+
+
+# The whole-photo versions polish and glare replaced (they did the same arithmetic over
+# every pixel): the definitions the faster ones must match, draws included.
+def _polish_whole_photo(rng, img, mask):
+    if not mask.any():
+        return img
+    L = augment._luma(img)
+    mean = max(8.0, float(L[mask].mean()))
+    r = rng.random()
+    if r < 0.15:
+        color = rng.uniform(0, 40, 3)
+    elif r < 0.3:
+        color = augment.SKIN_TONES[rng.integers(len(augment.SKIN_TONES))] * rng.uniform(0.9, 1.15)
+    elif r < 0.4:
+        color = rng.uniform(215, 255, 3)
+    else:
+        h, s, v = rng.uniform(0, 1), rng.uniform(0.35, 1.0), rng.uniform(0.25, 1.0)
+        color = np.array(augment._hsv_to_rgb(h, s, v)) * 255
+    finish = rng.random()
+    contrast = 1.6 if finish < 0.2 else 0.8
+    shade = np.clip((L / mean), 0.3, 2.0) ** contrast
+    new = color[None, None, :] * shade[..., None]
+    if finish > 0.4:
+        new = new + np.clip(L - np.percentile(L[mask], 90), 0, None)[..., None] * rng.uniform(0.8, 2.0)
+    if 0.2 <= finish < 0.3:
+        new = new + (rng.random(L.shape) < 0.05)[..., None] * rng.uniform(60, 160)
+    soft = ndimage.gaussian_filter(mask.astype(np.float32), 0.6) * mask
+    alpha = (soft * rng.uniform(0.75, 1.0))[..., None]
+    return img * (1 - alpha) + np.clip(new, 0, 255) * alpha
+
+
+def _glare_whole_photo(rng, img, mask):
+    if not mask.any():
+        return img
+    scale = max(img.shape[:2]) / 384
+    ring = ndimage.binary_dilation(mask, iterations=max(2, int(rng.uniform(3, 14) * scale))) & ~mask
+    ys, xs = np.nonzero(ring)
+    if len(ys) == 0:
+        return img
+    yy, xx = np.mgrid[0:img.shape[0], 0:img.shape[1]].astype(np.float32)
+    for _ in range(rng.integers(1, 5)):
+        k = rng.integers(len(ys))
+        rad = rng.uniform(1.5, 6.0) * scale
+        spot = np.exp(-(((yy - ys[k]) ** 2 + (xx - xs[k]) ** 2) / (2 * rad * rad)))
+        spot[mask] = 0
+        img = img + (255 - img) * (spot * rng.uniform(0.4, 0.9))[..., None]
+    return img
+
+
+def _edge_masks(samples):
+    """The samples' own masks, plus nails cut by each border of the photo."""
+    for s in all_samples(samples):
+        yield s.image, s.mask
+        for cut in (np.s_[5:], np.s_[:-5], np.s_[:, 5:], np.s_[:, :-5]):
+            m = s.mask.copy()
+            m[cut] = False
+            yield s.image, m
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_polish_is_the_whole_photo_arithmetic(samples, dtype):
+    for seed in range(40):
+        for img, mask in _edge_masks(samples):
+            a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+            img = img.astype(dtype)
+            got, want = augment.polish(a, img, mask), _polish_whole_photo(b, img, mask)
+            assert got.dtype == want.dtype
+            np.testing.assert_array_equal(got, want)
+            assert a.random() == b.random(), "the same draws"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_glare_is_the_whole_photo_arithmetic(samples, dtype):
+    for seed in range(40):
+        for img, mask in _edge_masks(samples):
+            a, b = np.random.default_rng(seed), np.random.default_rng(seed)
+            img = img.astype(dtype)
+            got, want = augment.glare(a, img.copy(), mask), _glare_whole_photo(b, img, mask)
+            assert got.dtype == want.dtype
+            np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+            assert a.random() == b.random(), "the same draws"

@@ -114,3 +114,26 @@ def test_ema_averages_floats_and_copies_counters():
     ema.copy_to(target)
     for k, v in target.state_dict().items():
         assert torch.equal(v, ema.state[k])
+
+
+def test_channels_last_computes_what_nchw_does():
+    """--channels-last changes only the memory layout: the same outputs and gradients to
+    float32 rounding, and a checkpoint of the NHWC model loads into a plain one exactly
+    (export.py builds a plain one)."""
+    torch.manual_seed(0)
+    ref, fast = NailNet((4, 8, 8, 16, 16)), NailNet((4, 8, 8, 16, 16))
+    fast.load_state_dict(ref.state_dict())
+    x, y = torch.randn(2, 3, 64, 64), (torch.rand(2, 1, 64, 64) > 0.8).float()
+    fast.to(memory_format=torch.channels_last)
+    out_ref, out_fast = ref(x), fast(x.contiguous(memory_format=torch.channels_last))
+    torch.testing.assert_close(out_fast, out_ref, rtol=1e-3, atol=1e-4)
+    train.loss_fn(out_ref, y).backward()
+    train.loss_fn(out_fast, y).backward()
+    for (name, a), b in zip(ref.named_parameters(), fast.parameters()):
+        # Summed in another order: each gradient within 1e-3 of its own size.
+        assert (b.grad - a.grad).norm() <= 1e-3 * a.grad.norm() + 1e-9, name
+    plain = NailNet((4, 8, 8, 16, 16))
+    saved = train.cpu_state(fast)
+    plain.load_state_dict(saved)
+    for k, v in plain.state_dict().items():
+        torch.testing.assert_close(v, saved[k], rtol=0, atol=0, msg=k)
