@@ -13,6 +13,7 @@ seeded by its number, so a run is repeatable for a given --workers; 1, the defau
 keeps CPU runs as they were).
 """
 import argparse
+import contextlib
 import copy
 import json
 import os
@@ -79,6 +80,17 @@ class EMA:
 
     def copy_to(self, model):
         model.load_state_dict(self.state)
+
+
+@contextlib.contextmanager
+def all_cores(n):
+    """Runs the block with at least every core's worth of torch threads (evaluation and the
+    hard-example pass, which run while the crop worker waits), then puts n back."""
+    torch.set_num_threads(max(n, os.cpu_count() or 1))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(n)
 
 
 def resolve_device(name):
@@ -161,7 +173,10 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--init", default=None,
                     help="start from this checkpoint or exported .onnx (same --widths) instead of random weights")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2,
+                    help="torch threads for the training steps; evaluation and the hard-example pass, "
+                         "when no crops are being made, use every core. On a 2-core CPU, 1 leaves a core "
+                         "to the worker that makes the crops (tools/train/README.md, Training speed)")
     ap.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (auto: CUDA when torch sees a GPU)")
     ap.add_argument("--max-seconds", type=float, default=0,
                     help="stop training after this long (evaluating and keeping the best checkpoint first); "
@@ -243,7 +258,8 @@ def main():
     print(f"{type(model).__name__}: {count_params(model)} parameters, on {device}", flush=True)
     if args.hard > 0:
         t_hard = time.time()
-        ious = weigh_hard(model, train, args.size, args.hard)
+        with all_cores(args.threads):
+            ious = weigh_hard(model, train, args.size, args.hard)
         print(f"hard-example weights on {len(ious)} photos in {time.time() - t_hard:.0f}s: "
               f"IoU median {np.median(ious):.3f}, {(ious < 0.5).sum()} under 0.5", flush=True)
     # Pretrained encoder weights move at --encoder-lr times the decoder's rate: the decoder
@@ -284,7 +300,8 @@ def main():
         if step % args.eval_every == 0 or step == args.steps or out_of_time:
             if ema:
                 ema.copy_to(scored)
-            res = evaluate(scored, val, args.size)
+            with all_cores(args.threads):
+                res = evaluate(scored, val, args.size)
             score = selection_score(res)
             history.append({"step": step, "score": round(score, 4), **{k: v["iou"] for k, v in res.items()}})
             print(f"eval step {step}: score {score:.4f} " +
@@ -303,7 +320,8 @@ def main():
         if step >= args.steps:
             break
     model.load_state_dict(torch.load(ckpt, map_location=device)["state"])
-    res = evaluate(model, val, args.size)
+    with all_cores(args.threads):
+        res = evaluate(model, val, args.size)
     summary = {"best_step": best_step, "score": round(best, 4), "seconds": round(time.time() - t0),
                "steps_run": step, "args": vars(args), "val": res, "history": history}
     with open(os.path.join(args.workdir, "metrics.json"), "w") as f:

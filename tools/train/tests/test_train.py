@@ -1,4 +1,6 @@
 """train.py's pieces that run without the dataset: the crop stream and the evaluation."""
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -137,3 +139,18 @@ def test_channels_last_computes_what_nchw_does():
     plain.load_state_dict(saved)
     for k, v in plain.state_dict().items():
         torch.testing.assert_close(v, saved[k], rtol=0, atol=0, msg=k)
+
+
+def test_all_cores_restores_the_training_threads():
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        with train.all_cores(1):
+            assert torch.get_num_threads() == max(1, os.cpu_count() or 1)
+        assert torch.get_num_threads() == 1
+        with pytest.raises(RuntimeError):
+            with train.all_cores(1):
+                raise RuntimeError("evaluation failed")
+        assert torch.get_num_threads() == 1, "restored on an error too"
+    finally:
+        torch.set_num_threads(before)
