@@ -214,7 +214,9 @@ func (g Geometry) softMask(lm logitMap, box image.Rectangle, reject func(i int) 
 	y0 := clamp(int(math.Floor(mapY(0))), 0, lm.h-1)
 	y1 := clamp(int(math.Floor(mapY(gh-1)))+1, 0, lm.h-1)
 	pw, ph := x1-x0+1, y1-y0+1
-	patch := make([]float32, pw*ph)
+	sc := softMaskPool.Get().(*softMaskScratch)
+	defer softMaskPool.Put(sc)
+	patch := resize(&sc.patch, pw*ph)
 	for y := 0; y < ph; y++ {
 		for x := 0; x < pw; x++ {
 			i := (y0+y)*lm.w + x0 + x
@@ -226,17 +228,13 @@ func (g Geometry) softMask(lm logitMap, box image.Rectangle, reject func(i int) 
 		}
 	}
 	// Column sample positions are the same for every row: compute them once.
-	type col struct {
-		a, b int // patch columns to blend
-		wx   float32
-	}
-	cols := make([]col, gw)
+	cols := resize(&sc.cols, gw)
 	for i := range cols {
 		fx := mapX(i)
 		xf := math.Floor(fx)
 		xa := clamp(int(xf), x0, x1) - x0
 		xb := clamp(int(xf)+1, x0, x1) - x0
-		cols[i] = col{xa, xb, float32(fx - xf)}
+		cols[i] = softMaskCol{xa, xb, float32(fx - xf)}
 	}
 	k := 0
 	for j := 0; j < gh; j++ {
@@ -254,6 +252,23 @@ func (g Geometry) softMask(lm logitMap, box image.Rectangle, reject func(i int) 
 	}
 	return m
 }
+
+// softMaskScratch is what one softMask call uses and drops: the map patch under the box
+// and the column sample positions, a few KB per nail. Pooled, as masks are sampled on
+// every request (one call per nail, on the spread goroutines); nothing returned points
+// into them.
+type softMaskScratch struct {
+	patch []float32
+	cols  []softMaskCol
+}
+
+// softMaskCol is one cell column's two patch columns to blend and the weight between them.
+type softMaskCol struct {
+	a, b int
+	wx   float32
+}
+
+var softMaskPool = sync.Pool{New: func() any { return new(softMaskScratch) }}
 
 // alphaLUT holds 255*sigmoid(v) for v in [-12, 12] in steps of 1/64: one table read
 // per mask pixel instead of an exp (the error is under half a grey level).
