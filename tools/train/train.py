@@ -277,7 +277,7 @@ def main():
     ema = EMA(model, args.ema) if args.ema > 0 else None
     # The model evaluated and saved: the averaged weights when --ema is set.
     scored = copy.deepcopy(model) if ema else model
-    best, best_step, stale, history = -1.0, 0, 0, []
+    best, best_step, best_res, stale, history = -1.0, 0, None, 0, []
     ckpt = os.path.join(args.workdir, "best.pt")
     t0 = time.time()
     running = 0.0
@@ -307,7 +307,7 @@ def main():
             print(f"eval step {step}: score {score:.4f} " +
                   " ".join(f"{k}={v['iou']:.3f}/{v['f1']:.2f}" for k, v in res.items()), flush=True)
             if score > best:
-                best, best_step, stale = score, step, 0
+                best, best_step, best_res, stale = score, step, res, 0
                 torch.save({**spec, "state": cpu_state(scored)}, ckpt)
             else:
                 stale += 1
@@ -319,14 +319,13 @@ def main():
             break
         if step >= args.steps:
             break
-    model.load_state_dict(torch.load(ckpt, map_location=device)["state"])
-    with all_cores(args.threads):
-        res = evaluate(model, val, args.size)
+    # The kept checkpoint's val results are the ones its evaluation produced (the weights
+    # saved are the weights evaluated), so they are reported without evaluating it again.
     summary = {"best_step": best_step, "score": round(best, 4), "seconds": round(time.time() - t0),
-               "steps_run": step, "args": vars(args), "val": res, "history": history}
+               "steps_run": step, "args": vars(args), "val": best_res, "history": history}
     with open(os.path.join(args.workdir, "metrics.json"), "w") as f:
         json.dump(summary, f, indent=2)
-    print(json.dumps(res, indent=2), flush=True)
+    print(json.dumps(best_res, indent=2), flush=True)
 
 
 if __name__ == "__main__":

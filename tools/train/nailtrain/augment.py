@@ -218,7 +218,7 @@ def glare(rng, img, mask):
     ys, xs = np.nonzero(ring)
     if len(ys) == 0:
         return img
-    img = img + np.zeros((), np.float32)  # a new array of the type the sum below gives
+    img = img.astype(np.result_type(img, np.float32))  # a copy, of the type the spots' sums give
     h, w = mask.shape
     for _ in range(rng.integers(1, 5)):
         k = rng.integers(len(ys))
