@@ -61,23 +61,22 @@ func (d *semantic) decode(o outputs, g Geometry) ([]Nail, error) {
 			on[y*w+x] = lm.data[y*w+x] > d.threshold
 		}
 	}
-	labels, n := components(on, w, h, roi, resize(&sc.labels, w*h), &sc.parent, &sc.remap)
+	labels, n := components(on, w, h, roi, resize(&sc.labels, w*h), &sc.components)
 	comps := resize(&sc.comps, n+1)
 	for i := range comps {
 		comps[i] = component{x0: w, y0: h}
 	}
-	for y := roi.Min.Y; y < roi.Max.Y; y++ {
-		for x := roi.Min.X; x < roi.Max.X; x++ {
-			l := labels[y*w+x]
-			if l == 0 {
-				continue
-			}
-			c := &comps[l]
-			c.area++
-			c.prob += float64(sigmoid(lm.data[y*w+x]))
-			c.x0, c.y0 = min(c.x0, x), min(c.y0, y)
-			c.x1, c.y1 = max(c.x1, x+1), max(c.y1, y+1)
+	// Each component's area, box and summed probability, run by run (raster order, as
+	// the sums always were).
+	for _, r := range sc.components.runs {
+		y, a, b := int(r.y), int(r.a), int(r.b)
+		c := &comps[labels[y*w+a]]
+		c.area += b - a
+		for _, v := range lm.data[y*w+a : y*w+b] {
+			c.prob += float64(sigmoid(v))
 		}
+		c.x0, c.y0 = min(c.x0, a), min(c.y0, y)
+		c.x1, c.y1 = max(c.x1, b), max(c.y1, y+1)
 	}
 	kept, boxes := sc.kept[:0], sc.boxes[:0] // each nail's label and photo box
 	for l := 1; l <= n; l++ {
@@ -116,13 +115,13 @@ func (d *semantic) decode(o outputs, g Geometry) ([]Nail, error) {
 // warm server does not allocate them per request; nothing returned points into them
 // (masks are sampled from them into their own memory).
 type semanticScratch struct {
-	mean          []float32
-	on            []bool
-	labels        []int32
-	parent, remap []int32 // components' union-find tables
-	comps         []component
-	kept          []int32
-	boxes         []image.Rectangle
+	mean       []float32
+	on         []bool
+	labels     []int32
+	components componentScratch
+	comps      []component
+	kept       []int32
+	boxes      []image.Rectangle
 }
 
 // component is one connected region of the thresholded map, in model pixels.

@@ -3,6 +3,7 @@ package nails
 import (
 	"image"
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -168,4 +169,79 @@ func distToRing(ring []image.Point, p image.Point) float64 {
 		best = math.Min(best, math.Sqrt(segDist2(p, ring[i], ring[(i+1)%len(ring)])))
 	}
 	return best
+}
+
+// TestComponentsMatchPixelLabelling holds the run-based components to the definition it
+// replaced, pixel-by-pixel two-pass labelling (componentsByPixel below): the same labels,
+// numbered the same way, on random maps of every density, inside random rectangles, with
+// the scratch reused from call to call as the decoder does.
+func TestComponentsMatchPixelLabelling(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	var sc componentScratch
+	for trial := range 400 {
+		w, h := 1+rng.IntN(40), 1+rng.IntN(40)
+		density := rng.Float64()
+		mask := make([]bool, w*h)
+		for i := range mask {
+			mask[i] = rng.Float64() < density
+		}
+		x0, y0 := rng.IntN(w), rng.IntN(h)
+		roi := image.Rect(x0, y0, x0+1+rng.IntN(w-x0), y0+1+rng.IntN(h-y0))
+		got, n := components(mask, w, h, roi, make([]int32, w*h), &sc)
+		want, wantN := componentsByPixel(mask, w, roi)
+		require.Equal(t, wantN, n, "trial %d: %dx%d roi %v density %.2f", trial, w, h, roi, density)
+		require.Equal(t, want, got, "trial %d", trial)
+	}
+}
+
+// componentsByPixel labels 8-connected regions one pixel at a time (each set pixel joins
+// its W, NW, N and NE neighbours), then numbers the roots in raster order of their first
+// pixel: the reference components is tested against.
+func componentsByPixel(mask []bool, w int, roi image.Rectangle) ([]int32, int) {
+	labels := make([]int32, len(mask))
+	parent := []int32{0}
+	find := func(a int32) int32 {
+		for parent[a] != a {
+			a = parent[a]
+		}
+		return a
+	}
+	for y := roi.Min.Y; y < roi.Max.Y; y++ {
+		for x := roi.Min.X; x < roi.Max.X; x++ {
+			if !mask[y*w+x] {
+				continue
+			}
+			var l int32
+			for _, d := range [4][2]int{{-1, 0}, {-1, -1}, {0, -1}, {1, -1}} {
+				nx, ny := x+d[0], y+d[1]
+				if nx < roi.Min.X || nx >= roi.Max.X || ny < roi.Min.Y || labels[ny*w+nx] == 0 {
+					continue
+				}
+				r := find(labels[ny*w+nx])
+				if l == 0 {
+					l = r
+				} else if r != l {
+					parent[max(r, l)] = min(r, l)
+					l = min(r, l)
+				}
+			}
+			if l == 0 {
+				l = int32(len(parent))
+				parent = append(parent, l)
+			}
+			labels[y*w+x] = l
+		}
+	}
+	final := make(map[int32]int32)
+	for i, l := range labels {
+		if l == 0 {
+			continue
+		}
+		r := find(l)
+		if final[r] == 0 {
+			final[r] = int32(len(final) + 1)
+		}
+		labels[i] = final[r]
+	}
+	return labels, len(final)
 }
