@@ -73,26 +73,31 @@ func newNormaliser(in InputSpec) normaliser {
 // Downscaling averages each output pixel's footprint (an area filter, close to PIL's
 // antialiased bilinear used in training); upscaling is bilinear.
 func Preprocess(p *Photo, g Geometry, in InputSpec, dst []float32) error {
+	return preprocess(p, g, in, dst, nil)
+}
+
+// preprocess is Preprocess that, when mirrored is not nil, also writes the input flipped
+// left to right into mirrored (mirror TTA's second image). An upright JPEG's fast path
+// writes both images in its one pass over the photo; the other paths mirror dst after.
+func preprocess(p *Photo, g Geometry, in InputSpec, dst, mirrored []float32) error {
 	plane := g.InW * g.InH
 	if len(dst) < 3*plane {
 		return fmt.Errorf("nails: preprocess: input buffer holds %d floats, need %d", len(dst), 3*plane)
+	}
+	if mirrored != nil && len(mirrored) < 3*plane {
+		return fmt.Errorf("nails: preprocess: mirror buffer holds %d floats, need %d", len(mirrored), 3*plane)
 	}
 	n := newNormaliser(in)
 	var pad [3]float32
 	for c := range 3 {
 		pad[c] = float32(in.Pad[n.src[c]])*n.mul[c] + n.add[c]
 	}
-	// Padding rows and columns.
+	// Padding rows and columns (the mirror image's side columns swap widths).
+	right := g.InW - g.DX - g.NW
 	for c := range 3 {
-		out := dst[c*plane : (c+1)*plane]
-		for y := 0; y < g.InH; y++ {
-			row := out[y*g.InW : (y+1)*g.InW]
-			if y < g.DY || y >= g.DY+g.NH {
-				fill(row, pad[c])
-				continue
-			}
-			fill(row[:g.DX], pad[c])
-			fill(row[g.DX+g.NW:], pad[c])
+		padPlane(dst[c*plane:(c+1)*plane], g, g.DX, right, pad[c])
+		if mirrored != nil {
+			padPlane(mirrored[c*plane:(c+1)*plane], g, right, g.DX, pad[c])
 		}
 	}
 	if p.Reduced() {
@@ -102,13 +107,35 @@ func Preprocess(p *Photo, g Geometry, in InputSpec, dst []float32) error {
 		g.SX, g.SY = float64(p.Width)/float64(g.NW), float64(p.Height)/float64(g.NH)
 	}
 	if img, ok := p.Src.(*image.YCbCr); ok && p.Orientation <= 1 && g.SX >= 1 && g.SY >= 1 {
-		ycbcrBoxResample(img, g, n, dst)
-	} else if g.SX >= 1 && g.SY >= 1 {
+		ycbcrBoxResample(img, g, n, dst, mirrored)
+		return nil
+	}
+	if g.SX >= 1 && g.SY >= 1 {
 		boxResample(p, g, n, dst)
 	} else {
 		bilinearResample(p.RGBA(), g, n, dst)
 	}
+	if mirrored != nil {
+		w := g.InW
+		spreadRows(3*g.InH, 3*minRowsPerCore, func(lo, hi int) {
+			mirror(dst[lo*w:hi*w], mirrored[lo*w:hi*w], w)
+		})
+	}
 	return nil
+}
+
+// padPlane fills one channel's padding: the rows above and below the photo, and left and
+// right columns beside it.
+func padPlane(out []float32, g Geometry, left, right int, v float32) {
+	for y := 0; y < g.InH; y++ {
+		row := out[y*g.InW : (y+1)*g.InW]
+		if y < g.DY || y >= g.DY+g.NH {
+			fill(row, v)
+			continue
+		}
+		fill(row[:left], v)
+		fill(row[g.InW-right:], v)
+	}
 }
 
 func fill(s []float32, v float32) {
@@ -181,8 +208,9 @@ var columnSumsPool = sync.Pool{New: func() any { return new([]uint32) }}
 
 // ycbcrBoxResample is the fast path for the common case, an upright JPEG: separable box
 // sums over the Y and chroma planes, reading each stored sample once, and one colour
-// conversion per output pixel.
-func ycbcrBoxResample(img *image.YCbCr, g Geometry, n normaliser, dst []float32) {
+// conversion per output pixel, written to dst and, when mirrored is not nil, to its
+// mirrored place there.
+func ycbcrBoxResample(img *image.YCbCr, g Geometry, n normaliser, dst, mirrored []float32) {
 	plane := g.InW * g.InH
 	w := img.Rect.Dx()
 	xs := spans(g.NW, g.SX, g.SrcW)
@@ -242,6 +270,13 @@ func ycbcrBoxResample(img *image.YCbCr, g Geometry, n normaliser, dst []float32)
 			m0, m1, m2, a0, a1, a2 := n.mul[0], n.mul[1], n.mul[2], n.add[0], n.add[1], n.add[2]
 			base := (oy+g.DY)*g.InW + g.DX
 			out0, out1, out2 := dst[base:base+g.NW], dst[plane+base:plane+base+g.NW], dst[2*plane+base:2*plane+base+g.NW]
+			// The mirror image's row holds the same pixels right to left, its left padding
+			// as wide as dst's right padding.
+			var mir0, mir1, mir2 []float32
+			if mirrored != nil {
+				mb := (oy+g.DY)*g.InW + g.InW - g.DX - g.NW
+				mir0, mir1, mir2 = mirrored[mb:mb+g.NW], mirrored[plane+mb:plane+mb+g.NW], mirrored[2*plane+mb:2*plane+mb+g.NW]
+			}
 			for ox, c := range cols {
 				var ys uint32
 				for _, v := range colY[c.xa:c.xb] {
@@ -259,9 +294,12 @@ func ycbcrBoxResample(img *image.YCbCr, g Geometry, n normaliser, dst []float32)
 				if bgr {
 					r, b = b, r
 				}
-				out0[ox] = r*m0 + a0
-				out1[ox] = gg*m1 + a1
-				out2[ox] = b*m2 + a2
+				v0, v1, v2 := r*m0+a0, gg*m1+a1, b*m2+a2
+				out0[ox], out1[ox], out2[ox] = v0, v1, v2
+				if mir0 != nil {
+					j := len(mir0) - 1 - ox
+					mir0[j], mir1[j], mir2[j] = v0, v1, v2
+				}
 			}
 		}
 	})

@@ -101,6 +101,42 @@ func TestPreprocessPathsAgree(t *testing.T) {
 	assert.Less(t, maxDiff(a, b), float32(1e-4))
 }
 
+// Mirror TTA's second image is written in the resampling pass on the JPEG fast path: it
+// must be exactly the first image mirrored, padding included, also when the letterbox
+// pads one side a column more than the other, and on the paths that mirror after.
+func TestPreprocessMirrorIsTheFlippedInput(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		p    *Photo
+	}{
+		{"jpeg, even padding", mustDecode(t, encodeJPEG(t, patternPhoto(240, 320), 90))},
+		{"jpeg, odd padding", mustDecode(t, encodeJPEG(t, patternPhoto(235, 320), 90))},
+		{"jpeg, rows padded", mustDecode(t, encodeJPEG(t, patternPhoto(321, 200), 90))},
+		{"rgba", NewPhoto(patternPhoto(235, 320))},
+		{"upscaled", NewPhoto(patternPhoto(21, 10))},
+	} {
+		g := NewGeometry(c.p.Width, c.p.Height, testInput)
+		want := make([]float32, 2*3*64*64)
+		require.NoError(t, Preprocess(c.p, g, testInput, want[:3*64*64]), c.name)
+		mirror(want[:3*64*64], want[3*64*64:], 64)
+		got := make([]float32, 2*3*64*64)
+		for i := range got {
+			got[i] = float32(math.NaN()) // every value must be written
+		}
+		require.NoError(t, preprocess(c.p, g, testInput, got[:3*64*64], got[3*64*64:]), c.name)
+		assert.Equal(t, want, got, c.name)
+	}
+	_, isYCbCr := mustDecode(t, encodeJPEG(t, patternPhoto(235, 320), 90)).Src.(*image.YCbCr)
+	assert.True(t, isYCbCr, "the JPEG cases take the fused path")
+}
+
+func mustDecode(t *testing.T, data []byte) *Photo {
+	t.Helper()
+	p, err := Decode(data, Limits{})
+	require.NoError(t, err)
+	return p
+}
+
 func TestPreprocessUpscale(t *testing.T) {
 	p := NewPhoto(patternPhoto(20, 10))
 	in := testInput

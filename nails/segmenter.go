@@ -366,19 +366,14 @@ func (s *Segmenter) result(p *Photo, nails []Nail, tm Timings, t time.Time) *Res
 }
 
 // prepare writes p's model input into buf: the letterboxed, normalised photo and, with
-// mirror TTA, its mirror image after it.
+// mirror TTA, its mirror image after it (in the same pass, for an upright JPEG).
 func (s *Segmenter) prepare(p *Photo, buf []float32) (Geometry, error) {
 	g := NewGeometry(p.Width, p.Height, s.manifest.Input)
-	if err := Preprocess(p, g, s.manifest.Input, buf); err != nil {
-		return g, err
-	}
+	var mirrored []float32
 	if s.manifest.TTA == TTAHFlip {
-		w, plane := g.InW, 3*g.InW*g.InH
-		spreadRows(3*g.InH, 3*minRowsPerCore, func(lo, hi int) {
-			mirror(buf[lo*w:hi*w], buf[plane+lo*w:plane+hi*w], w)
-		})
+		mirrored = buf[3*g.InW*g.InH:]
 	}
-	return g, nil
+	return g, preprocess(p, g, s.manifest.Input, buf, mirrored)
 }
 
 func wrapInference(err error) error { return fmt.Errorf("nails: inference: %w", err) }
