@@ -7,11 +7,14 @@ import (
 	"sync"
 )
 
-// traceScratch is traceContours' memory between calls: the per-corner edge table and
-// the ring being walked (each ring kept is copied out at its final length).
+// traceScratch is traceContours' memory between calls: the per-corner edge table (all
+// zero between calls, so a call neither fills nor scans the whole of it), the corners
+// that have edges, and the ring being walked (each ring kept is copied out at its final
+// length).
 type traceScratch struct {
-	edges [][2]int8
-	pts   []image.Point
+	edges   [][2]int8
+	corners []int32
+	pts     []image.Point
 }
 
 var tracePool = sync.Pool{New: func() any { return new(traceScratch) }}
@@ -28,19 +31,21 @@ var tracePool = sync.Pool{New: func() any { return new(traceScratch) }}
 func traceContours(mask []uint8, w, h int, origin image.Point) []Contour {
 	at := func(x, y int) bool { return x >= 0 && y >= 0 && x < w && y < h && mask[y*w+x] != 0 }
 	vw := w + 1
-	// Up to two outgoing edges per corner; direction codes 0=E 1=S 2=W 3=N, -1 = none.
+	// Up to two outgoing edges per corner, stored as direction+1 (directions 0=E 1=S
+	// 2=W 3=N; 0 = none). The corners given edges are listed as they get them, so the
+	// walks below visit just those, in raster order, and not the whole table.
 	sc := tracePool.Get().(*traceScratch)
 	defer tracePool.Put(sc)
 	out := resize(&sc.edges, vw*(h+1))
-	for i := range out {
-		out[i] = [2]int8{-1, -1}
-	}
+	corners := sc.corners[:0]
 	add := func(x, y int, d int8) {
-		o := &out[y*vw+x]
-		if o[0] < 0 {
-			o[0] = d
+		c := y*vw + x
+		o := &out[c]
+		if o[0] == 0 {
+			o[0] = d + 1
+			corners = append(corners, int32(c))
 		} else {
-			o[1] = d
+			o[1] = d + 1
 		}
 	}
 	for y := 0; y < h; y++ {
@@ -64,9 +69,11 @@ func traceContours(mask []uint8, w, h int, origin image.Point) []Contour {
 	}
 	dx := [4]int{1, 0, -1, 0}
 	dy := [4]int{0, 1, 0, -1}
+	slices.Sort(corners)
 	var rings []Contour
-	for start := range out {
-		for out[start][0] >= 0 {
+	for _, c := range corners {
+		start := int(c)
+		for out[start][0] != 0 {
 			sx, sy := start%vw, start/vw
 			x, y := sx, sy
 			d0 := take(&out[start], -1)
@@ -79,7 +86,7 @@ func traceContours(mask []uint8, w, h int, origin image.Point) []Contour {
 				if x == sx && y == sy {
 					// Back at the start: close unless this is a saddle whose left turn
 					// (the rule every corner follows) is the other edge, not d0.
-					if o[0] < 0 || leftOf(d) == d0 || o[0] != leftOf(d) {
+					if o[0] == 0 || leftOf(d) == d0 || o[0]-1 != leftOf(d) {
 						break
 					}
 				}
@@ -95,6 +102,12 @@ func traceContours(mask []uint8, w, h int, origin image.Point) []Contour {
 			}
 		}
 	}
+	// The walks use up a consistent edge set; whatever is left is cleared, keeping the
+	// table all zero for the next call.
+	for _, c := range corners {
+		out[c] = [2]int8{}
+	}
+	sc.corners = corners
 	return rings
 }
 
@@ -103,20 +116,18 @@ func leftOf(in int8) int8 { return (in + 3) % 4 }
 // take removes and returns an outgoing edge of a corner. With two (a saddle) it prefers
 // a left turn relative to the incoming direction in (-1: first edge).
 func take(o *[2]int8, in int8) int8 {
-	if o[0] < 0 {
+	if o[0] == 0 {
 		return -1
 	}
 	pick := 0
-	if o[1] >= 0 && in >= 0 {
-		if o[1] == leftOf(in) {
-			pick = 1
-		}
+	if o[1] != 0 && in >= 0 && o[1]-1 == leftOf(in) {
+		pick = 1
 	}
-	d := o[pick]
+	d := o[pick] - 1
 	if pick == 0 {
-		o[0], o[1] = o[1], -1
+		o[0], o[1] = o[1], 0
 	} else {
-		o[1] = -1
+		o[1] = 0
 	}
 	return d
 }

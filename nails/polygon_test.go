@@ -2,6 +2,7 @@ package nails
 
 import (
 	"image"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -70,6 +71,57 @@ func TestTraceContours(t *testing.T) {
 			assert.Equal(t, n, ringArea(rings))
 		})
 	}
+}
+
+// Rings come in raster order of their first corner, each starting there: the order and
+// vertices API clients have always been given (these are the tracer's output before it
+// kept its table between calls).
+func TestTraceContoursOrder(t *testing.T) {
+	m, w, h := maskFrom("#####.#", "#...#..", "#.#.#.#", "#...###", "#####..")
+	pts := func(xy ...int) []image.Point {
+		var p []image.Point
+		for i := 0; i < len(xy); i += 2 {
+			p = append(p, image.Pt(xy[i], xy[i+1]))
+		}
+		return p
+	}
+	assert.Equal(t, []Contour{
+		{Points: pts(0, 0, 5, 0, 5, 3, 6, 3, 6, 2, 7, 2, 7, 4, 5, 4, 5, 5, 0, 5)},
+		{Points: pts(6, 0, 7, 0, 7, 1, 6, 1)},
+		{Points: pts(1, 1, 1, 4, 4, 4, 4, 1), Hole: true},
+		{Points: pts(2, 2, 3, 2, 3, 3, 2, 3)},
+	}, traceContours(m, w, h, image.Point{}))
+}
+
+// traceContours keeps its corner table between calls (all zero, so a call neither fills
+// nor scans it whole): masks of every size in a row, growing and shrinking the table,
+// must each be traced as if first, and the same mask must give the same rings every time.
+func TestTraceContoursReusesItsTable(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	first, fw, fh := randomMask(rng, 17, 9, 0.5)
+	want := traceContours(first, fw, fh, image.Point{})
+	for trial := range 300 {
+		w, h := 1+rng.IntN(60), 1+rng.IntN(60)
+		m, _, _ := randomMask(rng, w, h, rng.Float64())
+		n := 0
+		for _, v := range m {
+			n += int(v)
+		}
+		require.Equal(t, n, ringArea(traceContours(m, w, h, image.Point{})), "trial %d: %dx%d", trial, w, h)
+		if trial%50 == 0 {
+			require.Equal(t, want, traceContours(first, fw, fh, image.Point{}), "trial %d", trial)
+		}
+	}
+}
+
+func randomMask(rng *rand.Rand, w, h int, density float64) ([]uint8, int, int) {
+	m := make([]uint8, w*h)
+	for i := range m {
+		if rng.Float64() < density {
+			m[i] = 1
+		}
+	}
+	return m, w, h
 }
 
 func TestSimplify(t *testing.T) {
