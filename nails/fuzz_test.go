@@ -7,6 +7,7 @@ import (
 	"image/gif"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 )
 
@@ -79,6 +80,31 @@ func FuzzDecodeRLE(f *testing.F) {
 		again, err := DecodeRLE(m.RLE(w, h))
 		if err != nil || !bytes.Equal(again, bits) {
 			t.Fatalf("re-encode round trip failed: %v", err)
+		}
+	})
+}
+
+// Run-based labelling gives the labels the pixel-by-pixel definition gives, for any map
+// and any rectangle inside it, with its scratch carried from input to input.
+func FuzzComponents(f *testing.F) {
+	f.Add(uint8(3), uint8(0), uint8(0), uint8(3), uint8(3), []byte{1, 0, 1, 0, 1, 0, 1, 0, 1})
+	f.Add(uint8(5), uint8(1), uint8(0), uint8(4), uint8(2), []byte{1, 1, 0, 1, 1, 0, 0, 1, 0, 0})
+	var sc componentScratch
+	f.Fuzz(func(t *testing.T, width, x0, y0, x1, y1 uint8, data []byte) {
+		w := int(width%32) + 1
+		if len(data) < w || len(data) > 32*32 {
+			return
+		}
+		h := len(data) / w
+		mask := make([]bool, w*h)
+		for i := range mask {
+			mask[i] = data[i]&1 == 1
+		}
+		roi := image.Rect(int(x0)%w, int(y0)%h, int(x1)%(w+1), int(y1)%(h+1)).Canon().Intersect(image.Rect(0, 0, w, h))
+		got, n := components(mask, w, h, roi, make([]int32, w*h), &sc)
+		want, wantN := componentsByPixel(mask, w, roi)
+		if n != wantN || !slices.Equal(got, want) {
+			t.Fatalf("%dx%d roi %v: %d components %v, want %d %v", w, h, roi, n, got, wantN, want)
 		}
 	})
 }
