@@ -18,7 +18,7 @@
 // That memory is faulted in afresh by the next request, and on the development VM a
 // page fault costs ~13 µs (15 renders of a 12 MP photo: 139,000 more minor faults with
 // the fixed threshold than without, 122 ms more per render). A 12 MP render in place
-// allocates ~37 MiB of DCT coefficients, so it costs 185-194 ms through the handler with
+// allocates ~37 MiB of DCT coefficients, so it costs 186-194 ms through the handler with
 // these settings and 59-61 ms with the memory kept instead (one arena, heap blocks up to
 // 64 MiB, 40 MiB of free heap kept resident: MALLOC_ARENA_MAX=1
 // MALLOC_MMAP_THRESHOLD_=67108864 MALLOC_TOP_PAD_=41943040); a 1280x960 render 20.5 ->
