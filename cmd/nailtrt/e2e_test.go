@@ -7,12 +7,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime/multipart"
 	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -48,7 +50,14 @@ func TestServeEndToEnd(t *testing.T) {
 	port := freePort(t)
 	cmd := exec.Command(bin, "serve", "--backend", "onnxruntime", "--threads", "1")
 	cmd.Dir = t.TempDir() // the model must be found next to the binary's tree or via NAILTRT_MODEL
-	cmd.Env = append(os.Environ(), "NAILTRT_ADDR=127.0.0.1:"+port, "NAILTRT_MODEL="+model, "NAILTRT_LOG_FORMAT=json")
+	// A HOME of its own that must stay empty: nothing leaves the process, and ONNX
+	// Runtime's telemetry kept a device id and an events database under
+	// ~/.cache/Microsoft/DeveloperTools/.onnxruntime/ until the runner turned it off.
+	home := t.TempDir()
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		return strings.HasPrefix(kv, "HOME=") || strings.HasPrefix(kv, "XDG_") || strings.HasPrefix(kv, "ORT_")
+	})
+	cmd.Env = append(env, "HOME="+home, "NAILTRT_ADDR=127.0.0.1:"+port, "NAILTRT_MODEL="+model, "NAILTRT_LOG_FORMAT=json")
 	stderr, err := cmd.StderrPipe()
 	require.NoError(t, err)
 	start := time.Now()
@@ -175,6 +184,14 @@ func TestServeEndToEnd(t *testing.T) {
 		sawListening = sawListening || strings.Contains(l, `"msg":"listening"`)
 	}
 	assert.True(t, sawListening)
+	var written []string
+	require.NoError(t, filepath.WalkDir(home, func(path string, _ fs.DirEntry, err error) error {
+		if path != home {
+			written = append(written, path)
+		}
+		return err
+	}))
+	assert.Empty(t, written, "serving wrote under $HOME (telemetry?)")
 }
 
 // pickHandPhoto returns a hands/val photo and its labelled nail count.

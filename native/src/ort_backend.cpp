@@ -8,6 +8,7 @@
 #include <onnxruntime_c_api.h>
 #include <sys/stat.h>
 
+#include <cstdlib>
 #include <cstring>
 #include <mutex>
 
@@ -68,7 +69,17 @@ bool init(std::string* why) {
                      " or newer";
       return;
     }
+    // Nothing leaves the process (DESIGN.md, trust boundaries). ONNX Runtime's Linux
+    // build starts a telemetry system when the environment is created: it resolves
+    // mobile.events.data.microsoft.com and keeps a device id and an events database under
+    // ~/.cache/Microsoft/DeveloperTools/.onnxruntime/. ORT_DISABLE_TELEMETRY, read while
+    // the environment is created, keeps that system from starting (the API call below
+    // comes too late for it); DisableTelemetryEvents then turns off the events the API
+    // governs. Both, because either alone has changed meaning between releases.
+    // cmd/nailtrt's TestServeEndToEnd holds this: serving leaves its HOME empty.
+    setenv("ORT_DISABLE_TELEMETRY", "1", 1);
     OrtStatus* st = g_api->CreateEnvWithCustomLogger(ort_logger, nullptr, ORT_LOGGING_LEVEL_WARNING, "nailtrt", &g_env);
+    if (st == nullptr) st = g_api->DisableTelemetryEvents(g_env);
     if (st) {
       g_init_error = std::string("cannot create the ONNX Runtime environment: ") + g_api->GetErrorMessage(st);
       g_api->ReleaseStatus(st);
