@@ -2,6 +2,8 @@ package nails
 
 import (
 	"context"
+	"fmt"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -35,6 +37,10 @@ type batcher struct {
 	open *batch // accepting members; nil when none is
 
 	runs, requests atomic.Int64 // batches run, requests they carried
+
+	// beforeRun, when set (tests only), is called by the leader just before the model
+	// runs: the seam TestBatchLeaderPanic uses to make a run panic.
+	beforeRun func()
 }
 
 // batch is one model run shared by its members.
@@ -130,11 +136,26 @@ func (b *batcher) seal(bt *batch) {
 
 // lead waits for a slot and for the batch window, then runs the batch. The run itself
 // is not cancelled with the leader's ctx: the other members' answers depend on it.
+//
+// A panic anywhere in it (a runtime bug, a decoder of shapes) becomes every member's
+// error: the batch is sealed, each member is counted so the last one gives the slot
+// back, and none reads the outputs of a run that never finished.
 func (b *batcher) lead(ctx context.Context, bt *batch) {
 	window := time.NewTimer(b.delay)
 	defer window.Stop()
 	defer close(bt.ran)
+	defer func() {
+		if r := recover(); r != nil {
+			b.seal(bt)
+			bt.left.Store(int32(len(bt.members)))
+			bt.shapes = nil
+			bt.err = &trt.Error{Op: "batch", Code: trt.CodeInternal,
+				Msg: fmt.Sprintf("the batch run panicked: %v\n%s", r, debug.Stack())}
+		}
+	}()
 	slot, err := b.s.lanes.acquire(ctx)
+	// Known to the batch at once, so that a panic from here on still frees it (done).
+	bt.slot = slot
 	if err == nil {
 		select {
 		case <-bt.full:
@@ -147,7 +168,6 @@ func (b *batcher) lead(ctx context.Context, bt *batch) {
 		bt.err = err
 		return
 	}
-	bt.slot = slot
 	in, err := slot.Float32s(b.s.input)
 	if err != nil {
 		bt.err = err
@@ -159,6 +179,9 @@ func (b *batcher) lead(ctx context.Context, bt *batch) {
 	g := b.s.manifest.Input
 	if bt.err = slot.SetInputShape(b.s.input, trt.Shape{int64(len(bt.members) * b.per), 3, int64(g.Height), int64(g.Width)}); bt.err != nil {
 		return
+	}
+	if b.beforeRun != nil {
+		b.beforeRun()
 	}
 	t := time.Now()
 	if err := slot.Run(context.WithoutCancel(ctx)); err != nil {
