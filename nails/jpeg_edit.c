@@ -87,6 +87,12 @@ nt_jpeg_edit* nt_edit_open(const unsigned char* buf, unsigned long len, nt_edit_
 	         e->d.comp_info[2].h_samp_factor == 1 && e->d.comp_info[2].v_samp_factor == 1 &&
 	         e->d.comp_info[0].h_samp_factor <= 2 && e->d.comp_info[0].v_samp_factor <= 2;
 	if (ok) e->coefs = jpeg_read_coefficients(&e->d);
+	// Every byte of buf the handle needs has been read (the coefficients up to EOI,
+	// the ICC chunks into saved markers): forget it, so the handle keeps no pointer to
+	// the caller's (Go's) memory after this call. A later read would find no data and
+	// fail (warnings are errors here), never touch buf.
+	e->d.src->next_input_byte = NULL;
+	e->d.src->bytes_in_buffer = 0;
 	// The quantisation tables are known once the coefficients are read. A zero entry
 	// decodes (it multiplies) but cannot encode (it divides): such files are painted
 	// whole.
@@ -144,7 +150,41 @@ static void copy_mcus(j_common_ptr sc, jvirt_barray_ptr* src, j_common_ptr dc, j
 	}
 }
 
+// check_region reports whether (x, y, w, h) is a region nt_edit_get and nt_edit_put
+// can work on: inside the photo, its origin on the MCU grid, its size whole MCUs unless
+// it reaches the right or bottom edge. The callers are trusted for nothing: a region off
+// the grid would copy blocks to the wrong place, one outside the photo would read or
+// write past the coefficient arrays. Arithmetic in long long, so no sum overflows.
+static int check_region(const nt_jpeg_edit* e, long long x, long long y, long long w, long long h, const char* what,
+                        char* err, int errlen) {
+	if (!e || !e->coefs) {
+		set_err(err, errlen, what, "the photo is not editable in place");
+		return -1;
+	}
+	long long W = e->d.image_width, H = e->d.image_height;
+	long long mw = 8LL * e->d.comp_info[0].h_samp_factor, mh = 8LL * e->d.comp_info[0].v_samp_factor;
+	char msg[160];
+	if (x < 0 || y < 0 || w <= 0 || h <= 0 || x + w > W || y + h > H) {
+		snprintf(msg, sizeof(msg), "region %lldx%lld at (%lld,%lld) is not inside the %lldx%lld photo", w, h, x,
+		         y, W, H);
+		set_err(err, errlen, what, msg);
+		return -1;
+	}
+	if (x % mw || y % mh || (w % mw && x + w != W) || (h % mh && y + h != H)) {
+		snprintf(msg, sizeof(msg), "region %lldx%lld at (%lld,%lld) is off the %lldx%lld MCU grid", w, h, x, y,
+		         mw, mh);
+		set_err(err, errlen, what, msg);
+		return -1;
+	}
+	return 0;
+}
+
 int nt_edit_get(nt_jpeg_edit* e, int x, int y, int w, int h, unsigned char* rgba, char* err, int errlen) {
+	if (check_region(e, x, y, w, h, "region", err, errlen) != 0) return -1;
+	if (!rgba) {
+		set_err(err, errlen, "region", "no output buffer");
+		return -1;
+	}
 	struct jpeg_compress_struct c;
 	nt_err_mgr cerr;
 	unsigned char* mem = NULL;
@@ -197,6 +237,14 @@ done:
 
 int nt_edit_put(nt_jpeg_edit* e, int x, int y, int w, int h, const unsigned char* rgba, int ix, int iy, int iw, int ih,
                 char* err, int errlen) {
+	if (check_region(e, x, y, w, h, "region encode", err, errlen) != 0 ||
+	    check_region(e, ix, iy, iw, ih, "region encode", err, errlen) != 0)
+		return -1;
+	if (!rgba || ix < x || iy < y || (long long)ix + iw > (long long)x + w ||
+	    (long long)iy + ih > (long long)y + h) {
+		set_err(err, errlen, "region encode", "the inner region is not inside the painted one");
+		return -1;
+	}
 	struct jpeg_compress_struct c;
 	struct jpeg_decompress_struct d;
 	nt_err_mgr cerr, derr;

@@ -1,7 +1,8 @@
 // In-place JPEG editing (jpeg_edit.c): repaint regions of a JPEG without decoding or
 // encoding the rest. Regions are in stored pixels, MCU-aligned (x, y multiples of
-// mcu_w, mcu_h; w, h too unless they reach the right or bottom edge). Every call fills
-// err on failure; the handle stays valid until nt_edit_close.
+// mcu_w, mcu_h; w, h too unless they reach the right or bottom edge) and inside the
+// photo: get and put check that themselves and fail with a message otherwise. Every call
+// fills err on failure; the handle stays valid until nt_edit_close.
 //
 // Concurrency: nt_edit_get and nt_edit_put may run on several threads at once, each
 // with its own region and err buffer (they share only the coefficients: gets read them,
@@ -19,8 +20,8 @@ typedef struct {
 	int editable;       // 0: not a layout nt_edit_* handles; close and decode in full
 } nt_edit_info;
 
-// Reads the photo's header and, when editable, all its DCT coefficients. buf must stay
-// valid until nt_edit_close. NULL on error.
+// Reads the photo's header and, when editable, all its DCT coefficients. buf is read
+// during the call only: the handle keeps no pointer to it. NULL on error.
 nt_jpeg_edit* nt_edit_open(const unsigned char* buf, unsigned long len, nt_edit_info* info, char* err, int errlen);
 
 // Decodes the region (x, y, w, h) to RGBA (w*h*4 bytes at rgba) as a whole-photo decode

@@ -193,6 +193,26 @@ func encodeCMYKJPEG(pix []byte, w, h int) []byte {
 	return C.GoBytes(unsafe.Pointer(out), C.int(size))
 }
 
+// Chroma samplings libjpeg-turbo writes, for tests that must cover each (TJSAMP codes).
+var turboSamplings = map[string]int{"4:4:4": C.TJSAMP_444, "4:2:2": C.TJSAMP_422, "4:2:0": C.TJSAMP_420,
+	"4:4:0": C.TJSAMP_440, "4:1:1": C.TJSAMP_411}
+
+// encodeJPEGSampled is EncodeJPEG with another chroma sampling (a turboSamplings value):
+// a test helper (cgo cannot be used in _test files).
+func encodeJPEGSampled(img *image.RGBA, quality, samp int) ([]byte, error) {
+	b := img.Bounds()
+	var errbuf [256]C.char
+	var size C.ulong
+	pix := img.Pix[img.PixOffset(b.Min.X, b.Min.Y):]
+	out := C.nt_tj_encode((*C.uchar)(unsafe.Pointer(&pix[0])), C.int(b.Dx()), C.int(img.Stride), C.int(b.Dy()), C.TJPF_RGBA, C.int(samp),
+		C.int(quality), &size, &errbuf[0], C.int(len(errbuf)))
+	if out == nil {
+		return nil, errors.New("libjpeg-turbo: " + C.GoString(&errbuf[0]))
+	}
+	defer C.tjFree(out)
+	return C.GoBytes(unsafe.Pointer(out), C.int(size)), nil
+}
+
 // EncodeJPEG compresses img (4:2:0) with libjpeg-turbo, about 6x faster than
 // image/jpeg on a 1.2 MP render. quality is 1..100. JPEG has no alpha: transparent
 // pixels are flattened onto white.

@@ -69,8 +69,10 @@ func RenderJPEG(data []byte, res *Result, m Material) (out []byte, ok bool, err 
 	for i, r := range regions {
 		read.Go(func() error {
 			// An MCU of context on every side (upsampling at the region's edges reads it),
-			// which keeps the region's origin on the MCU grid.
-			outer := r.rect.Inset(-int(info.mcu_w)).Intersect(image.Rect(0, 0, w, h))
+			// which keeps the region's origin on the MCU grid: an MCU's width left and
+			// right, its height above and below (they differ for 4:2:2 and 4:4:0).
+			mw, mh := int(info.mcu_w), int(info.mcu_h)
+			outer := image.Rect(r.rect.Min.X-mw, r.rect.Min.Y-mh, r.rect.Max.X+mw, r.rect.Max.Y+mh).Intersect(image.Rect(0, 0, w, h))
 			pix := regionPool.Get().(*[]byte)
 			img := &image.RGBA{Pix: resize(pix, 4*outer.Dx()*outer.Dy()), Stride: 4 * outer.Dx(), Rect: outer}
 			stored[i] = img
@@ -138,3 +140,21 @@ func editErr(errbuf *[256]C.char) error {
 // regionPool holds the RGBA buffers of painted regions between renders (a 12 MP
 // photo's five nails are several megabytes of them).
 var regionPool = sync.Pool{New: func() any { return new([]byte) }}
+
+// editGetRegion opens data for in-place editing and decodes region r with nt_edit_get:
+// a test helper (cgo cannot be used in _test files) for the C editor's own checks.
+func editGetRegion(data []byte, r image.Rectangle) error {
+	var errbuf [256]C.char
+	var info C.nt_edit_info
+	e := C.nt_edit_open((*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)), &info, &errbuf[0], C.int(len(errbuf)))
+	if e == nil {
+		return editErr(&errbuf)
+	}
+	defer C.nt_edit_close(e)
+	pix := make([]byte, 4*max(1, r.Dx()*r.Dy()))
+	if C.nt_edit_get(e, C.int(r.Min.X), C.int(r.Min.Y), C.int(r.Dx()), C.int(r.Dy()), (*C.uchar)(unsafe.Pointer(&pix[0])),
+		&errbuf[0], C.int(len(errbuf))) != 0 {
+		return editErr(&errbuf)
+	}
+	return nil
+}

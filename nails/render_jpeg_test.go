@@ -15,6 +15,11 @@ import (
 // storedJPEG makes the JPEG (4:2:0, quality 92) that displays as disp with EXIF
 // orientation o.
 func storedJPEG(t *testing.T, disp *image.RGBA, o int) []byte {
+	return storedJPEGSampled(t, disp, o, turboSamplings["4:2:0"])
+}
+
+// storedJPEGSampled is storedJPEG with another chroma sampling (turboSamplings).
+func storedJPEGSampled(t *testing.T, disp *image.RGBA, o, samp int) []byte {
 	t.Helper()
 	dw, dh := disp.Rect.Dx(), disp.Rect.Dy()
 	sw, sh := dw, dh
@@ -28,7 +33,7 @@ func storedJPEG(t *testing.T, disp *image.RGBA, o int) []byte {
 			copy(stored.Pix[stored.PixOffset(sx, sy):][:4], disp.Pix[disp.PixOffset(x, y):][:4])
 		}
 	}
-	data, err := EncodeJPEG(stored, 92)
+	data, err := encodeJPEGSampled(stored, 92, samp)
 	require.NoError(t, err)
 	if o > 1 {
 		data = exifJPEG(data, o, false)
@@ -37,14 +42,24 @@ func storedJPEG(t *testing.T, disp *image.RGBA, o int) []byte {
 }
 
 // Painting in place matches painting the decoded photo inside the nails, and leaves
-// the photo's own pixels (bit for bit) away from them, whatever the orientation.
+// the photo's own pixels (bit for bit) away from them, whatever the orientation and
+// for every chroma sampling libjpeg-turbo writes. 4:4:0 (what a lossless 90-degree
+// rotation of a 4:2:2 phone photo gives) has 8x16 MCUs: its regions were once grown by
+// the MCU's width on every side, off the grid vertically, and the polish landed ~8 rows
+// low. 4:1:1 (32x8 MCUs) is not edited in place: it must say so and be painted whole.
 func TestRenderJPEGPaintsOnlyTheNails(t *testing.T) {
+	for _, name := range []string{"4:4:4", "4:2:2", "4:2:0", "4:4:0", "4:1:1"} {
+		t.Run(name, func(t *testing.T) { testRenderJPEGSampling(t, turboSamplings[name], name != "4:1:1") })
+	}
+}
+
+func testRenderJPEGSampling(t *testing.T, samp int, inPlace bool) {
 	for _, o := range []int{1, 3, 6, 8} {
 		disp := skinPhoto(203, 157).RGBA() // sides that are not whole MCUs
 		res := &Result{Width: 203, Height: 157, Nails: []Nail{
 			ellipseNail(50, 40, 12, 20), ellipseNail(70, 45, 11, 18), ellipseNail(160, 110, 12, 19),
 		}}
-		data := storedJPEG(t, disp, o)
+		data := storedJPEGSampled(t, disp, o, samp)
 		photo, err := Decode(data, Limits{})
 		require.NoError(t, err)
 		require.Equal(t, o, photo.Orientation)
@@ -53,7 +68,10 @@ func TestRenderJPEGPaintsOnlyTheNails(t *testing.T) {
 
 		out, ok, err := RenderJPEG(data, res, Material{Color: "#d01030", Finish: "glossy"})
 		require.NoError(t, err)
-		require.True(t, ok, "a 4:2:0 colour JPEG is edited in place")
+		require.Equal(t, inPlace, ok, "edited in place")
+		if !inPlace {
+			continue
+		}
 		got, err := Decode(out, Limits{})
 		require.NoError(t, err)
 		require.Equal(t, o, got.Orientation, "the orientation travels with the stored pixels")
@@ -291,4 +309,21 @@ func TestRenderJPEGOutgrowsItsBuffer(t *testing.T) {
 	require.NoError(t, err)
 	require.True(t, ok)
 	require.Equal(t, want, got)
+}
+
+// The C editor checks regions itself: off the MCU grid or outside the photo is an error,
+// not a read past its coefficient arrays.
+func TestEditorRefusesBadRegions(t *testing.T) {
+	data := storedJPEGSampled(t, skinPhoto(203, 157).RGBA(), 1, turboSamplings["4:4:0"]) // 8x16 MCUs
+	require.NoError(t, editGetRegion(data, image.Rect(8, 16, 40, 48)))
+	require.NoError(t, editGetRegion(data, image.Rect(192, 144, 203, 157)), "a region may end at the photo's edge")
+	for _, r := range []image.Rectangle{
+		image.Rect(8, 8, 40, 40),       // off the grid vertically (4:4:0's MCUs are 16 high)
+		image.Rect(4, 16, 36, 48),      // off the grid horizontally
+		image.Rect(8, 16, 44, 48),      // not whole MCUs, not at the edge
+		image.Rect(192, 144, 224, 176), // past the photo
+		image.Rect(-8, 0, 8, 16),
+	} {
+		assert.Error(t, editGetRegion(data, r), "%v", r)
+	}
 }
