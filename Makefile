@@ -46,12 +46,18 @@ SPLIT       ?= val
 export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 export NAILTRT_DATASET ?= $(DATASET)
 
-TRAIN_PACKAGES := python3-torch python3-torchvision python3-onnx python3-scipy python3-pil python3-numpy
-# The training code's tests and the Python linter (make test-python, make lint).
-PYTEST_PACKAGES := $(TRAIN_PACKAGES) python3-pytest python3-flake8
+# Photos with no hand (tools/train/nailtrain/negatives.py): training negatives and the
+# no-hand validation set. mate-backgrounds and ukui-wallpapers are left alone on purpose:
+# they are kept for independent checks.
+NOHAND_PACKAGES := gnome-backgrounds sway-backgrounds plasma-workspace-wallpapers
+PYTHON_PACKAGES := python3-torch python3-torchvision python3-onnx python3-scipy python3-pil python3-numpy
+TRAIN_PACKAGES := $(PYTHON_PACKAGES) $(NOHAND_PACKAGES)
+# The training code's tests and the Python linter (make test-python, make lint); the
+# tests build their own wallpaper tree, so CI need not install the wallpapers.
+PYTEST_PACKAGES := $(PYTHON_PACKAGES) python3-pytest python3-flake8
 
 .PHONY: build native deps ort test test-native test-go test-python test-install install bench run dev fixtures clean check-tensorrt \
-        train train-deps gpu-pack quantize apt eval gallery fuzz soak browser-deps test-browser screenshots test-deploy lint
+        train train-deps gpu-pack quantize apt eval eval-all gallery fuzz soak browser-deps test-browser screenshots test-deploy lint
 
 # ---------------------------------------------------------------- set-up
 
@@ -312,9 +318,22 @@ quantize: train-deps native
 	$(PYTHON) tools/train/quantize.py --model engines/nailseg.json --out engines/nailseg-int8
 	$(GO) run ./tools/eval --model engines/nailseg-int8.json --dataset $(DATASET) --split val --write-manifest
 
-# Any manifest over any split, through the Go pipeline and the native runner.
-eval: native
-	$(GO) run ./tools/eval --model $(MODEL) --dataset $(DATASET) --split $(SPLIT)
+# Any manifest over any split, through the Go pipeline and the native runner, with the
+# no-hand photos beside it (false nails per photo). SPLIT=test is the honest split
+# (tools/train/splits/test.txt, carved out of train; never tune on it); make eval-all
+# runs val and test side by side.
+NOHAND := $(BUILD)/nohand
+eval: native $(NOHAND)/.done
+	$(GO) run ./tools/eval --model $(MODEL) --dataset $(DATASET) --split $(SPLIT) --nohand $(NOHAND)
+
+eval-all: native $(NOHAND)/.done
+	$(GO) run ./tools/eval --model $(MODEL) --dataset $(DATASET) --split val --nohand $(NOHAND)
+	$(GO) run ./tools/eval --model $(MODEL) --dataset $(DATASET) --split test
+
+$(NOHAND)/.done: tools/train/nohand.py tools/train/nailtrain/negatives.py
+	@$(MAKE) --no-print-directory train-deps
+	$(PYTHON) tools/train/nohand.py --out $(NOHAND)
+	@touch $@
 
 # Before/after images for a few validation photos and every finish, then the val hands
 # the model gets most and least right (prediction filled green, labels outlined red).

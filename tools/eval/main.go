@@ -27,7 +27,10 @@ type row struct{ id, source, split, image, mask, instances, origin string }
 func main() {
 	model := flag.String("model", "engines/nailseg.json", "model manifest")
 	dataset := flag.String("dataset", "../shared/datasets/nails", "dataset folder (manifest.csv, images/, masks/)")
-	split := flag.String("split", "val", "split to evaluate: train, val or all")
+	split := flag.String("split", "val", "split to evaluate: train, val, test or all")
+	testIDs := flag.String("test-ids", "tools/train/splits/test.txt",
+		"the test split's ids (carved out of train by tools/train/split_test.py); those rows are \"test\", not \"train\"")
+	nohand := flag.String("nohand", "", "also score a folder of photos with no hand (tools/train/nohand.py writes one): false nails per photo")
 	backend := flag.String("backend", "onnxruntime", "auto, onnxruntime or tensorrt")
 	threads := flag.Int("threads", runtime.NumCPU(), "intra-op threads")
 	out := flag.String("json", "", "also write the table as JSON to this file")
@@ -35,7 +38,7 @@ func main() {
 	sources := flag.String("sources", "", "comma-separated sources to evaluate (default all)")
 	perImage := flag.String("per-image", "", "also write one CSV row per image (id, source, IoU, nails found/labelled/matched) to this file")
 	flag.Parse()
-	opts := options{sources: *sources, perImage: *perImage}
+	opts := options{sources: *sources, perImage: *perImage, testIDs: *testIDs, nohand: *nohand}
 	if err := run(*model, *dataset, *split, *backend, *threads, *out, *write, opts); err != nil {
 		fmt.Fprintln(os.Stderr, "eval:", err)
 		os.Exit(1)
@@ -46,10 +49,16 @@ func main() {
 type options struct {
 	sources  string // comma-separated; "" = all
 	perImage string // CSV path; "" = none
+	testIDs  string // the test split's id list; "" = none
+	nohand   string // folder of no-hand photos; "" = none
 }
 
 func run(model, dataset, split, backend string, threads int, out string, write bool, opts options) error {
-	rows, err := readManifest(dataset, split)
+	test, err := readTestIDs(opts.testIDs)
+	if err != nil {
+		return err
+	}
+	rows, err := readManifest(dataset, split, test)
 	if err != nil {
 		return err
 	}
@@ -160,7 +169,18 @@ func run(model, dataset, split, backend string, threads int, out string, write b
 	printTable("source", sources, func(s string) map[string]float64 { return table[split+"/"+s] })
 	fmt.Println()
 	printTable("origin", origins, func(o string) map[string]float64 { return table[split+"/origin:"+o] })
+	fmt.Println()
+	printSizes(sources, func(s string) map[string]float64 { return table[split+"/"+s] })
 	fmt.Println("\ninstances: per-nail outlines from instances/ where the dataset has them, else 8-connected components of the mask")
+	if opts.nohand != "" {
+		nh, err := scoreNoHand(seg, opts.nohand)
+		if err != nil {
+			return err
+		}
+		table["nohand"] = nh
+		fmt.Printf("\nno hand (%s): %.0f photos, %.0f false nails (%.3f a photo), %.0f photos with any, %.0f nails over 2%% of their photo, largest %.2f%% of its photo\n",
+			opts.nohand, nh["images"], nh["false_nails"], nh["false_per_photo"], nh["photos_with_nails"], nh["over_2pct"], 100*nh["largest_share"])
+	}
 	if out != "" {
 		b, _ := json.MarshalIndent(table, "", "  ")
 		if err := os.WriteFile(out, append(b, '\n'), 0o644); err != nil {
@@ -185,7 +205,42 @@ func printTable(title string, keys []string, get func(string) map[string]float64
 	}
 }
 
-func readManifest(dataset, split string) ([]row, error) {
+// printSizes prints recall per nail-size bucket (sizeBuckets) for each source and overall.
+func printSizes(keys []string, get func(string) map[string]float64) {
+	fmt.Printf("%-16s", "recall by size")
+	for _, b := range sizeBuckets {
+		fmt.Printf(" %15s", b.key+" px")
+	}
+	fmt.Println()
+	for _, k := range append(keys, "overall") {
+		m := get(k)
+		fmt.Printf("%-16s", k)
+		for _, b := range sizeBuckets {
+			fmt.Printf(" %7.4f (%5.0f)", m["recall_"+b.key], m["nails_"+b.key])
+		}
+		fmt.Println()
+	}
+}
+
+// readTestIDs reads the test split's id list (one id a line, # comments); "" reads none.
+func readTestIDs(path string) (map[string]bool, error) {
+	ids := map[string]bool{}
+	if path == "" {
+		return ids, nil
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("test split: %w (run from the repository root, or pass --test-ids)", err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if line = strings.TrimSpace(line); line != "" && !strings.HasPrefix(line, "#") {
+			ids[line] = true
+		}
+	}
+	return ids, nil
+}
+
+func readManifest(dataset, split string, test map[string]bool) ([]row, error) {
 	f, err := os.Open(filepath.Join(dataset, "manifest.csv"))
 	if err != nil {
 		return nil, fmt.Errorf("dataset: %w", err)
@@ -214,7 +269,14 @@ func readManifest(dataset, split string) ([]row, error) {
 		if err != nil {
 			return nil, err
 		}
-		if split != "all" && rec[col["split"]] != split {
+		rowSplit := rec[col["split"]]
+		if test[rec[col["id"]]] {
+			if rowSplit != "train" {
+				return nil, fmt.Errorf("test split: %s is in %s, not train", rec[col["id"]], rowSplit)
+			}
+			rowSplit = "test"
+		}
+		if split != "all" && rowSplit != split {
 			continue
 		}
 		opt := func(name string) string {
@@ -223,7 +285,7 @@ func readManifest(dataset, split string) ([]row, error) {
 			}
 			return ""
 		}
-		rows = append(rows, row{rec[col["id"]], rec[col["source"]], rec[col["split"]], rec[col["image"]], rec[col["mask"]],
+		rows = append(rows, row{rec[col["id"]], rec[col["source"]], rowSplit, rec[col["image"]], rec[col["mask"]],
 			opt("instances"), opt("origin")})
 	}
 	if len(rows) == 0 {

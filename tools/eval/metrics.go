@@ -6,12 +6,47 @@ import (
 	"sort"
 )
 
+// sizeBuckets are the upper bounds (exclusive) of the nail-size buckets recall is
+// reported in: the longer side of a true nail's bounding box, in pixels of the photo as
+// stored. Small nails (far-away hands) are the failure mode issue 35 measures.
+var sizeBuckets = []struct {
+	key   string
+	below int
+}{{"lt20", 20}, {"20_25", 25}, {"25_40", 40}, {"ge40", math.MaxInt}}
+
+// sizeBucket is the index in sizeBuckets of a nail whose box's longer side is side px.
+func sizeBucket(side int) int {
+	for i, b := range sizeBuckets {
+		if side < b.below {
+			return i
+		}
+	}
+	return len(sizeBuckets) - 1
+}
+
+// longSide is the longer side of the bounding box of a w-wide mask's set pixels (0 if none).
+func longSide(m []bool, w int) int {
+	x0, y0, x1, y1 := math.MaxInt, math.MaxInt, -1, -1
+	for i, v := range m {
+		if v {
+			x, y := i%w, i/w
+			x0, y0, x1, y1 = min(x0, x), min(y0, y), max(x1, x), max(y1, y)
+		}
+	}
+	if x1 < 0 {
+		return 0
+	}
+	return max(x1-x0+1, y1-y0+1)
+}
+
 // accumulator sums the counts behind every metric over a set of images.
 type accumulator struct {
 	Images                     int
 	inter, union, psum, tsum   float64
 	bpHit, bpAll, brHit, brAll float64
 	tp, npred, ntrue           int
+	// True nails and matched true nails per sizeBuckets entry.
+	sizeTrue, sizeHit [4]int
 }
 
 // add scores one image: pred and truth are w x h binary masks, preds the predicted
@@ -55,9 +90,17 @@ func (a *accumulator) add(pred, truth []bool, w, h int, preds, truths [][]bool) 
 	if truths == nil {
 		truths = components(truth, w, h)
 	}
-	a.tp += match(preds, truths)
+	n, hit := match(preds, truths)
+	a.tp += n
 	a.npred += len(preds)
 	a.ntrue += len(truths)
+	for j, t := range truths {
+		b := sizeBucket(longSide(t, w))
+		a.sizeTrue[b]++
+		if hit[j] {
+			a.sizeHit[b]++
+		}
+	}
 }
 
 func (a *accumulator) merge(b *accumulator) {
@@ -73,6 +116,10 @@ func (a *accumulator) merge(b *accumulator) {
 	a.tp += b.tp
 	a.npred += b.npred
 	a.ntrue += b.ntrue
+	for i := range a.sizeTrue {
+		a.sizeTrue[i] += b.sizeTrue[i]
+		a.sizeHit[i] += b.sizeHit[i]
+	}
 }
 
 func div(a, b float64) float64 {
@@ -87,7 +134,7 @@ func round4(v float64) float64 { return math.Round(v*1e4) / 1e4 }
 func (a *accumulator) result() map[string]float64 {
 	bp, br := div(a.bpHit, a.bpAll), div(a.brHit, a.brAll)
 	p, r := div(float64(a.tp), float64(a.npred)), div(float64(a.tp), float64(a.ntrue))
-	return map[string]float64{
+	out := map[string]float64{
 		"images":     float64(a.Images),
 		"iou":        round4(div(a.inter, a.union)),
 		"dice":       round4(div(2*a.inter, a.psum+a.tsum)),
@@ -96,6 +143,11 @@ func (a *accumulator) result() map[string]float64 {
 		"recall":     round4(r),
 		"f1":         round4(div(2*p*r, p+r)),
 	}
+	for i, b := range sizeBuckets {
+		out["nails_"+b.key] = float64(a.sizeTrue[i])
+		out["recall_"+b.key] = round4(div(float64(a.sizeHit[i]), float64(a.sizeTrue[i])))
+	}
+	return out
 }
 
 // boundary marks set pixels with an unset (or out-of-image) 8-neighbour.
@@ -173,8 +225,9 @@ func components(m []bool, w, h int) [][]bool {
 	return out
 }
 
-// match counts one-to-one pairs at IoU >= 0.5, greedily by best IoU.
-func match(preds, truths [][]bool) int {
+// match counts one-to-one pairs at IoU >= 0.5, greedily by best IoU, and says which
+// truths were matched.
+func match(preds, truths [][]bool) (int, []bool) {
 	type pair struct {
 		iou  float64
 		p, t int
@@ -197,7 +250,7 @@ func match(preds, truths [][]bool) int {
 		}
 	}
 	sort.Slice(pairs, func(a, b int) bool { return pairs[a].iou > pairs[b].iou })
-	usedP, usedT := map[int]bool{}, map[int]bool{}
+	usedP, usedT := map[int]bool{}, make([]bool, len(truths))
 	n := 0
 	for _, pr := range pairs {
 		if !usedP[pr.p] && !usedT[pr.t] {
@@ -205,5 +258,5 @@ func match(preds, truths [][]bool) int {
 			n++
 		}
 	}
-	return n
+	return n, usedT
 }

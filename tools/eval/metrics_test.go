@@ -149,3 +149,80 @@ func TestGoldenFixture(t *testing.T) {
 		})
 	}
 }
+
+func TestRecallBySize(t *testing.T) {
+	// Three true nails: 2 px, 22 px and 45 px long; the prediction finds the first and last.
+	w, h := 60, 8
+	nail := func(x0, x1, y int) []bool {
+		m := make([]bool, w*h)
+		for x := x0; x < x1; x++ {
+			m[y*w+x] = true
+		}
+		return m
+	}
+	small, mid, large := nail(0, 2, 0), nail(5, 27, 2), nail(10, 55, 5)
+	truths := [][]bool{small, mid, large}
+	pred, truth := make([]bool, w*h), make([]bool, w*h)
+	for i := range pred {
+		pred[i] = small[i] || large[i]
+		truth[i] = small[i] || mid[i] || large[i]
+	}
+	var a accumulator
+	a.add(pred, truth, w, h, [][]bool{small, large}, truths)
+	r := a.result()
+	assert.Equal(t, 1.0, r["recall_lt20"])
+	assert.Equal(t, 0.0, r["recall_20_25"])
+	assert.Equal(t, 0.0, r["nails_25_40"])
+	assert.Equal(t, 0.0, r["recall_25_40"], "no nails: 0, not NaN")
+	assert.Equal(t, 1.0, r["recall_ge40"])
+	assert.Equal(t, []float64{1, 1, 0, 1}, []float64{r["nails_lt20"], r["nails_20_25"], r["nails_25_40"], r["nails_ge40"]})
+
+	var b accumulator
+	b.merge(&a)
+	b.merge(&a)
+	assert.Equal(t, 2.0, b.result()["nails_ge40"])
+}
+
+func TestSizeBucketEdges(t *testing.T) {
+	for side, want := range map[int]int{0: 0, 19: 0, 20: 1, 24: 1, 25: 2, 39: 2, 40: 3, 1000: 3} {
+		assert.Equal(t, want, sizeBucket(side), side)
+	}
+	m, w, _ := grid(
+		"........",
+		"..###...",
+		"..#.....",
+	)
+	assert.Equal(t, 3, longSide(m, w))
+	assert.Equal(t, 0, longSide(make([]bool, 4), 2))
+}
+
+func TestTestSplitRelabelsTrainRows(t *testing.T) {
+	dir := t.TempDir()
+	csv := "id,source,split,image,mask\n" +
+		"hands/a,hands,train,images/a.png,masks/a.png\n" +
+		"hands/b,hands,train,images/b.png,masks/b.png\n" +
+		"hands/c,hands,val,images/c.png,masks/c.png\n"
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "manifest.csv"), []byte(csv), 0o644))
+	ids := filepath.Join(dir, "test.txt")
+	require.NoError(t, os.WriteFile(ids, []byte("# comment\nhands/b\n"), 0o644))
+	test, err := readTestIDs(ids)
+	require.NoError(t, err)
+
+	for split, want := range map[string][]string{"train": {"hands/a"}, "test": {"hands/b"}, "val": {"hands/c"}} {
+		rows, err := readManifest(dir, split, test)
+		require.NoError(t, err, split)
+		var got []string
+		for _, r := range rows {
+			got = append(got, r.id)
+			assert.Equal(t, split, r.split)
+		}
+		assert.Equal(t, want, got, split)
+	}
+
+	test["hands/c"] = true
+	_, err = readManifest(dir, "val", test)
+	assert.ErrorContains(t, err, "hands/c is in val, not train")
+
+	_, err = readTestIDs(filepath.Join(dir, "missing.txt"))
+	assert.ErrorContains(t, err, "test split")
+}

@@ -25,9 +25,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from nailtrain import augment, dataset, from_onnx, pretrained
+from nailtrain import augment, dataset, from_onnx, negatives, pretrained
 from nailtrain.metrics import Accumulator
-from nailtrain.model import MobileNetV1Seg, NailNet, count_params
+from nailtrain.model import MobileNetV1Seg, MobileNetV2Seg, NailNet, count_params
 
 # Checkpoint selection: whole-hand photos are what users send, so they weigh most.
 SELECT_WEIGHTS = {"hands": 0.6, "closeups": 0.2, "fingers": 0.1, "fingertips": 0.1}
@@ -37,15 +37,17 @@ class Synth(torch.utils.data.IterableDataset):
     """Endless normalised training crops; weights (source -> share, in this order) default
     to augment.SOURCE_WEIGHTS."""
 
-    def __init__(self, by_source, crop, size, seed, weights=None):
+    def __init__(self, by_source, crop, size, seed, weights=None, negatives=None, neg_share=0.0):
         self.by_source, self.crop, self.size, self.seed = by_source, crop, size, seed
         self.weights = dict(augment.SOURCE_WEIGHTS if weights is None else weights)
+        self.negatives, self.neg_share = negatives, neg_share
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         rng = np.random.default_rng([self.seed, info.id if info else 0])
         while True:
-            img, lab = augment.synth(rng, self.by_source, self.crop, self.size, self.weights)
+            img, lab = augment.synth(rng, self.by_source, self.crop, self.size, self.weights,
+                                     self.negatives, self.neg_share)
             yield torch.from_numpy(augment.normalise(img)), torch.from_numpy(lab)[None]
 
 
@@ -182,8 +184,23 @@ def weigh_hard(model, samples, size, strength, threshold=0.5):
     return np.array(ious)
 
 
-def selection_score(res):
-    return sum(w * res[k]["iou"] for k, w in SELECT_WEIGHTS.items() if k in res)
+def nohand_photos(seed=0, scenes=24, max_side=640):
+    """The no-hand validation photos: the val wallpapers (negatives.find("val")) and
+    `scenes` generated scenes from a fixed seed (tools/train/nohand.py writes the same set
+    to disk for tools/eval)."""
+    rng = np.random.default_rng(seed)
+    return negatives.load("val", max_side) + [negatives.scene(rng, 384).astype(np.uint8) for _ in range(scenes)]
+
+
+def nohand_rate(model, photos, size, threshold=0.5):
+    """The mean share of each no-hand photo's pixels predicted nail (0 is right)."""
+    model.eval()
+    return float(np.mean([(predict(model, p, size) > threshold).mean() for p in photos])) if photos else 0.0
+
+
+def selection_score(res, nohand=0.0):
+    """Weighted val IoU, less the share of no-hand photos painted as nail."""
+    return sum(w * res[k]["iou"] for k, w in SELECT_WEIGHTS.items() if k in res) - nohand
 
 
 def main():
@@ -211,10 +228,18 @@ def main():
     ap.add_argument("--workers", type=int, default=1,
                     help="processes synthesising training crops (a run repeats for the same number)")
     ap.add_argument("--workdir", default="build/train")
-    ap.add_argument("--arch", default="nailnet", choices=("nailnet", "mnv1"),
-                    help="encoder: nailnet (from scratch) or mnv1 (MobileNetV1, can start from --pretrained)")
+    ap.add_argument("--arch", default="nailnet", choices=("nailnet", "mnv1", "mnv2"),
+                    help="encoder: nailnet (from scratch), mnv1 (MobileNetV1) or mnv2 (DeepLabV3's MobileNetV2); "
+                         "the last two can start from --pretrained")
+    ap.add_argument("--output-stride", type=int, default=32, choices=(16, 32),
+                    help="mnv2: 32 (strided last stage) or 16 (dilated, as DeepLab)")
+    ap.add_argument("--dec", default="16,24,32,64", help="mnv2: decoder widths at strides 2, 4, 8, 16")
+    ap.add_argument("--negatives", type=float, default=0.0,
+                    help="share of training images with no hand (wallpapers and generated scenes, "
+                         "nailtrain/negatives.py); 0 keeps earlier runs' draws")
     ap.add_argument("--widths", default="16,32,64,128,192", help="NailNet channel widths of the five stages")
-    ap.add_argument("--alpha", type=float, default=0.25, help="MobileNetV1 width multiplier (--arch mnv1)")
+    ap.add_argument("--alpha", type=float, default=None,
+                    help="MobileNet width multiplier (default: 0.25 for mnv1, 0.5 for mnv2)")
     ap.add_argument("--pretrained", default=None,
                     help="TFLite MobileNetV1 whose ImageNet weights start the mnv1 encoder "
                          "(tools/train/pretrained/README.md)")
@@ -255,8 +280,18 @@ def main():
         by_source.setdefault(s.source, []).append(s)
     print(f"train {len(train)} images {[(k, len(v)) for k, v in by_source.items()]}, val {len(val)}", flush=True)
 
+    neg_train = negatives.load("train") if args.negatives > 0 else []
+    nohand = nohand_photos() if args.negatives > 0 else []
+    if args.negatives > 0:
+        print(f"negatives: {len(neg_train)} training wallpapers plus generated scenes, {args.negatives:.0%} of "
+              f"crops; no-hand val {len(nohand)} photos", flush=True)
     if args.arch == "mnv1":
-        model, spec = MobileNetV1Seg(args.alpha), {"arch": "mnv1", "alpha": args.alpha}
+        alpha = args.alpha or 0.25
+        model, spec = MobileNetV1Seg(alpha), {"arch": "mnv1", "alpha": alpha}
+    elif args.arch == "mnv2":
+        alpha, dec = args.alpha or 0.5, tuple(int(w) for w in args.dec.split(","))
+        model = MobileNetV2Seg(alpha, args.output_stride, dec)
+        spec = {"arch": "mnv2", "alpha": alpha, "output_stride": args.output_stride, "dec": dec}
     else:
         widths = tuple(int(w) for w in args.widths.split(","))
         model, spec = NailNet(widths), {"arch": "nailnet", "widths": widths}
@@ -299,7 +334,8 @@ def main():
     opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], total_steps=args.steps,
                                                 pct_start=0.05)
-    loader = torch.utils.data.DataLoader(Synth(by_source, args.crop, args.size, args.seed, weights),
+    loader = torch.utils.data.DataLoader(Synth(by_source, args.crop, args.size, args.seed, weights,
+                                               neg_train, args.negatives),
                                          batch_size=args.batch, num_workers=args.workers,
                                          pin_memory=device.type == "cuda")
     ema = EMA(model, args.ema) if args.ema > 0 else None
@@ -330,9 +366,11 @@ def main():
                 ema.copy_to(scored)
             with all_cores(args.threads):
                 res = evaluate(scored, val, args.size)
-            score = selection_score(res)
-            history.append({"step": step, "score": round(score, 4), **{k: v["iou"] for k, v in res.items()}})
-            print(f"eval step {step}: score {score:.4f} " +
+                fp = nohand_rate(scored, nohand, args.size)
+            score = selection_score(res, fp)
+            history.append({"step": step, "score": round(score, 4), "nohand": round(fp, 5),
+                            **{k: v["iou"] for k, v in res.items()}})
+            print(f"eval step {step}: score {score:.4f} nohand {fp:.4f} " +
                   " ".join(f"{k}={v['iou']:.3f}/{v['f1']:.2f}" for k, v in res.items()), flush=True)
             if score > best:
                 best, best_step, best_res, stale = score, step, res, 0

@@ -24,6 +24,8 @@ import numpy as np
 from PIL import Image, ImageFilter
 from scipy import ndimage
 
+from . import negatives as negatives_mod
+
 
 def _frozen(a):
     """Constants below are read-only, so no caller can change them for everyone."""
@@ -320,9 +322,15 @@ def photometric(rng, img):
 
 # ---------------------------------------------------------------- one training sample
 
-def synth(rng, by_source, n=320, infer_size=384, weights=SOURCE_WEIGHTS):
+def synth(rng, by_source, n=320, infer_size=384, weights=SOURCE_WEIGHTS, negatives=None, neg_share=0.0):
     """One (image uint8 HxWx3, label float HxW) training pair of size n x n; photos are
-    drawn from by_source (source -> samples) with the given source shares."""
+    drawn from by_source (source -> samples) with the given source shares. With neg_share
+    > 0, that share of the pairs are photos with no hand (negatives.sample over the
+    wallpapers in `negatives`, or a generated scene) and an empty label; with 0 no extra
+    random draw is made, so earlier seeded runs repeat."""
+    if neg_share > 0 and rng.random() < neg_share:
+        img = negatives_mod.sample(rng, negatives or [], n)
+        return photometric(rng, img), np.zeros((n, n), np.float32)
     canvas, label = background(rng, n, by_source, infer_size, weights)
     s = pick(rng, by_source, weights)
     img, lab, alpha = transform(rng, s, photo_scale(rng, s, infer_size))

@@ -10,6 +10,7 @@ them at inference. The unmodified mask stays in `Sample.mask` for evaluation.
 """
 import csv
 import os
+import re
 
 import numpy as np
 from PIL import Image
@@ -21,6 +22,38 @@ DEFAULT_ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", ".
 SOURCES = ("hands", "closeups", "fingers", "fingertips")
 # Columns every manifest row must fill; `instances` and `origin` may be empty or absent.
 REQUIRED = ("id", "source", "split", "image", "mask")
+# The honest test split: ids carved out of train by split_test.py (tools/eval reads the
+# same file). A row listed there has split "test", whatever manifest.csv says.
+TEST_IDS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "splits", "test.txt")
+
+
+def read_test_ids(path=TEST_IDS):
+    """The ids in the test list (comment lines start with #); empty when the file is absent."""
+    if not os.path.exists(path):
+        return frozenset()
+    with open(path) as f:
+        return frozenset(line.strip() for line in f if line.strip() and not line.startswith("#"))
+
+
+def group_of(id):
+    """The group a photo belongs to for splitting: copies and near-identical photos share
+    one. Roboflow exports are `rf-<base>_<ext>-<hash>` (augmented copies share the base)
+    and video frames `..._frameNNNN`; spatial-rnn photos are time-based UUIDs whose tail
+    (after the first group) is shared by one session's shots; fingers are
+    `<date>_<subject>_<hand>_<n>` (split by subject); fingertips `nailN` come in runs of
+    one hand, taken ten at a time."""
+    source, _, name = id.partition("/")
+    if name.startswith("rf-"):
+        base = re.sub(r"-[0-9a-f]{32}$", "", name)
+        return source + "/" + re.sub(r"_frame\d+", "", base)
+    if re.fullmatch(r"[0-9a-fA-F]{8}(-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}", name):
+        return source + "/" + name[9:].lower()
+    if source == "fingers":
+        return source + "/" + "_".join(name.split("_")[:2])
+    m = re.fullmatch(r"nail(\d+)", name)
+    if m:
+        return f"{source}/nail{int(m.group(1)) // 10}x"
+    return id
 
 
 class Sample:
@@ -53,9 +86,12 @@ def dataset_root(root=None):
     return root
 
 
-def rows(root=None, split=None, sources=SOURCES):
-    """The manifest rows of one split (None: all) and the given sources."""
+def rows(root=None, split=None, sources=SOURCES, test_ids=None):
+    """The manifest rows of one split (None: all) and the given sources; rows whose id is
+    in test_ids (default: the committed test list) have split "test"."""
     root = dataset_root(root)
+    if test_ids is None:
+        test_ids = read_test_ids()
     path = os.path.join(root, "manifest.csv")
     with open(path, newline="") as f:
         reader = csv.DictReader(f)
@@ -72,6 +108,10 @@ def rows(root=None, split=None, sources=SOURCES):
             empty = [c for c in REQUIRED if not row[c]]
             if empty:
                 raise SystemExit(f"{path}:{reader.line_num}: empty {', '.join(empty)}")
+            if row["id"] in test_ids:
+                if row["split"] != "train":
+                    raise SystemExit(f"{TEST_IDS}: {row['id']} is in {row['split']}, not train")
+                row["split"] = "test"
             if split and row["split"] != split:
                 continue
             if row["source"] not in sources:
@@ -79,10 +119,10 @@ def rows(root=None, split=None, sources=SOURCES):
             yield row
 
 
-def load(root=None, split=None, sources=SOURCES):
+def load(root=None, split=None, sources=SOURCES, test_ids=None):
     root = dataset_root(root)
     out = []
-    for row in rows(root, split, sources):
+    for row in rows(root, split, sources, test_ids):
         img = np.asarray(Image.open(os.path.join(root, row["image"])).convert("RGB"), dtype=np.uint8)
         mask = np.asarray(Image.open(os.path.join(root, row["mask"])).convert("L")) > 127
         if mask.shape != img.shape[:2]:

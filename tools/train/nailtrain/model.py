@@ -144,15 +144,108 @@ class MobileNetV1Seg(UNetDecoder):
         return self.decode(x.shape[-2:], *feats)
 
 
+def conv_bn6(cin, cout, k=3, stride=1, groups=1, dilation=1, act=True):
+    """conv_bn with ReLU6, MobileNetV2's activation (Clip in ONNX, which ONNX Runtime and
+    TensorRT fuse into the convolution like ReLU)."""
+    layers = list(conv_bn(cin, cout, k, stride, groups, dilation, act=False))
+    if act:
+        layers.append(nn.ReLU6(inplace=True))
+    return nn.Sequential(*layers)
+
+
+class InvertedResidual(nn.Module):
+    """MobileNetV2's block: 1x1 expand (ReLU6; absent when t = 1), 3x3 depthwise (ReLU6),
+    linear 1x1 projection, and a residual when the shape is kept."""
+
+    def __init__(self, cin, cout, t, stride=1, dilation=1):
+        super().__init__()
+        hidden = cin * t
+        layers = [conv_bn6(cin, hidden, 1)] if t != 1 else []
+        layers += [conv_bn6(hidden, hidden, 3, stride, groups=hidden, dilation=dilation),
+                   conv_bn(hidden, cout, 1, act=False)]
+        self.conv = nn.Sequential(*layers)
+        self.residual = stride == 1 and cin == cout
+
+    def forward(self, x):
+        y = self.conv(x)
+        return x + y if self.residual else y
+
+
+# MobileNetV2's blocks (expansion t, output channels at width 1.0, repeats, stride of the
+# first), as in Sandler et al. 2018 and the DeepLabV3 TFLite files pretrained.py reads.
+MOBILENET_V2_STAGES = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
+                       (6, 160, 3, 2), (6, 320, 1, 1))
+
+
+class MobileNetV2Seg(UNetDecoder):
+    """MobileNetV2 (width alpha, DeepLabV3's encoder without its last 1x1) under a U-Net
+    decoder, so it can start from DeepLabV3's PASCAL VOC weights (people among its 20
+    classes: the encoder already tells skin and hands from the rest of a scene).
+
+    output_stride 32 runs blocks 13-16 strided, as MobileNetV2 was designed; 16 keeps them
+    at 1/16 with dilation 2, as DeepLab trained them (what pretrained.deeplab_logits needs
+    to reproduce the file's own segmentation). The issue's calibration run scored both the
+    same, and 32 is ~15% cheaper at 512x512.
+
+    Skips are taken at strides 2, 4, 8 and 16 (after blocks 0, 2, 5 and 12, the last block
+    at each scale) and the decoder's widths are its own (dec), wider than the encoder's
+    narrow early stages (8 and 12 channels at width 0.5), because the small nails are
+    decided at those resolutions.
+    """
+    arch = "mnv2"
+    SKIPS = (0, 2, 5, 12, 16)
+
+    def __init__(self, alpha=0.5, output_stride=32, dec=(16, 24, 32, 64)):
+        super().__init__()
+        if output_stride not in (16, 32):
+            raise ValueError(f"output_stride {output_stride}: expected 16 or 32")
+        self.alpha, self.output_stride, self.dec = alpha, output_stride, tuple(dec)
+        c0 = int(32 * alpha)
+        self.conv0 = conv_bn6(3, c0, 3, 2)
+        blocks, cin, widths = [], c0, []
+        for t, c, n, s in MOBILENET_V2_STAGES:
+            cout = max(8, int(c * alpha))  # DeepLab divides without rounding to 8s: 12 at 0.5
+            for i in range(n):
+                stride, dilation = (s if i == 0 else 1), 1
+                if output_stride == 16 and len(blocks) >= 13:
+                    stride, dilation = 1, 2
+                blocks.append(InvertedResidual(cin, cout, t, stride, dilation))
+                cin = cout
+                widths.append(cout)
+        self.blocks = nn.ModuleList(blocks)
+        self.enc_widths = tuple(widths[i] for i in self.SKIPS)
+        e1, e2, e3, e4, e5 = self.enc_widths
+        d1, d2, d3, d4 = self.dec
+        self.up4 = Up(e5, e4, d4)
+        self.up3 = Up(d4, e3, d3)
+        self.up2 = Up(d3, e2, d2)
+        self.up1 = Up(d2, e1, d1)
+        self.head = nn.Conv2d(d1, 1, 1)
+
+    def features(self, x):
+        f, feats = self.conv0(x), []
+        for i, block in enumerate(self.blocks):
+            f = block(f)
+            if i in self.SKIPS:
+                feats.append(f)
+        return feats
+
+    def forward(self, x):
+        return self.decode(x.shape[-2:], *self.features(x))
+
+
 def build(ckpt):
-    """The model a checkpoint dict describes (arch "nailnet" with widths, or "mnv1" with
-    alpha); checkpoints from before the arch field are NailNets."""
+    """The model a checkpoint dict describes (arch "nailnet" with widths, "mnv1" with
+    alpha, "mnv2" with alpha, output_stride and dec); checkpoints from before the arch
+    field are NailNets."""
     arch = ckpt.get("arch", "nailnet")
     if arch == "nailnet":
         return NailNet(tuple(ckpt["widths"]))
     if arch == "mnv1":
         return MobileNetV1Seg(float(ckpt["alpha"]))
-    raise ValueError(f"unknown architecture {arch!r} (expected nailnet or mnv1)")
+    if arch == "mnv2":
+        return MobileNetV2Seg(float(ckpt["alpha"]), int(ckpt["output_stride"]), tuple(ckpt["dec"]))
+    raise ValueError(f"unknown architecture {arch!r} (expected nailnet, mnv1 or mnv2)")
 
 
 def count_params(model):
