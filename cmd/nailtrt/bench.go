@@ -22,10 +22,10 @@ import (
 )
 
 func runBench(args []string) error {
-	f := newFlags("bench", "")
+	f := newFlags("bench", "--image photo.jpg")
 	m := addModelFlags(f)
 	url := f.String("url", "NAILTRT_BENCH_URL", "", "drive a running server at this base URL (e.g. http://localhost:8080); empty: the pipeline in-process")
-	image := f.String("image", "NAILTRT_BENCH_IMAGE", "", "photo to send (JPEG for --cache miss)")
+	image := f.String("image", "NAILTRT_BENCH_IMAGE", "", "photo to send: required (e.g. docs/examples/hand.jpg; a JPEG for --cache miss)")
 	endpoint := f.String("endpoint", "NAILTRT_BENCH_ENDPOINT", "segment", "segment or render")
 	cache := f.String("cache", "NAILTRT_BENCH_CACHE", "miss", "miss: every request is a new image (a JPEG comment changes its bytes); hit: the same image")
 	var levels []string
@@ -37,7 +37,7 @@ func runBench(args []string) error {
 		return err
 	}
 	if *image == "" {
-		return fmt.Errorf("--image is required")
+		return fmt.Errorf("--image is required: the photo to send (e.g. --image docs/examples/hand.jpg)")
 	}
 	data, err := os.ReadFile(*image)
 	if err != nil {

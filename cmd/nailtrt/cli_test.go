@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -97,6 +98,8 @@ func TestCLISaysNoAndWhy(t *testing.T) {
 		{"onnx for a manifest", []string{"segment", photo, "--model", "engines/nailseg.onnx"}, 1, "JSON manifest"},
 		{"serve that cannot load", []string{"serve", "--model", "nope.json", "--addr", "127.0.0.1:0"}, 1, "--lazy"},
 		{"unknown command", []string{"segmnt"}, 2, `did you mean "segment"?`},
+		{"info of a missing model", []string{"info", "--model", "nope.json"}, 1, "model: invalid model manifest"},
+		{"bench without a photo", []string{"bench"}, 1, "--image is required"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			r := runCLI(t, dir, c.args...)
@@ -140,4 +143,28 @@ func TestCLISegmentAndRender(t *testing.T) {
 	_, err = png.Decode(f)
 	f.Close()
 	require.NoError(t, err, "-o .png writes a PNG")
+}
+
+// version and --version name the build, the bundled model and the libraries; info with
+// no model describes the bundled one (built in), from any directory.
+func TestCLIVersionAndBundledInfo(t *testing.T) {
+	for _, arg := range []string{"version", "--version"} {
+		r := runCLI(t, t.TempDir(), arg)
+		require.Equal(t, 0, r.code, r.stderr)
+		assert.Contains(t, r.stdout, "nailtrt ")
+		assert.Regexp(t, `bundled model: nailseg@\d+\.\d+\.\d+`, r.stdout)
+		assert.Contains(t, r.stdout, "onnxruntime")
+	}
+	cmd := exec.Command(nailtrtBinary(t), "info")
+	cmd.Dir = t.TempDir()
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "NAILTRT_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "NAILTRT_BACKEND=onnxruntime")
+	out, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(out))
+	assert.Regexp(t, `model nailseg@\S+ \(bundled, built into this binary, semantic\) on onnxruntime`, string(out))
+	assert.Contains(t, string(out), "input image float32")
 }

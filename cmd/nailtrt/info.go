@@ -2,10 +2,10 @@ package main
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 
+	"github.com/nailtrt/nailtrt/engines"
 	"github.com/nailtrt/nailtrt/nails"
 	"github.com/nailtrt/nailtrt/server"
 	"github.com/nailtrt/nailtrt/trt"
@@ -39,24 +39,48 @@ func runInfo(args []string) error {
 	for _, d := range h.Devices {
 		fmt.Printf("gpu %d: %s, memory %d/%d MiB used\n", d.Index, d.Name, d.MemoryUsed>>20, d.MemoryTotal>>20)
 	}
-	path := resolveModel(m.Model)
-	man, err := nails.LoadManifest(path)
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "model: %v\n", err)
-		return nil
-	}
-	backend, err := trt.ParseBackend(m.Backend)
+	man, e, err := openModelEngine(resolveModel(m.Model), m.Backend, m.CacheDir)
 	if err != nil {
 		return err
 	}
-	e, err := trt.Open(man.ModelPath(), trt.Options{Backend: backend, CacheDir: m.CacheDir, IntraOpThreads: 1})
-	if err != nil {
-		return fmt.Errorf("model %s: %w", path, err)
-	}
 	defer e.Close()
-	fmt.Printf("model %s (%s, %s) on %s:\n", man.ID(), man.ModelPath(), man.Output.Format, e.Backend())
+	where := man.ModelPath()
+	if m.Model == "" {
+		where = "bundled, built into this binary"
+	}
+	fmt.Printf("model %s (%s, %s) on %s:\n", man.ID(), where, man.Output.Format, e.Backend())
 	for _, t := range e.Tensors() {
 		fmt.Printf("  %s\n", t)
 	}
 	return nil
+}
+
+// openModelEngine opens the model a manifest path names ("" = the bundled model, as
+// nails.Open reads it) on the backend, for commands that look at the model itself.
+func openModelEngine(path, backendName, cacheDir string) (*nails.Manifest, *trt.Engine, error) {
+	backend, err := trt.ParseBackend(backendName)
+	if err != nil {
+		return nil, nil, err
+	}
+	opts := trt.Options{Backend: backend, CacheDir: cacheDir, IntraOpThreads: 1}
+	if path == "" {
+		man, err := nails.ParseManifest(engines.Manifest, "")
+		if err != nil {
+			return nil, nil, fmt.Errorf("bundled model: %w", err)
+		}
+		e, err := trt.OpenBytes(engines.Model, opts)
+		if err != nil {
+			return nil, nil, fmt.Errorf("bundled model: %w", err)
+		}
+		return man, e, nil
+	}
+	man, err := nails.LoadManifest(path)
+	if err != nil {
+		return nil, nil, fmt.Errorf("model: %w", err)
+	}
+	e, err := trt.Open(man.ModelPath(), opts)
+	if err != nil {
+		return nil, nil, fmt.Errorf("model %s: %w", path, err)
+	}
+	return man, e, nil
 }

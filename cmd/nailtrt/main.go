@@ -6,6 +6,7 @@
 //	nailtrt info                          backends, GPUs, the model's tensors
 //	nailtrt bench                         latency and throughput, of the pipeline or a server
 //	nailtrt build-engine                  ONNX -> TensorRT plan into the plan cache
+//	nailtrt version                       versions of nailtrt, the bundled model, the libraries
 //
 // Every option is a flag and a NAILTRT_* environment variable; flags win.
 package main
@@ -34,6 +35,7 @@ var commands = []command{
 	{"info", "show backends, GPUs and the model's tensors", runInfo},
 	{"bench", "measure latency and throughput (pipeline or a running server)", runBench},
 	{"build-engine", "build a TensorRT plan from ONNX into the plan cache", runBuildEngine},
+	{"version", "print the versions of nailtrt, the bundled model and the native libraries", runVersion},
 }
 
 func usage(w io.Writer) {
@@ -52,6 +54,9 @@ func main() {
 	if os.Args[1] == "-h" || os.Args[1] == "--help" || os.Args[1] == "help" {
 		usage(os.Stdout)
 		return
+	}
+	if os.Args[1] == "--version" || os.Args[1] == "-version" {
+		os.Args[1] = "version"
 	}
 	for _, c := range commands {
 		if c.name == os.Args[1] {
