@@ -107,6 +107,7 @@ $(ORT_DEFAULT_ROOT)/include/onnxruntime_c_api.h:
 # ---------------------------------------------------------------- native runner
 
 native: deps ort
+	@# Only CMake's progress is hidden: its warnings and errors go to stderr.
 	cmake -S $(ROOT) -B $(NATIVE) -DORT_ROOT=$(ORT_ROOT) $(CMAKE_ARGS) >/dev/null
 	cmake --build $(NATIVE) -j $(JOBS)
 
