@@ -27,7 +27,6 @@ type object struct {
 	Metadata   struct {
 		Name string `yaml:"name"`
 	} `yaml:"metadata"`
-	Data map[string]string `yaml:"data"`
 	Spec struct {
 		Selector any `yaml:"selector"` // Service: a map; others: matchLabels
 		Template struct {
@@ -43,6 +42,20 @@ type object struct {
 			Name       string `yaml:"name"`
 			TargetPort any    `yaml:"targetPort"`
 		} `yaml:"ports"`
+		// NetworkPolicy
+		PodSelector any      `yaml:"podSelector"`
+		PolicyTypes []string `yaml:"policyTypes"`
+		Ingress     []struct {
+			From []struct {
+				PodSelector       any `yaml:"podSelector"`
+				NamespaceSelector any `yaml:"namespaceSelector"`
+				IPBlock           any `yaml:"ipBlock"`
+			} `yaml:"from"`
+			Ports []struct {
+				Port any `yaml:"port"`
+			} `yaml:"ports"`
+		} `yaml:"ingress"`
+		Egress         []any `yaml:"egress"`
 		ScaleTargetRef struct {
 			Kind string `yaml:"kind"`
 			Name string `yaml:"name"`
@@ -64,9 +77,14 @@ type container struct {
 		Name          string `yaml:"name"`
 		ContainerPort int    `yaml:"containerPort"`
 	} `yaml:"ports"`
-	Env []struct {
-		Name  string `yaml:"name"`
-		Value string `yaml:"value"`
+	Args []string `yaml:"args"`
+	Env  []struct {
+		Name      string `yaml:"name"`
+		Value     string `yaml:"value"`
+		ValueFrom *struct {
+			SecretKeyRef    *keyRef `yaml:"secretKeyRef"`
+			ConfigMapKeyRef *keyRef `yaml:"configMapKeyRef"`
+		} `yaml:"valueFrom"`
 	} `yaml:"env"`
 	Resources struct {
 		Requests map[string]string `yaml:"requests"`
@@ -82,6 +100,22 @@ type container struct {
 			} `yaml:"sleep"`
 		} `yaml:"preStop"`
 	} `yaml:"lifecycle"`
+}
+
+type keyRef struct {
+	Name     string `yaml:"name"`
+	Key      string `yaml:"key"`
+	Optional bool   `yaml:"optional"`
+}
+
+// secretRef is the Secret key the variable name is read from; nil when it is not.
+func (c container) secretRef(name string) *keyRef {
+	for _, e := range c.Env {
+		if e.Name == name && e.ValueFrom != nil {
+			return e.ValueFrom.SecretKeyRef
+		}
+	}
+	return nil
 }
 
 type probe struct {
@@ -263,7 +297,6 @@ func TestServicesAndScalingPointAtReplicas(t *testing.T) {
 	metricsSrc := source(t, "server/metrics.go")
 	pods := map[string]map[string]string{}
 	ports := map[string]bool{}
-	var redisURL string
 	for _, o := range objs {
 		if o.Kind == "Deployment" {
 			pods[o.Metadata.Name] = o.Spec.Template.Metadata.Labels
@@ -272,9 +305,6 @@ func TestServicesAndScalingPointAtReplicas(t *testing.T) {
 					ports[o.Metadata.Name+"/"+p.Name] = true
 				}
 			}
-		}
-		if o.Kind == "ConfigMap" && o.Metadata.Name == "nailtrt-redis" {
-			redisURL = o.Data["url"]
 		}
 	}
 	seen := map[string]bool{}
@@ -301,10 +331,79 @@ func TestServicesAndScalingPointAtReplicas(t *testing.T) {
 			}
 		}
 	}
-	for _, k := range []string{"Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler", "ConfigMap"} {
+	for _, k := range []string{"Deployment", "Service", "PodDisruptionBudget", "HorizontalPodAutoscaler", "NetworkPolicy"} {
 		assert.True(t, seen[k], "a %s", k)
 	}
-	assert.Equal(t, "redis://nailtrt-redis:6379/0", redisURL, "the optional Redis's URL names its Service")
+}
+
+// The shared cache is not trusted, and Redis is not open (issue 31): Redis needs a
+// password from a Secret and gives its user only nailtrt's commands on nailtrt's keys;
+// a NetworkPolicy admits nailtrt pods alone; the nailtrt Deployments read the URL and
+// the MAC secret from Secrets, and the MAC secret is one Redis never sees. No file
+// holds a credential.
+func TestRedisIsLockedDown(t *testing.T) {
+	objs := loadObjects(t)
+	var redis *container
+	var redisLabels map[string]string
+	nailtrt := map[string]map[string]string{}
+	for _, o := range objs {
+		assert.NotEqual(t, "Secret", o.Kind, "%s: credentials are created with kubectl, never committed", o.Metadata.Name)
+		if o.Kind != "Deployment" {
+			continue
+		}
+		if o.Metadata.Name == "nailtrt-redis" {
+			require.Len(t, o.Spec.Template.Spec.Containers, 1)
+			redis, redisLabels = &o.Spec.Template.Spec.Containers[0], o.Spec.Template.Metadata.Labels
+			continue
+		}
+		nailtrt[o.Metadata.Name] = o.Spec.Template.Metadata.Labels
+		c := o.Spec.Template.Spec.Containers[0]
+		url, mac := c.secretRef("NAILTRT_REDIS_URL"), c.secretRef("NAILTRT_REDIS_SECRET")
+		require.NotNil(t, url, "%s: NAILTRT_REDIS_URL (it holds the password) comes from a Secret", o.Metadata.Name)
+		require.NotNil(t, mac, "%s: NAILTRT_REDIS_SECRET comes from a Secret", o.Metadata.Name)
+		assert.True(t, url.Optional && mac.Optional, "%s: the shared cache stays optional", o.Metadata.Name)
+		assert.Equal(t, "nailtrt-redis", url.Name, o.Metadata.Name)
+		assert.NotEqual(t, url.Name, mac.Name, "%s: the MAC secret is not in the Secret Redis reads", o.Metadata.Name)
+	}
+	require.NotNil(t, redis, "redis.yaml's Deployment")
+	require.Len(t, nailtrt, 2)
+
+	pw := redis.secretRef("REDIS_PASSWORD")
+	require.NotNil(t, pw, "Redis's password comes from a Secret")
+	assert.Equal(t, "nailtrt-redis", pw.Name)
+	assert.False(t, pw.Optional, "Redis never starts without its password")
+	args := strings.Join(redis.Args, " ")
+	assert.Contains(t, args, "--user default off", "no unauthenticated access")
+	assert.Contains(t, args, "--user nailtrt on >$(REDIS_PASSWORD) ~nailtrt:* resetchannels -@all +", "one user, nailtrt's keys, named commands")
+	assert.NotContains(t, args, "requirepass", "ACL users, not the shared default password")
+	// The keys the ACL grants are the ones nailtrt writes.
+	assert.Contains(t, source(t, "server/shared_cache.go"), `"nailtrt:result:v"`)
+	// The URL documented for the Secret is the user, the Service and its port.
+	assert.Contains(t, source(t, "deploy/kubernetes/redis.yaml"), `--from-literal=url="redis://nailtrt:$pw@nailtrt-redis:6379/0"`)
+	assert.Contains(t, source(t, "deploy/kubernetes/redis.yaml"), "rediss://", "TLS is documented")
+
+	policies := 0
+	for _, o := range objs {
+		if o.Kind != "NetworkPolicy" || !matches(o.Spec.PodSelector, redisLabels) {
+			continue
+		}
+		policies++
+		assert.ElementsMatch(t, []string{"Ingress", "Egress"}, o.Spec.PolicyTypes, "%s: both directions", o.Metadata.Name)
+		assert.Empty(t, o.Spec.Egress, "%s: Redis connects to nothing", o.Metadata.Name)
+		require.Len(t, o.Spec.Ingress, 1, o.Metadata.Name)
+		in := o.Spec.Ingress[0]
+		require.Len(t, in.From, 1, o.Metadata.Name)
+		from := in.From[0]
+		assert.Nil(t, from.NamespaceSelector, "only pods of this namespace")
+		assert.Nil(t, from.IPBlock)
+		for name, labels := range nailtrt {
+			assert.True(t, matches(from.PodSelector, labels), "%s pods may reach Redis", name)
+		}
+		assert.False(t, matches(from.PodSelector, redisLabels), "the admitted pods are nailtrt's, not any pod")
+		require.Len(t, in.Ports, 1)
+		assert.Equal(t, redis.Ports[0].Name, in.Ports[0].Port, "the Redis port only")
+	}
+	assert.Equal(t, 1, policies, "one NetworkPolicy selects the Redis pods")
 }
 
 // A lint of the Dockerfile, for want of a registry to build it against here (README

@@ -26,6 +26,15 @@ type Header struct {
 // orientation is h.Orientation as 1..8.
 func (h Header) orientation() int { return max(1, h.Orientation) }
 
+// Displayed is the photo's size as shown, after EXIF orientation: the size of the Photo
+// a decode gives and of the Result a segmentation returns.
+func (h Header) Displayed() image.Point {
+	if h.orientation() >= 5 {
+		return image.Pt(h.Height, h.Width)
+	}
+	return image.Pt(h.Width, h.Height)
+}
+
 // Pixels is Width*Height.
 func (h Header) Pixels() int64 { return int64(h.Width) * int64(h.Height) }
 

@@ -22,9 +22,13 @@ import (
 // then every mask's alpha, concatenated in nail order, as one DEFLATE stream (soft masks
 // are long runs of 0 and 255, which DEFLATE shrinks ~20x at its fastest level).
 //
-// Decoding trusts nothing: every count and rectangle is checked against the photo
-// before anything is allocated, and the alpha stream is read to exactly the size the
-// rectangles say, so a corrupted or hostile value costs at most the limit it is given.
+// Decoding trusts nothing: the size must be the photo's the caller holds, every count,
+// rectangle and point is checked against that photo and every claimed byte against the
+// limit (without overflow) before anything is allocated, and the alpha stream is read to
+// exactly the size the rectangles say, so a corrupted or hostile value costs at most the
+// limit it is given and decodes to nothing a response cannot serve (no NaN score, no
+// point outside the photo). Whether a value belongs where it was found is the store's
+// to check (the server's shared cache seals each value to its key).
 
 // ResultCodecVersion is the layout version MarshalBinary writes and UnmarshalResult
 // reads (2 added the mask scale). Stores that keep encoded results (the server's shared
@@ -108,10 +112,12 @@ func (r *Result) MarshalBinary() ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// UnmarshalResult decodes what MarshalBinary wrote. limit bounds the memory the decoded
-// Result may hold (Result.Bytes); a value claiming more is refused before it is
-// allocated. Errors wrap ErrBadResult.
-func UnmarshalResult(data []byte, limit int) (*Result, error) {
+// UnmarshalResult decodes what MarshalBinary wrote, for a photo of size (as displayed,
+// after EXIF orientation: the Result's Width and Height); a value for any other size is
+// refused before anything is allocated. limit bounds the memory the decoded Result may
+// hold (Result.Bytes); a value claiming more is refused before it is allocated. Errors
+// wrap ErrBadResult.
+func UnmarshalResult(data []byte, size image.Point, limit int) (*Result, error) {
 	d := codecReader{b: data}
 	if !bytes.HasPrefix(data, []byte(resultMagic)) || len(data) < 4 {
 		return nil, fmt.Errorf("%w: no %q header", ErrBadResult, resultMagic)
@@ -121,56 +127,84 @@ func UnmarshalResult(data []byte, limit int) (*Result, error) {
 	}
 	d.b = data[4:]
 	r := &Result{Width: d.count(math.MaxInt32), Height: d.count(math.MaxInt32)}
+	if d.err == nil && (r.Width != size.X || r.Height != size.Y) {
+		// Checked first: every later bound (rectangles, areas, points) is the photo's,
+		// so a small value claiming a huge photo costs nothing here or downstream.
+		return nil, fmt.Errorf("%w: a %dx%d result for a %dx%d photo", ErrBadResult, r.Width, r.Height, size.X, size.Y)
+	}
 	photo := image.Rect(0, 0, r.Width, r.Height)
+	// Contours run along pixel corners: from (0,0) to (Width,Height) inclusive.
+	corners := image.Rect(0, 0, r.Width+1, r.Height+1)
+	pixels := r.Width * r.Height // each at most MaxInt32: the product fits a 64-bit int
 	r.Model = string(d.bytes(d.count(maxModelID)))
 	r.Timings = Timings{Decode: d.duration(), Preprocess: d.duration(), Infer: d.duration(), Postprocess: d.duration()}
 	count := d.count(maxCodecNails)
 	if d.err != nil {
 		return nil, d.err
 	}
-	used, alpha := 128+96*count, 0
-	if used > limit {
+	// Every size below is claimed against the budget before it is allocated.
+	mem := budget{left: limit}
+	if !mem.take(1, 128) || !mem.take(count, 96) {
 		return nil, fmt.Errorf("%w: %d nails need more than the %d-byte limit", ErrBadResult, count, limit)
 	}
+	alpha := 0
 	r.Nails = make([]Nail, count)
 	for i := range r.Nails {
 		n := &r.Nails[i]
 		n.ID = d.count(math.MaxInt32)
-		n.Score = math.Float64frombits(binary.LittleEndian.Uint64(d.bytes(8)))
+		if n.Score = math.Float64frombits(binary.LittleEndian.Uint64(d.bytes(8))); math.IsNaN(n.Score) || math.IsInf(n.Score, 0) {
+			d.fail("score %v", n.Score) // no JSON encoder can write it
+		}
 		n.Class = d.count(math.MaxInt32)
 		n.Box = d.rect(photo)
-		n.Area = d.count(r.Width * r.Height)
-		if d.bytes(1)[0] == 1 {
+		n.Area = d.count(pixels)
+		if d.flag() {
 			rect := d.rect(photo)
 			n.Mask = &Mask{Rect: rect, Scale: d.count(maxMaskScale)}
-			gw, gh := n.Mask.Cells()
-			size := gw * gh
-			if used += size + maskOverhead; used > limit || d.err != nil {
-				return nil, d.errOr(fmt.Errorf("%w: masks need more than the %d-byte limit", ErrBadResult, limit))
+			gw, gh := n.Mask.Cells() // inside the photo: at most its pixels
+			if d.err != nil {
+				return nil, d.err
 			}
-			alpha += size
+			if !mem.take(gw*gh+maskOverhead, 1) {
+				return nil, fmt.Errorf("%w: masks need more than the %d-byte limit", ErrBadResult, limit)
+			}
+			alpha += gw * gh
 		}
-		rings := d.count(r.Width*r.Height + 1)
-		if used += 24 * rings; used > limit || d.err != nil {
-			return nil, d.errOr(fmt.Errorf("%w: contours need more than the %d-byte limit", ErrBadResult, limit))
+		rings := d.count(pixels + 1)
+		if d.err != nil {
+			return nil, d.err
+		}
+		if !mem.take(rings, 24) {
+			return nil, fmt.Errorf("%w: contours need more than the %d-byte limit", ErrBadResult, limit)
 		}
 		if rings > 0 {
 			n.Contours = make([]Contour, rings)
 		}
 		for j := range n.Contours {
 			c := &n.Contours[j]
-			c.Hole = d.bytes(1)[0] == 1
+			c.Hole = d.flag()
 			// Two varint bytes at least per point: a count beyond what is left is a lie.
 			pts := d.count(len(d.b) / 2)
-			if used += 16 * pts; used > limit || d.err != nil {
-				return nil, d.errOr(fmt.Errorf("%w: contours need more than the %d-byte limit", ErrBadResult, limit))
+			if d.err != nil {
+				return nil, d.err
+			}
+			if !mem.take(pts, 16) {
+				return nil, fmt.Errorf("%w: contours need more than the %d-byte limit", ErrBadResult, limit)
 			}
 			if pts > 0 {
 				c.Points = make([]image.Point, pts)
 			}
 			prev := image.Point{}
 			for k := range c.Points {
+				// Each point is checked before the next step is added: the sum
+				// stays within the photo and cannot overflow.
 				prev = prev.Add(image.Point{d.delta(), d.delta()})
+				if d.err == nil && !prev.In(corners) {
+					d.fail("contour point %v outside the %v photo", prev, photo.Size())
+				}
+				if d.err != nil {
+					return nil, d.err
+				}
 				c.Points[k] = prev
 			}
 		}
@@ -204,6 +238,21 @@ func UnmarshalResult(data []byte, limit int) (*Result, error) {
 	return r, nil
 }
 
+// budget counts the bytes a decoding Result will hold against its limit. Claims are
+// checked by division before they are multiplied or added, so no count a value
+// declares can overflow the sum (24*rings did, and a 45-byte value then made
+// make([]Contour, rings) panic).
+type budget struct{ left int }
+
+// take claims n items of each bytes; false (and nothing taken) when they do not fit.
+func (b *budget) take(n, each int) bool {
+	if n < 0 || each <= 0 || b.left < 0 || n > b.left/each {
+		return false
+	}
+	b.left -= n * each
+	return true
+}
+
 func appendRect(b []byte, r image.Rectangle) []byte {
 	for _, v := range []int{r.Min.X, r.Min.Y, r.Max.X, r.Max.Y} {
 		b = binary.AppendVarint(b, int64(v))
@@ -233,13 +282,6 @@ func (d *codecReader) fail(format string, args ...any) {
 	}
 }
 
-func (d *codecReader) errOr(err error) error {
-	if d.err != nil {
-		return d.err
-	}
-	return err
-}
-
 func (d *codecReader) bytes(n int) []byte {
 	if d.err != nil || n > len(d.b) {
 		d.fail("truncated")
@@ -248,6 +290,15 @@ func (d *codecReader) bytes(n int) []byte {
 	v := d.b[:n]
 	d.b = d.b[n:]
 	return v
+}
+
+// flag reads a byte that must be 0 or 1: anything else is damage, not "false".
+func (d *codecReader) flag() bool {
+	v := d.bytes(1)[0]
+	if d.err == nil && v > 1 {
+		d.fail("flag byte %d", v)
+	}
+	return v == 1
 }
 
 // count reads an unsigned varint in [0, limit].

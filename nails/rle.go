@@ -14,8 +14,12 @@ type RLE struct {
 	Counts string `json:"counts"`
 }
 
-// RLE encodes the nail's binary mask over a w x h photo, per photo pixel (Full).
+// RLE encodes the nail's binary mask over a w x h photo, per photo pixel (Full). A nil
+// mask (a nail without one) is all background.
 func (m *Mask) RLE(w, h int) RLE {
+	if m == nil {
+		return RLE{Size: [2]int{h, w}, Counts: encodeCounts([]int{w * h})}
+	}
 	return RLE{Size: [2]int{h, w}, Counts: encodeCounts(m.Full().runs(w, h))}
 }
 

@@ -293,11 +293,8 @@ func (s *Segmenter) Decode(ctx context.Context, data []byte, h Header) (*Photo, 
 // decodeSize is the least size, as displayed, that a photo with header h is decoded at
 // for the model: its letterboxed size in the model input.
 func (s *Segmenter) decodeSize(h Header) image.Point {
-	w, ht := h.Width, h.Height
-	if h.orientation() >= 5 {
-		w, ht = ht, w
-	}
-	g := NewGeometry(w, ht, s.manifest.Input)
+	size := h.Displayed()
+	g := NewGeometry(size.X, size.Y, s.manifest.Input)
 	return image.Pt(g.NW, g.NH)
 }
 

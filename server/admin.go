@@ -93,7 +93,8 @@ func (s *Server) cacheStats(c *gin.Context) { c.JSON(http.StatusOK, s.cache.stat
 
 // cacheClear is POST /api/cache/clear. With NAILTRT_ADMIN_TOKEN set it needs
 // "Authorization: Bearer <token>" (401 without credentials, 403 with wrong ones); with
-// no token configured only loopback clients may clear.
+// no token configured only loopback clients that address the server by a loopback name
+// may clear.
 func (s *Server) cacheClear(c *gin.Context) {
 	if s.cfg.AdminToken != "" {
 		auth := c.GetHeader("Authorization")
@@ -109,6 +110,11 @@ func (s *Server) cacheClear(c *gin.Context) {
 		}
 	} else if !isLoopback(c.Request.RemoteAddr) || proxied(c.Request) {
 		_ = c.Error(newError(http.StatusForbidden, "forbidden", "no admin token is configured (NAILTRT_ADMIN_TOKEN): cache clear is allowed from loopback only, not through a proxy"))
+		return
+	} else if !loopbackHost(c.Request.Host) {
+		// DNS rebinding: a page on rebind.example whose name now resolves to 127.0.0.1
+		// sends from loopback, with its own name as Host and a matching Origin.
+		_ = c.Error(newError(http.StatusForbidden, "forbidden", "no admin token is configured (NAILTRT_ADMIN_TOKEN): cache clear must be addressed to localhost or a loopback IP"))
 		return
 	}
 	if !sameOrigin(c.Request) {
@@ -141,6 +147,17 @@ func isLoopback(remote string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// loopbackHost reports a Host header that names this machine whatever DNS says:
+// localhost or a loopback IP, with or without a port.
+func loopbackHost(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	ip := net.ParseIP(host)
+	return strings.EqualFold(host, "localhost") || (ip != nil && ip.IsLoopback())
 }
 
 // proxied reports a request relayed by a proxy: a loopback peer that forwards for

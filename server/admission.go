@@ -72,3 +72,31 @@ func (b *budget) busy() error {
 	return &apiError{Status: http.StatusServiceUnavailable, Code: "overloaded",
 		Message: fmt.Sprintf("the server's %s budget is in use by other requests; retry shortly", b.name), RetryAfter: 1}
 }
+
+// reservation is what one request holds in a budget. It grows as the request needs more
+// (an upload, as its bytes arrive) and shrinks as the request lets go (a render, once
+// only its encoded body is left to send), so that a client that sends or reads slowly
+// holds only what it really keeps. One goroutine uses it; release may be called again.
+type reservation struct {
+	b *budget
+	n int64
+}
+
+// grow reserves n more bytes, waiting for room as budget.acquire does.
+func (r *reservation) grow(ctx context.Context, n int64) error {
+	if err := r.b.acquire(ctx, n); err != nil {
+		return err
+	}
+	r.n += n
+	return nil
+}
+
+// shrinkTo gives back all but n bytes (nothing when it holds n or less).
+func (r *reservation) shrinkTo(n int64) {
+	if n < r.n {
+		r.b.release(r.n - n)
+		r.n = n
+	}
+}
+
+func (r *reservation) release() { r.shrinkTo(0) }

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"image"
 	"runtime/debug"
 	"sync"
 	"sync/atomic"
@@ -62,11 +63,29 @@ func cacheKey(image []byte, modelID string) string {
 	return modelID + ":" + hex.EncodeToString(h[:])
 }
 
+// photoSize is the size a result for data must have: photo's when it is decoded, else
+// what data's header says (read only when the shared cache is asked).
+func photoSize(data []byte, photo *nails.Photo) func() (image.Point, error) {
+	return func() (image.Point, error) {
+		if photo != nil {
+			return image.Pt(photo.Width, photo.Height), nil
+		}
+		h, err := nails.ReadHeader(data)
+		return h.Displayed(), err
+	}
+}
+
 // get returns the cached result for key, or runs compute once for all concurrent callers
 // with the same key and caches what it returns. cached says whether this caller's answer
 // came from the cache (or from another caller's in-flight computation). Errors are never
 // cached: a bad request cannot poison the cache.
-func (c *resultCache) get(ctx context.Context, key string, compute func() (*nails.Result, error)) (res *nails.Result, cached bool, err error) {
+//
+// size is the photo's size as displayed (its header's, after EXIF orientation), asked
+// only when the shared level is consulted: a value there for another size is not this
+// photo's answer. When it fails, or is nil, the shared level is skipped (compute
+// reports the photo's error).
+func (c *resultCache) get(ctx context.Context, key string, size func() (image.Point, error),
+	compute func() (*nails.Result, error)) (res *nails.Result, cached bool, err error) {
 	if r, ok := c.lru.Get(key); ok {
 		c.hits.Add(1)
 		return r, true, nil
@@ -79,10 +98,12 @@ func (c *resultCache) get(ctx context.Context, key string, compute func() (*nail
 		if r, ok := c.lru.Get(key); ok { // filled while we queued
 			return r, nil
 		}
-		if c.shared != nil {
-			if r := c.shared.get(key); r != nil {
-				c.add(key, r)
-				return r, nil // another replica's answer: a hit for every caller
+		if c.shared != nil && size != nil {
+			if sz, err := size(); err == nil {
+				if r := c.shared.get(key, sz); r != nil {
+					c.add(key, r)
+					return r, nil // another replica's answer: a hit for every caller
+				}
 			}
 		}
 		ran = true

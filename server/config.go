@@ -31,11 +31,17 @@ type Config struct {
 	CacheBytes   int64         // in-process result cache bytes
 	CacheTTL     time.Duration // result lifetime in both cache levels
 
-	// RedisURL turns on the shared result cache (redis://[user:password@]host:port/db),
-	// a second level under the in-process one that every replica reads and writes.
+	// RedisURL turns on the shared result cache (redis://[user:password@]host:port/db,
+	// rediss:// for TLS), a second level under the in-process one that every replica
+	// reads and writes.
 	RedisURL      string
 	RedisTimeout  time.Duration // longest wait for one Redis call
-	RedisMaxValue int64         // largest encoded result stored there
+	RedisMaxValue int64         // largest value stored there or read from it
+	// RedisSecret (or the file RedisSecretFile names) keys the MAC that seals each
+	// shared value to its key, so only replicas holding it can write values the others
+	// use. Unset: values carry a keyless digest, which catches damage and values moved
+	// between keys but not forgery by whoever can write to Redis.
+	RedisSecret, RedisSecretFile string
 
 	MaxBodyBytes int64 // request body limit
 	MaxQueue     int   // requests allowed to wait for an inference
@@ -44,12 +50,15 @@ type Config struct {
 	// inference -> paint -> encode, each admitted by an estimate from its image header
 	// (nails.Header.DecodeBytes plus what rendering adds).
 	MemoryBudget int64
-	// UploadBudget bounds the request bodies being held at once (each counts its
-	// Content-Length, or MaxBodyBytes when unknown).
+	// UploadBudget bounds the request bodies being held at once, each counted as its
+	// bytes arrive (its buffer's size: at most twice what has arrived).
 	UploadBudget int64
+	// BodyStallTimeout cuts a request body that sends nothing for this long (408).
+	BodyStallTimeout time.Duration
 	// AdmitWait is how long a request waits for budget before 503.
 	AdmitWait time.Duration
-	// MaxConns caps open client connections (Serve only).
+	// MaxConns caps open client connections (Serve only); idle keep-alive ones are
+	// closed to admit new ones, and a few more are admitted for the probes alone.
 	MaxConns int
 	// LoadAttempts is how many times a failing model load is tried (with backoff from
 	// 1 s, doubling to at most 30 s) before /healthz reports the replica as failed.
@@ -84,11 +93,16 @@ func (c *Config) Options() []option.Option {
 		{Flag: "cache-ttl", Env: "NAILTRT_CACHE_TTL", Default: "5m", Value: option.Duration(&c.CacheTTL),
 			Help: "result cache time to live (the shared cache's too)"},
 		{Flag: "redis-url", Env: "NAILTRT_REDIS_URL", DefaultDoc: "unset (off)", Value: option.String(&c.RedisURL),
-			Help: "shared result cache under the in-process one for all replicas, redis://[user:password@]host:port/db (README: Scaling out)"},
+			Help: "shared result cache under the in-process one for all replicas, redis://[user:password@]host:port/db, or rediss:// for TLS (README: Scaling out)"},
 		{Flag: "redis-timeout", Env: "NAILTRT_REDIS_TIMEOUT", Default: "100ms", Value: option.Duration(&c.RedisTimeout),
 			Help: "longest wait for one shared-cache call before falling back to the model"},
 		{Flag: "redis-max-value", Env: "NAILTRT_REDIS_MAX_VALUE", Default: "8MiB", Value: option.Bytes(&c.RedisMaxValue),
-			Help: "largest encoded result written to the shared cache"},
+			Help: "largest encoded result written to the shared cache, and the most read back for one photo (a longer value is a miss)"},
+		// The secret never comes from the command line, where ps shows it to every user.
+		{Flag: "redis-secret-file", Env: "NAILTRT_REDIS_SECRET_FILE", Value: option.String(&c.RedisSecretFile),
+			Help: "file holding the shared cache's MAC secret (trailing newline dropped); see NAILTRT_REDIS_SECRET"},
+		{Env: "NAILTRT_REDIS_SECRET", DefaultDoc: "unset (values carry a keyless digest)", Value: option.String(&c.RedisSecret),
+			Help: "secret (16+ bytes, the same on every replica) keying the HMAC-SHA256 that seals each shared-cache value to its key: a value without a valid one is a miss; never a flag (ps would show it); unset: damage and values moved between keys are still caught, forgery by whoever can write to Redis is not (SECURITY.md)"},
 		{Flag: "max-body-bytes", Env: "NAILTRT_MAX_BODY_BYTES", Default: "20MiB", Value: option.Bytes(&c.MaxBodyBytes),
 			Help: "largest request body (413 beyond)"},
 		{Flag: "max-queue", Env: "NAILTRT_MAX_QUEUE", Default: "64", Value: option.Int(&c.MaxQueue),
@@ -96,11 +110,13 @@ func (c *Config) Options() []option.Option {
 		{Flag: "memory-budget", Env: "NAILTRT_MEMORY_BUDGET", Default: "1GiB", Value: option.Bytes(&c.MemoryBudget),
 			Help: "bytes all requests together may hold for decode, inference, paint and encode, each admitted by an estimate from its image header (503 + Retry-After when busy, 422 when one image could never fit)"},
 		{Flag: "upload-budget", Env: "NAILTRT_UPLOAD_BUDGET", Default: "256MiB", Value: option.Bytes(&c.UploadBudget),
-			Help: "bytes of request bodies held at once (503 beyond)"},
+			Help: "bytes of request bodies held at once, counted as they arrive (503 beyond)"},
+		{Flag: "body-stall-timeout", Env: "NAILTRT_BODY_STALL_TIMEOUT", Default: "10s", Value: option.Duration(&c.BodyStallTimeout),
+			Help: "longest a request body may send nothing before it is cut (408), as nginx's client_body_timeout; NAILTRT_READ_TIMEOUT still bounds the whole request"},
 		{Flag: "admit-wait", Env: "NAILTRT_ADMIT_WAIT", Default: "5s", Value: option.Duration(&c.AdmitWait),
 			Help: "how long a request waits for memory or upload budget before 503"},
 		{Flag: "max-conns", Env: "NAILTRT_MAX_CONNS", Default: "1024", Value: option.Int(&c.MaxConns),
-			Help: "open client connections at most"},
+			Help: "open client connections at most; at the cap, the longest-idle keep-alive one is closed to admit a new one, and while all are busy 8 more are admitted for /healthz and /readyz only"},
 		{Flag: "load-attempts", Env: "NAILTRT_LOAD_ATTEMPTS", Default: "5", Value: option.Int(&c.LoadAttempts),
 			Help: "tries to load the model (backoff 1 s doubling to 30 s); after the last, /healthz answers 503 so an orchestrator restarts the replica"},
 		{Flag: "jpeg-quality", Env: "NAILTRT_JPEG_QUALITY", Default: "90", Value: option.Int(&c.JPEGQuality),
@@ -134,6 +150,9 @@ func (c Config) Validate() error {
 	}
 	if c.RedisURL != "" {
 		if _, err := parseRedisURL(c.RedisURL); err != nil {
+			errs = append(errs, err)
+		}
+		if _, err := redisSecret(c.RedisSecret, c.RedisSecretFile); err != nil {
 			errs = append(errs, err)
 		}
 	}

@@ -12,6 +12,8 @@
 //	shared_cache.go  its shared second level in Redis (NAILTRT_REDIS_URL): timeouts, down/probe, async writes
 //	limiter.go     back-pressure: bounded inferences and queue, 503 + Retry-After
 //	admission.go   byte budgets: memory (decode -> encode, priced from the header) and uploads
+//	upload.go      request bodies: multipart read in memory, budget held as bytes arrive, stalls cut
+//	conns.go       the connection cap: idle connections reclaimed, spare ones for the probes
 //	routes.go      the gin engine, middleware order, route table (the page from package web)
 //	openapi.json   the OpenAPI 3 document of every route, served at /openapi.json
 //	segment.go     POST /api/nails/segment

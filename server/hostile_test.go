@@ -110,12 +110,12 @@ func TestCacheBytesExactAfterExpiry(t *testing.T) {
 
 func TestPanicInSharedWorkIsAnError(t *testing.T) {
 	c := newResultCache(10, 1<<20, time.Minute)
-	_, _, err := c.get(context.Background(), "k", func() (*nails.Result, error) { panic("boom") })
+	_, _, err := c.get(context.Background(), "k", nil, func() (*nails.Result, error) { panic("boom") })
 	assert.ErrorIs(t, err, errPanic)
 	assert.Equal(t, http.StatusInternalServerError, classify(err).Status)
 	assert.NotContains(t, classify(err).Message, "boom", "the panic stays in the log")
 	// The key is usable afterwards.
-	res, _, err := c.get(context.Background(), "k", func() (*nails.Result, error) { return &nails.Result{}, nil })
+	res, _, err := c.get(context.Background(), "k", nil, func() (*nails.Result, error) { return &nails.Result{}, nil })
 	require.NoError(t, err)
 	assert.NotNil(t, res)
 }

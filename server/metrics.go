@@ -57,7 +57,7 @@ func newMetrics(cache *resultCache, gpu *GPUMonitor, limit *limiter, model *mode
 	if sh := cache.shared; sh != nil {
 		m.reg.MustRegister(
 			counter("nailtrt_cache_shared_hits_total", "Shared (Redis) cache hits.", func() float64 { return float64(sh.hits.Load()) }),
-			counter("nailtrt_cache_shared_misses_total", "Shared (Redis) cache misses.", func() float64 { return float64(sh.misses.Load()) }),
+			counter("nailtrt_cache_shared_misses_total", "Shared (Redis) cache misses (refused values included).", func() float64 { return float64(sh.misses.Load()) }),
 			counter("nailtrt_cache_shared_errors_total", "Shared (Redis) cache calls that failed or timed out (the request fell back to this replica).",
 				func() float64 { return float64(sh.failures.Load()) }),
 			counter("nailtrt_cache_shared_writes_total", "Results written to the shared (Redis) cache.", func() float64 { return float64(sh.sets.Load()) }),
@@ -71,6 +71,14 @@ func newMetrics(cache *resultCache, gpu *GPUMonitor, limit *limiter, model *mode
 					return 1
 				}),
 		)
+		// Values read and not used (each is also a miss), one series per reason.
+		for i, reason := range rejectReasons {
+			m.reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "nailtrt_cache_shared_rejected_total",
+				Help: "Shared (Redis) cache values refused and treated as misses, by reason: tag (not sealed to its key: damaged, " +
+					"forged, or another secret's), invalid (undecodable, beyond the codec's limits, or another photo's size), " +
+					"too_large (over NAILTRT_REDIS_MAX_VALUE), panic (decoding it panicked).",
+				ConstLabels: prometheus.Labels{"reason": reason}}, func() float64 { return float64(sh.rejected[i].Load()) }))
+		}
 	}
 	return m
 }

@@ -112,12 +112,15 @@ func (s *Server) render(c *gin.Context) {
 	}
 	// A JPEG back for a JPEG sent, at the photo's own quality: painted in place.
 	if format == "jpeg" && q == "" {
-		body, res, cached, ok, err := s.renderInPlace(c.Request.Context(), data, mat)
+		held := &reservation{b: s.memory}
+		defer held.release()
+		body, res, cached, ok, err := s.renderInPlace(c.Request.Context(), data, mat, held)
 		if err != nil {
 			_ = c.Error(err)
 			return
 		}
 		if ok {
+			release() // only the painted JPEG is needed now, and held keeps its bytes
 			s.sendRender(c, "image/jpeg", body, res, mat, cached)
 			return
 		}
@@ -125,12 +128,12 @@ func (s *Server) render(c *gin.Context) {
 	// Decode once: the pixels are needed to paint, and the same photo feeds inference
 	// on a cache miss. Admitted once for the whole request: decode, the painted RGBA
 	// copy and the encoded output (at most 4 bytes a pixel again) are held together.
-	h, free, err := s.admitDecode(c.Request.Context(), data, func(h nails.Header) int64 { return 8 * h.Pixels() })
+	h, held, err := s.admitDecode(c.Request.Context(), data, func(h nails.Header) int64 { return 8 * h.Pixels() })
 	if err != nil {
 		_ = c.Error(err)
 		return
 	}
-	defer free()
+	defer held.release()
 	t := time.Now()
 	photo, err := nails.DecodeHeader(c.Request.Context(), data, h, s.cfg.Limits)
 	if err != nil {
@@ -168,6 +171,10 @@ func (s *Server) render(c *gin.Context) {
 		return
 	}
 	s.metrics.observeStage("encode", time.Since(t))
+	// Only the encoded body is left to send, and a client may read it slowly: keep its
+	// bytes reserved, give the pixels' share and the upload back to everyone else now.
+	held.shrinkTo(int64(len(body)))
+	release()
 	s.sendRender(c, contentType, body, res, mat, cached)
 }
 
@@ -186,9 +193,11 @@ func (s *Server) sendRender(c *gin.Context, contentType string, body []byte, res
 // the segmentation comes from the cache, or from a decode at the model's size on a
 // miss, and only the blocks under the nails are re-encoded. A 12 MP photo costs a
 // fraction of a full decode + encode, and the photo keeps its own compression outside
-// the nails. ok is false (and nothing is held) for photos it does not edit: not a
-// colour JPEG, or a layout RenderJPEG leaves to the whole-photo path.
-func (s *Server) renderInPlace(ctx context.Context, data []byte, mat nails.Material) (body []byte, res *nails.Result, cached, ok bool, err error) {
+// the nails. The memory it paints with is reserved in held, which keeps the painted
+// body's bytes when it returns (for the caller to release once sent). ok is false (and
+// nothing is held) for photos it does not edit: not a colour JPEG, or a layout
+// RenderJPEG leaves to the whole-photo path.
+func (s *Server) renderInPlace(ctx context.Context, data []byte, mat nails.Material, held *reservation) (body []byte, res *nails.Result, cached, ok bool, err error) {
 	h, err := nails.ReadHeader(data)
 	if err != nil || h.Format != "jpeg" || h.Components != 3 {
 		return nil, nil, false, false, nil // the whole-photo path reports what is wrong
@@ -201,15 +210,16 @@ func (s *Server) renderInPlace(ctx context.Context, data []byte, mat nails.Mater
 	}
 	// Held while painting: the photo's coefficients (2 bytes a sample, at most 6 a
 	// pixel), the painted regions and the output.
-	n := 6*h.Pixels() + 2*int64(len(data))
-	if err := s.memory.acquire(ctx, n); err != nil {
+	if err := held.grow(ctx, 6*h.Pixels()+2*int64(len(data))); err != nil {
 		return nil, nil, false, false, err
 	}
-	defer s.memory.release(n)
 	t := time.Now()
 	body, ok, err = nails.RenderJPEG(data, res, mat)
-	if ok {
-		s.metrics.observeStage("render", time.Since(t))
+	if !ok || err != nil {
+		held.release()
+		return body, res, cached, ok, err
 	}
-	return body, res, cached, ok, err
+	s.metrics.observeStage("render", time.Since(t))
+	held.shrinkTo(int64(len(body)))
+	return body, res, cached, ok, nil
 }

@@ -27,11 +27,10 @@ func (s *Server) routes() http.Handler {
 		// than some of them.
 		_ = r.SetTrustedProxies(nil)
 	}
-	// Multipart parts beyond this stay on disk; the body itself is bounded by
-	// http.MaxBytesReader in readImage.
-	r.MaxMultipartMemory = 8 << 20
+	// Forms are read by readMultipart (upload.go), in memory, never by gin's parser,
+	// which would write large files to $TMPDIR.
 	r.Use(recovery(s.log), requestID(), accessLog(s.log), s.metrics.middleware(), cors(s.cfg.CORSOrigins),
-		linger(max(4*s.cfg.MaxBodyBytes, 64<<20), 10*time.Second), errorMiddleware(s.log))
+		linger(max(4*s.cfg.MaxBodyBytes, 64<<20), 10*time.Second), errorMiddleware(s.log), probesOnlyPastCap())
 
 	r.GET("/healthz", s.healthz)
 	r.GET("/readyz", s.readyz)

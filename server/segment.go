@@ -1,14 +1,10 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
-	"errors"
-	"io"
 	"math"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -16,87 +12,10 @@ import (
 	"github.com/nailtrt/nailtrt/nails"
 )
 
-// readImage returns the uploaded image: multipart field "file" (what the Python app's
-// clients send), or the raw request body. The body is bounded by MaxBodyBytes, and the
-// bytes held for bodies by all requests together by UploadBudget: release must be
-// called (once the bytes are no longer needed) after a nil error.
-func (s *Server) readImage(c *gin.Context) (data []byte, release func(), err error) {
-	c.Set(bodyKey, c.Request.Body) // the lingering-close middleware drains it after a 413
-	if c.Request.ContentLength > s.cfg.MaxBodyBytes {
-		return nil, nil, &http.MaxBytesError{Limit: s.cfg.MaxBodyBytes}
-	}
-	reserve := s.cfg.MaxBodyBytes
-	if c.Request.ContentLength >= 0 {
-		reserve = c.Request.ContentLength
-	}
-	if err := s.uploads.acquire(c.Request.Context(), reserve); err != nil {
-		return nil, nil, err
-	}
-	free := func() { s.uploads.release(reserve) }
-	defer func() {
-		if err != nil {
-			free()
-		}
-	}()
-	c.Request.Body = http.MaxBytesReader(c.Writer, c.Request.Body, s.cfg.MaxBodyBytes)
-	if strings.HasPrefix(c.ContentType(), "multipart/form-data") {
-		data, err = s.readMultipart(c)
-	} else if data, err = readSized(c.Request.Body, c.Request.ContentLength); err != nil {
-		var mbe *http.MaxBytesError
-		if !errors.As(err, &mbe) {
-			err = newError(http.StatusBadRequest, "bad_body", "cannot read the request body: %v", err)
-		}
-	}
-	if err != nil {
-		return nil, nil, err
-	}
-	if len(data) == 0 {
-		return nil, nil, newError(http.StatusBadRequest, "missing_file", "no image: send multipart field \"file\" or the image bytes as the body")
-	}
-	return data, free, nil
-}
-
-// readSized reads r to its end into one buffer of size bytes (plus the slack a read needs
-// to see the end) when size is known (>= 0; the caller has bounded it): io.ReadAll grows
-// its buffer by doubling, which for a 1 MB photo allocates and copies 2.3 MB.
-func readSized(r io.Reader, size int64) ([]byte, error) {
-	if size < 0 {
-		return io.ReadAll(r)
-	}
-	var b bytes.Buffer
-	b.Grow(int(size) + bytes.MinRead)
-	_, err := b.ReadFrom(r)
-	return b.Bytes(), err
-}
-
-// readMultipart reads the form's "file" part.
-func (s *Server) readMultipart(c *gin.Context) ([]byte, error) {
-	fh, err := c.FormFile("file")
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, err
-		}
-		if errors.Is(err, http.ErrMissingFile) {
-			return nil, newError(http.StatusBadRequest, "missing_file", "multipart form has no \"file\" field")
-		}
-		return nil, newError(http.StatusBadRequest, "bad_form", "cannot read the multipart form: %v", err)
-	}
-	f, err := fh.Open()
-	if err != nil {
-		return nil, newError(http.StatusBadRequest, "bad_form", "cannot read the uploaded file")
-	}
-	defer f.Close()
-	data, err := readSized(io.LimitReader(f, s.cfg.MaxBodyBytes+1), fh.Size)
-	if err != nil {
-		return nil, newError(http.StatusBadRequest, "bad_form", "cannot read the uploaded file")
-	}
-	return data, nil
-}
-
 // admitDecode reads the image header, refuses what the limits or the memory budget can
-// never take, and reserves extra + the decode's bytes. release must follow a nil error.
-func (s *Server) admitDecode(ctx context.Context, data []byte, extra func(nails.Header) int64) (nails.Header, func(), error) {
+// never take, and reserves extra + the decode's bytes. Their release must follow a nil
+// error.
+func (s *Server) admitDecode(ctx context.Context, data []byte, extra func(nails.Header) int64) (nails.Header, *reservation, error) {
 	h, err := nails.ReadHeader(data)
 	if err != nil {
 		return h, nil, err
@@ -108,10 +27,11 @@ func (s *Server) admitDecode(ctx context.Context, data []byte, extra func(nails.
 	if extra != nil {
 		n += extra(h)
 	}
-	if err := s.memory.acquire(ctx, n); err != nil {
+	held := &reservation{b: s.memory}
+	if err := held.grow(ctx, n); err != nil {
 		return h, nil, err // errNeverFits is a 422 like ErrTooLarge (classify)
 	}
-	return h, func() { s.memory.release(n) }, nil
+	return h, held, nil
 }
 
 // segmentation returns the nails of an image, from the cache or by inference. photo may
@@ -125,7 +45,7 @@ func (s *Server) segmentation(ctx context.Context, data []byte, photo *nails.Pho
 		return nil, false, err
 	}
 	key := cacheKey(data, ready.Manifest().CacheID())
-	return s.cache.get(wait, key, func() (*nails.Result, error) {
+	return s.cache.get(wait, key, photoSize(data, photo), func() (*nails.Result, error) {
 		if err := s.limit.acquire(); err != nil {
 			return nil, err
 		}
@@ -157,11 +77,11 @@ func (s *Server) segmentOn(ctx context.Context, seg Segmenter, data []byte, phot
 	if photo != nil {
 		return seg.SegmentPhoto(ctx, photo)
 	}
-	h, free, err := s.admitDecode(ctx, data, nil)
+	h, held, err := s.admitDecode(ctx, data, nil)
 	if err != nil {
 		return nil, err
 	}
-	defer free()
+	defer held.release()
 	return seg.SegmentHeader(ctx, data, h)
 }
 
@@ -246,6 +166,7 @@ func (s *Server) segment(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
+	release() // the upload is not needed to answer: a slow reader must not hold it
 	classes := []string(nil)
 	if _, seg, _ := s.model.status(); seg != nil {
 		classes = seg.Manifest().Classes

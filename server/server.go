@@ -6,11 +6,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/redis/go-redis/v9"
-	"golang.org/x/net/netutil"
 )
 
 // Server is the nailtrt HTTP API around one model. It implements http.Handler, so it can
@@ -27,6 +27,7 @@ type Server struct {
 	metrics *metrics
 	handler http.Handler
 	started time.Time
+	conns   atomic.Pointer[connLimiter] // set by Serve
 }
 
 // Options are the dependencies New can be given; the zero value uses the defaults.
@@ -70,6 +71,7 @@ func New(cfg Config, load Loader, opts Options) *Server {
 		}
 	}
 	s.metrics = newMetrics(s.cache, s.gpu, s.limit, s.model)
+	s.metrics.reg.MustRegister(connCollectors(&s.conns)...)
 	s.handler = s.routes()
 	if !cfg.Lazy {
 		s.model.start()
@@ -109,8 +111,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-	// Bound open connections: each holds buffers and a goroutine even when idle.
-	ln = netutil.LimitListener(ln, s.cfg.MaxConns)
+	// Bound open connections: each holds buffers and a goroutine even when idle; idle
+	// ones make way for new ones, and the probes answer when all are busy (conns.go).
+	limited := newConnLimiter(ln, s.cfg.MaxConns)
+	s.conns.Store(limited)
+	hs.ConnState, hs.ConnContext = limited.connState, withConn
+	ln = limited
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

@@ -384,7 +384,7 @@ func TestCacheTTLAndBytes(t *testing.T) {
 
 	// A byte bound that holds one result: a second photo evicts the first.
 	probe := newResultCache(100, 0, time.Minute)
-	r, _, err := probe.get(context.Background(), "k", func() (*nails.Result, error) {
+	r, _, err := probe.get(context.Background(), "k", nil, func() (*nails.Result, error) {
 		seg, err := fixtureLoader(context.Background())
 		if err != nil {
 			return nil, err
@@ -418,7 +418,7 @@ func TestSingleflight(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, hit, err := c.get(context.Background(), "same", func() (*nails.Result, error) {
+			_, hit, err := c.get(context.Background(), "same", nil, func() (*nails.Result, error) {
 				mu.Lock()
 				calls++
 				mu.Unlock()
@@ -438,7 +438,7 @@ func TestSingleflight(t *testing.T) {
 	assert.EqualValues(t, 9, st.Hits)
 
 	// Errors are shared by the waiters but never cached.
-	_, _, err := c.get(context.Background(), "bad", func() (*nails.Result, error) { return nil, errors.New("boom") })
+	_, _, err := c.get(context.Background(), "bad", nil, func() (*nails.Result, error) { return nil, errors.New("boom") })
 	assert.Error(t, err)
 	_, ok := c.lru.Peek("bad")
 	assert.False(t, ok)

@@ -2,9 +2,10 @@ package server
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"image"
 	"log/slog"
+	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
@@ -29,26 +30,65 @@ import (
 //     time; when that many are pending a write is dropped, not queued;
 //   - a value that is larger than NAILTRT_REDIS_MAX_VALUE is not stored.
 //
+// And it is not trusted (SECURITY.md, "The shared cache"): what Redis returns is read
+// bounded in bytes (GETRANGE, and a guard on the connection, redis_conn.go), used only
+// when it is sealed to its key (shared_value.go), decodes within the codec's limits
+// and is for a photo of the size the request's header says; anything else is a miss,
+// counted by reason. Every get and put runs under recover.
+//
 // Failures are counted (metrics) and logged at most once per logEvery.
 type sharedCache struct {
 	client   *redis.Client
 	log      *slog.Logger
 	timeout  time.Duration
 	ttl      time.Duration
-	maxValue int
+	maxValue int           // bytes of a stored value (sealed), written or read
 	limit    int           // decoded bytes one value may claim (nails.UnmarshalResult)
+	secret   []byte        // the values' MAC key; nil: a keyless digest (shared_value.go)
 	retry    time.Duration // how long a failed level is skipped before the next probe
 	writes   chan struct{} // write slots
 	pending  sync.WaitGroup
+	// decode is nails.UnmarshalResult (a seam: tests make it panic).
+	decode func(data []byte, size image.Point, limit int) (*nails.Result, error)
 
 	down    atomic.Bool
 	retryAt atomic.Int64 // unix ns before which a down level is skipped
 
 	hits, misses, failures, sets, skipped atomic.Int64
+	rejected                              [numRejects]atomic.Int64 // values refused, by reason
 
-	logMu      sync.Mutex
-	lastLog    time.Time
+	failLog, rejectLog rateLog
+}
+
+// Why a value read from Redis was not used (nailtrt_cache_shared_rejected_total).
+const (
+	rejectTag      = iota // not sealed to its key: damaged, forged, foreign, or another secret's
+	rejectInvalid         // undecodable, beyond the codec's limits, or another photo's size
+	rejectTooLarge        // longer than NAILTRT_REDIS_MAX_VALUE
+	rejectPanic           // decoding it panicked
+	numRejects
+)
+
+var rejectReasons = [numRejects]string{"tag", "invalid", "too_large", "panic"}
+
+// rateLog lets one line through per logEvery and counts the rest.
+type rateLog struct {
+	mu         sync.Mutex
+	last       time.Time
 	suppressed int
+}
+
+// allow reports whether to log now, and how many lines were suppressed before.
+func (l *rateLog) allow() (int, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if time.Since(l.last) < logEvery {
+		l.suppressed++
+		return 0, false
+	}
+	n := l.suppressed
+	l.last, l.suppressed = time.Now(), 0
+	return n, true
 }
 
 const (
@@ -60,7 +100,7 @@ const (
 func parseRedisURL(u string) (*redis.Options, error) {
 	opt, err := redis.ParseURL(u)
 	if err != nil {
-		return nil, fmt.Errorf("NAILTRT_REDIS_URL %q: %w (want redis://[user:password@]host:port/db)", redactURL(u), err)
+		return nil, fmt.Errorf("NAILTRT_REDIS_URL %q: %w (want redis://[user:password@]host:port/db, or rediss:// for TLS)", redactURL(u), err)
 	}
 	return opt, nil
 }
@@ -80,6 +120,14 @@ func newSharedCache(cfg Config, log *slog.Logger) (*sharedCache, error) {
 	if err != nil {
 		return nil, err
 	}
+	secret, err := redisSecret(cfg.RedisSecret, cfg.RedisSecretFile)
+	if err != nil {
+		return nil, err
+	}
+	if secret == nil {
+		log.Warn("shared cache values are not authenticated: anyone who can write to Redis can plant answers " +
+			"(set NAILTRT_REDIS_SECRET or NAILTRT_REDIS_SECRET_FILE on every replica)")
+	}
 	// One attempt per call, every wait bounded by the timeout: falling back to inference
 	// is always cheaper than waiting on a sick cache.
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout, opt.PoolTimeout = cfg.RedisTimeout, cfg.RedisTimeout, cfg.RedisTimeout, cfg.RedisTimeout
@@ -87,12 +135,18 @@ func newSharedCache(cfg Config, log *slog.Logger) (*sharedCache, error) {
 	opt.ContextTimeoutEnabled = true
 	opt.DisableIdentity = true // CLIENT SETINFO is unknown to Redis < 7.2: one less error per connection
 	opt.MaintNotificationsConfig = &maintnotifications.Config{Mode: maintnotifications.ModeDisabled}
+	maxValue := int(min(cfg.RedisMaxValue, 1<<30))
+	// go-redis's own dialer (TLS for rediss://), its replies read through the guard: a
+	// value's reply is at most maxValue+1 bytes (GETRANGE), the rest is slack for the
+	// framing and the small replies of the other commands.
+	opt.Dialer = boundedDialer(redis.NewDialer(opt), int64(maxValue)+1<<20)
 	limit := int(cfg.CacheBytes)
 	if limit <= 0 || limit > 1<<30 {
 		limit = 1 << 30
 	}
 	return &sharedCache{client: redis.NewClient(opt), log: log, timeout: cfg.RedisTimeout, ttl: cfg.CacheTTL,
-		maxValue: int(cfg.RedisMaxValue), limit: limit, retry: time.Second, writes: make(chan struct{}, maxWrites)}, nil
+		maxValue: maxValue, limit: limit, secret: secret, retry: time.Second, writes: make(chan struct{}, maxWrites),
+		decode: nails.UnmarshalResult}, nil
 }
 
 // usable says whether to try Redis now: always while up; when down, once per retry
@@ -117,15 +171,20 @@ func (s *sharedCache) fail(op string, err error) {
 	if !s.down.Swap(true) {
 		s.retryAt.Store(time.Now().Add(s.retry).UnixNano())
 	}
-	s.logMu.Lock()
-	defer s.logMu.Unlock()
-	if time.Since(s.lastLog) < logEvery {
-		s.suppressed++
-		return
+	if n, ok := s.failLog.allow(); ok {
+		s.log.Warn("shared cache (redis) unavailable: serving from this replica's cache and the model",
+			"op", op, "err", err, "similar_errors_since_last_log", n, "retry_every", s.retry)
 	}
-	s.log.Warn("shared cache (redis) unavailable: serving from this replica's cache and the model",
-		"op", op, "err", err, "similar_errors_since_last_log", s.suppressed, "retry_every", s.retry)
-	s.lastLog, s.suppressed = time.Now(), 0
+}
+
+// reject counts a value read from Redis and not used: a miss, whatever it held.
+func (s *sharedCache) reject(reason int, err error) {
+	s.misses.Add(1)
+	s.rejected[reason].Add(1)
+	if n, ok := s.rejectLog.allow(); ok {
+		s.log.Warn("shared cache value refused: treated as a miss", "reason", rejectReasons[reason], "err", err,
+			"similar_since_last_log", n)
+	}
 }
 
 // key is the Redis key of an L1 key (which starts with the model ID, see cacheKey).
@@ -134,38 +193,60 @@ func sharedKey(key string) string { return sharedPrefix + key }
 // sharedPrefix starts every shared key: the result codec's version is part of it.
 var sharedPrefix = "nailtrt:result:v" + strconv.Itoa(nails.ResultCodecVersion) + ":"
 
-// get returns the result stored under key, or nil on a miss, on an undecodable value,
-// or when Redis is down or slow.
-func (s *sharedCache) get(key string) *nails.Result {
+// get returns the result stored under key for a photo of size (as displayed: the size
+// its header gives, after EXIF orientation), or nil: on a miss, when Redis is down or
+// slow, and for a value that is not used (reject). It never panics: it runs inside the
+// singleflight group, which re-panics in a goroutine of its own, outside any recovery.
+func (s *sharedCache) get(key string, size image.Point) (r *nails.Result) {
+	defer func() {
+		if p := recover(); p != nil {
+			r = nil
+			s.reject(rejectPanic, fmt.Errorf("panic: %v\n%s", p, debug.Stack()))
+		}
+	}()
 	if !s.usable() {
 		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 	defer cancel()
-	b, err := s.client.Get(ctx, sharedKey(key)).Bytes()
-	switch {
-	case errors.Is(err, redis.Nil):
-		s.ok()
-		s.misses.Add(1)
-		return nil
-	case err != nil:
+	rkey := sharedKey(key)
+	// GETRANGE rather than GET: Redis sends at most maxValue+1 bytes whatever is
+	// stored, so an oversized value is a miss and the connection stays usable. (A
+	// missing key reads as "", which no sealed value is.)
+	b, err := s.client.GetRange(ctx, rkey, 0, int64(s.maxValue)).Bytes()
+	if err != nil {
 		s.fail("get", err)
 		return nil
 	}
 	s.ok()
-	r, err := nails.UnmarshalResult(b, s.limit)
+	if len(b) == 0 {
+		s.misses.Add(1)
+		return nil
+	}
+	if len(b) > s.maxValue {
+		s.reject(rejectTooLarge, fmt.Errorf("value over the %d-byte NAILTRT_REDIS_MAX_VALUE", s.maxValue))
+		return nil
+	}
+	payload, err := openValue(s.secret, rkey, b)
+	if err != nil {
+		s.reject(rejectTag, err)
+		return nil
+	}
+	// A result's masks hold well under a byte a pixel: 4 bytes a pixel bounds what a
+	// value may make this replica allocate by the photo it is for.
+	limit := int(min(int64(s.limit), 4*int64(size.X)*int64(size.Y)+1<<20))
+	r, err = s.decode(payload, size, limit)
 	if err != nil {
 		// Another build's value, or damage: a miss, and it will be overwritten.
-		s.misses.Add(1)
-		s.log.Debug("shared cache value not readable", "err", err)
+		s.reject(rejectInvalid, err)
 		return nil
 	}
 	s.hits.Add(1)
 	return r
 }
 
-// put stores r under key in the background. It never blocks: when maxWrites writes are
-// pending, or Redis is down, the value is skipped.
+// put stores r under key in the background, sealed to it. It never blocks: when
+// maxWrites writes are pending, or Redis is down, the value is skipped.
 func (s *sharedCache) put(key string, r *nails.Result) {
 	if !s.usable() {
 		s.skipped.Add(1)
@@ -180,14 +261,28 @@ func (s *sharedCache) put(key string, r *nails.Result) {
 	s.pending.Add(1)
 	go func() {
 		defer func() { <-s.writes; s.pending.Done() }()
+		// Off the request path, outside every handler's recovery: a panic here would
+		// end the process.
+		defer func() {
+			if p := recover(); p != nil {
+				s.skipped.Add(1)
+				s.log.Error("shared cache write panicked", "panic", p, "stack", string(debug.Stack()))
+			}
+		}()
 		b, err := r.MarshalBinary()
-		if err != nil || len(b) > s.maxValue {
+		if err != nil {
+			s.skipped.Add(1)
+			return
+		}
+		rkey := sharedKey(key)
+		v := sealValue(s.secret, rkey, b)
+		if len(v) > s.maxValue {
 			s.skipped.Add(1)
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
 		defer cancel()
-		if err := s.client.Set(ctx, sharedKey(key), b, s.ttl).Err(); err != nil {
+		if err := s.client.Set(ctx, rkey, v, s.ttl).Err(); err != nil {
 			s.fail("set", err)
 			return
 		}
@@ -246,17 +341,24 @@ func escapeGlob(s string) string {
 
 // sharedStats is the "shared" part of GET /api/cache/stats.
 type sharedStats struct {
-	Up      bool  `json:"up"`
-	Hits    int64 `json:"hits"`
-	Misses  int64 `json:"misses"`
-	Errors  int64 `json:"errors"`
-	Writes  int64 `json:"writes"`
-	Skipped int64 `json:"skipped"`
+	Up     bool  `json:"up"`
+	Hits   int64 `json:"hits"`
+	Misses int64 `json:"misses"` // rejected values included
+	// Rejected counts values read and not used (not intact, not this key's or this
+	// photo's, beyond the limits); nailtrt_cache_shared_rejected_total has the reasons.
+	Rejected int64 `json:"rejected"`
+	Errors   int64 `json:"errors"`
+	Writes   int64 `json:"writes"`
+	Skipped  int64 `json:"skipped"`
 }
 
 func (s *sharedCache) stats() *sharedStats {
-	return &sharedStats{Up: !s.down.Load(), Hits: s.hits.Load(), Misses: s.misses.Load(), Errors: s.failures.Load(),
-		Writes: s.sets.Load(), Skipped: s.skipped.Load()}
+	var rejected int64
+	for i := range s.rejected {
+		rejected += s.rejected[i].Load()
+	}
+	return &sharedStats{Up: !s.down.Load(), Hits: s.hits.Load(), Misses: s.misses.Load(), Rejected: rejected,
+		Errors: s.failures.Load(), Writes: s.sets.Load(), Skipped: s.skipped.Load()}
 }
 
 // close waits for pending writes (each bounded by the timeout), then disconnects.

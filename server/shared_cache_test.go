@@ -22,9 +22,17 @@ type redisServer struct {
 	t    *testing.T
 	port int
 	cmd  *exec.Cmd
+	args []string // more redis-server arguments (an ACL)
+	user string   // "name:password" that clients authenticate as; "" for none
 }
 
-func startRedis(t *testing.T) *redisServer {
+func startRedis(t *testing.T, args ...string) *redisServer {
+	return startRedisAs(t, "", args...)
+}
+
+// startRedisAs starts redis-server with args, its clients logged in as user
+// ("name:password").
+func startRedisAs(t *testing.T, user string, args ...string) *redisServer {
 	t.Helper()
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server not installed (make deps installs Debian's redis-server): shared cache tests skipped")
@@ -33,18 +41,24 @@ func startRedis(t *testing.T) *redisServer {
 	require.NoError(t, err)
 	port := ln.Addr().(*net.TCPAddr).Port
 	require.NoError(t, ln.Close())
-	r := &redisServer{t: t, port: port}
+	r := &redisServer{t: t, port: port, args: args, user: user}
 	r.start()
 	t.Cleanup(r.stop)
 	return r
 }
 
-func (r *redisServer) url() string { return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port) }
+func (r *redisServer) url() string {
+	if r.user != "" {
+		return fmt.Sprintf("redis://%s@127.0.0.1:%d/0", r.user, r.port)
+	}
+	return fmt.Sprintf("redis://127.0.0.1:%d/0", r.port)
+}
 
 func (r *redisServer) start() {
 	r.t.Helper()
-	r.cmd = exec.Command("redis-server", "--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
-		"--save", "", "--appendonly", "no", "--dir", r.t.TempDir(), "--loglevel", "warning", "--logfile", "redis.log")
+	args := append([]string{"--port", strconv.Itoa(r.port), "--bind", "127.0.0.1",
+		"--save", "", "--appendonly", "no", "--dir", r.t.TempDir(), "--loglevel", "warning", "--logfile", "redis.log"}, r.args...)
+	r.cmd = exec.Command("redis-server", args...)
 	require.NoError(r.t, r.cmd.Start())
 	c := r.client()
 	defer c.Close()
@@ -62,7 +76,9 @@ func (r *redisServer) stop() {
 }
 
 func (r *redisServer) client() *redis.Client {
-	return redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", r.port), MaxRetries: -1, DisableIdentity: true})
+	user, pw, _ := strings.Cut(r.user, ":")
+	return redis.NewClient(&redis.Options{Addr: fmt.Sprintf("127.0.0.1:%d", r.port), MaxRetries: -1, DisableIdentity: true,
+		Username: user, Password: pw})
 }
 
 // sharedServer is a replica using rs as its shared cache, probing a down Redis every

@@ -34,7 +34,7 @@ func serveOptions(cfg *server.Config, s *serveSettings) []option.Option {
 		{Flag: "admin-token-file", Env: "NAILTRT_ADMIN_TOKEN_FILE", Value: option.String(&s.adminTokenFile),
 			Help: "file holding the bearer token for POST /api/cache/clear (trailing newline dropped)"},
 		{Env: "NAILTRT_ADMIN_TOKEN", DefaultDoc: "unset (loopback only)", Value: option.String(&s.adminToken),
-			Help: "the bearer token itself, when no file is given; never a flag (ps would show it); unset: cache clear is for loopback clients only, not through a proxy"},
+			Help: "the bearer token itself, when no file is given; never a flag (ps would show it); unset: cache clear is for loopback clients addressing localhost or a loopback IP only, not through a proxy"},
 		{Flag: "memory-limit", Env: "NAILTRT_MEMORY_LIMIT", DefaultDoc: "budgets + 512 MiB", Value: option.Bytes(&s.memoryLimit),
 			Help: "Go soft memory limit (unless GOMEMLIMIT is set); unset: memory budget + upload budget + 512 MiB"},
 		{Flag: "log-level", Env: "NAILTRT_LOG_LEVEL", Default: "info", Value: option.String(&s.logLevel),
