@@ -84,7 +84,9 @@ bool cuda_usable(int device, std::string* why) {
 
 std::string cuda_version() {
   int runtime = 0, driver = 0;
-  cudaRuntimeGetVersion(&runtime);
+  // Without a usable driver the statically linked runtime may answer nothing; it is still
+  // the one this library was built with.
+  if (cudaRuntimeGetVersion(&runtime) != cudaSuccess || runtime == 0) runtime = CUDART_VERSION;
   cudaDriverGetVersion(&driver);
   auto fmt = [](int v) { return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10); };
   return "runtime " + fmt(runtime) + ", driver " + (driver ? fmt(driver) : std::string("none"));

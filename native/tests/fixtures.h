@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <memory>
 #include <string>
 
@@ -10,7 +11,12 @@
 
 namespace nttest {
 
-inline std::string fixture(const std::string& name) { return std::string(NT_FIXTURES) + "/" + name; }
+// NAILTRT_FIXTURES overrides the source tree's trt/testdata, for a test binary carried to
+// another machine (tools/gpu).
+inline std::string fixture(const std::string& name) {
+  const char* dir = std::getenv("NAILTRT_FIXTURES");
+  return std::string(dir != nullptr && *dir != '\0' ? dir : NT_FIXTURES) + "/" + name;
+}
 
 struct EngineDel {
   void operator()(nt_engine* p) const { nt_engine_destroy(p); }

@@ -1,0 +1,44 @@
+// The preprocess kernel: one thread per model input pixel, the arithmetic in
+// pix::pre_pixel (shared with preprocess_reference).
+#include "cuda/gpu.h"
+
+namespace nt {
+namespace gpu {
+namespace {
+
+__global__ void preprocess_kernel(pix::PreParams p, const uint8_t* __restrict__ src, float* __restrict__ dst,
+                                  float* __restrict__ mirror) {
+  int x = blockIdx.x * blockDim.x + threadIdx.x;
+  int y = blockIdx.y * blockDim.y + threadIdx.y;
+  if (x >= p.in_w || y >= p.in_h) return;
+  float v[3];
+  pix::pre_pixel(p, src, x, y, v);
+  const int64_t plane = static_cast<int64_t>(p.in_w) * p.in_h;
+  const int64_t i = static_cast<int64_t>(y) * p.in_w + x;
+  for (int c = 0; c < 3; ++c) dst[c * plane + i] = v[c];
+  if (mirror != nullptr) {
+    const int64_t m = static_cast<int64_t>(y) * p.in_w + (p.in_w - 1 - x);
+    for (int c = 0; c < 3; ++c) mirror[c * plane + m] = v[c];
+  }
+}
+
+}  // namespace
+
+void Preprocessor::enqueue(const pix::PreParams& p, const uint8_t* host_pixels, float* dst, float* mirror,
+                           cudaStream_t s) {
+  const size_t bytes = pix::photo_bytes(p);
+  // Growing frees the old device buffer, which the last kernel may still be reading.
+  // (Reusing it needs no wait: the copy below queues behind that kernel on the stream.)
+  if (bytes > pixels_.size()) kernel_done_.wait();
+  auto* pixels = static_cast<uint8_t*>(pixels_.reserve(bytes));
+  check(cudaMemcpyAsync(pixels, host_pixels, bytes, cudaMemcpyHostToDevice, s), "preprocess: copy photo");
+  consumed_.record(s);
+  const dim3 block(32, 8);
+  const dim3 grid((p.in_w + block.x - 1) / block.x, (p.in_h + block.y - 1) / block.y);
+  preprocess_kernel<<<grid, block, 0, s>>>(p, pixels, dst, mirror);
+  check(cudaGetLastError(), "preprocess: kernel launch");
+  kernel_done_.record(s);
+}
+
+}  // namespace gpu
+}  // namespace nt
