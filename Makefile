@@ -31,18 +31,30 @@ ORT_EP_API_SHA256  := e94ac3490697bdb107844fa9d403952ee7136134132a057eae5c1207b5
 ORT_DEFAULT_ROOT   := $(THIRD_PARTY)/onnxruntime
 ORT_ROOT           ?= $(ORT_DEFAULT_ROOT)
 
-# Debian packages the build and tests need; installed when missing (needs root or sudo).
-APT_PACKAGES := cmake g++ libgtest-dev libturbojpeg0-dev libjpeg62-turbo-dev redis-server
+# Debian packages the build needs; installed when missing (needs root or sudo). The
+# tests add redis-server (the shared-cache tests start their own on loopback); make run
+# does not need Redis, so it does not install it (Debian runs it as a background service).
+APT_PACKAGES := cmake g++ libgtest-dev libturbojpeg0-dev libjpeg62-turbo-dev
+TEST_APT_PACKAGES := redis-server
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 NAILTRT_LIB := $(NATIVE)/lib/libnailtrt.so
 BIN         := $(ROOT)/bin/nailtrt
+# The nails data set (not in the repository; README "Evaluate the model" says where it
+# comes from): DATASET=..., or NAILTRT_DATASET, else beside the clone.
+ifdef NAILTRT_DATASET
+DATASET     ?= $(NAILTRT_DATASET)
+else
 DATASET     ?= $(abspath $(ROOT)/../shared/datasets/nails)
+endif
 MODEL       ?= engines/nailseg.json
 SPLIT       ?= val
 
-# go-nvml's generated cgo code trips -Wdeprecated-declarations on every build; the
-# warnings are about NVIDIA's header, not our code.
+# go-nvml's generated cgo code trips -Wdeprecated-declarations (~150 lines) whenever it
+# is compiled; the warnings are about NVIDIA's header, not our code, and a #cgo CFLAGS of
+# ours cannot reach a dependency's compile. Only server/nvmlgpu (and so cmd/nailtrt)
+# links go-nvml: tools such as `go run ./tools/benchstages` never compile it, and a plain
+# `go build ./cmd/nailtrt` prints them once, until Go's build cache holds the package.
 export CGO_CFLAGS ?= -O2 -g -Wno-deprecated-declarations
 export NAILTRT_DATASET ?= $(DATASET)
 
@@ -57,7 +69,8 @@ TRAIN_PACKAGES := $(PYTHON_PACKAGES) $(NOHAND_PACKAGES)
 PYTEST_PACKAGES := $(PYTHON_PACKAGES) python3-pytest python3-flake8
 
 .PHONY: build native deps ort test test-native test-go test-python test-install install bench run dev fixtures clean check-tensorrt \
-        train train-deps gpu-pack quantize apt eval eval-all gallery fuzz soak browser-deps test-browser screenshots test-deploy lint
+        check-cuda cuda-deps cuda-objects gpu-bundle gpu-bundle-rehearse \
+        train train-deps gpu-pack quantize apt dataset eval eval-all gallery fuzz soak browser-deps test-browser screenshots test-deploy lint
 
 # ---------------------------------------------------------------- set-up
 
@@ -80,7 +93,7 @@ apt:
 	@missing=""; for p in $(PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
-	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $$missing; \
+	  $(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_INSTALL_FLAGS) $$missing; \
 	fi
 
 ort: $(ORT_ROOT)/lib/libonnxruntime.so.1 $(ORT_ROOT)/include/onnxruntime_c_api.h
@@ -132,6 +145,68 @@ check-tensorrt: ort
 	    -DNT_WITH_CUDA=1 -DNT_WITH_TENSORRT=1 -Inative/include -Inative/src native/src/trt_loader.cpp
 	@echo "check-tensorrt: ok"
 
+# Compiles (does not run) every .cu under native/ with Debian's nvcc (CUDA 11.8, package
+# nvidia-cuda-toolkit in bookworm's non-free component, which a fresh machine lacks: the
+# component is added first) for the GPUs the GPU manifest targets, with every warning an
+# error, host code included. nvcc 11.8 accepts GCC 11 at most, so g++-11 is its host
+# compiler. -fmad=false: the kernels must give their CPU references' floats bit for bit
+# (native/src/cuda/pixels.h), and a fused multiply-add rounds once where g++ rounds twice.
+# The install is ~1.6 GB of packages, once per machine (docs/gpu.md has the timings); with
+# both installed the target only compiles what changed. make test runs it first, so CI's
+# runner is the CUDA build (cudart static; GPU tests skip saying why).
+CUDA_PACKAGES := nvidia-cuda-toolkit g++-11
+CUDA_ARCHS    ?= 80 90
+NVCC          ?= nvcc
+NVCC_FLAGS    := -std=c++17 -ccbin g++-11 -O2 -fmad=false \
+                 $(foreach a,$(CUDA_ARCHS),-gencode arch=compute_$(a),code=sm_$(a)) \
+                 -Werror all-warnings -Xptxas -Werror -Xcompiler -Wall,-Wextra,-Werror \
+                 -DNT_WITH_CUDA=1 -Inative/include -Inative/src
+CUDA_SOURCES  := $(shell find native -name '*.cu' 2>/dev/null | sort)
+CUDA_HEADERS  := $(shell find native/src/cuda -name '*.h' 2>/dev/null)
+CHECK_CUDA    := $(BUILD)/check-cuda
+NONFREE_LIST  := /etc/apt/sources.list.d/nailtrt-nonfree.sources
+
+# The objects are built by a second make, after cuda-deps has installed nvcc.
+check-cuda: cuda-deps
+	@test -n "$(CUDA_SOURCES)" || { echo "check-cuda: no .cu file under native/"; exit 1; }
+	@$(MAKE) --no-print-directory cuda-objects
+	@echo "check-cuda: ok ($(words $(CUDA_SOURCES)) .cu files, $(foreach a,$(CUDA_ARCHS),sm_$(a)))"
+
+cuda-objects: $(patsubst %.cu,$(CHECK_CUDA)/%.o,$(CUDA_SOURCES))
+	@:
+
+$(CHECK_CUDA)/%.o: %.cu $(CUDA_HEADERS)
+	@mkdir -p $(dir $@)
+	@echo "  NVCC $<"
+	@$(NVCC) $(NVCC_FLAGS) -c $< -o $@
+
+# Adds Debian's contrib and non-free components when no apt source has non-free yet
+# (nvidia-cuda-toolkit lives there), then installs the packages without recommends
+# (those add the docs, cuda-gdb, Nsight and the Java visual profiler with a JDK).
+cuda-deps:
+	@if ! dpkg -s $(CUDA_PACKAGES) >/dev/null 2>&1; then \
+	  if ! grep -Eqs '^(Components:|deb(-src)?[[:space:]]).*[[:space:]]non-free([[:space:]]|$$)' \
+	       /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources; then \
+	    . /etc/os-release; echo "adding Debian $$VERSION_CODENAME contrib non-free to apt ($(NONFREE_LIST))"; \
+	    printf 'Types: deb\nURIs: http://deb.debian.org/debian\nSuites: %s\nComponents: contrib non-free\nSigned-By: /usr/share/keyrings/debian-archive-keyring.gpg\n' \
+	      "$$VERSION_CODENAME" | $(SUDO) tee $(NONFREE_LIST) >/dev/null; \
+	  fi; \
+	  $(MAKE) --no-print-directory apt PACKAGES="$(CUDA_PACKAGES)" APT_INSTALL_FLAGS=--no-install-recommends; \
+	fi
+
+# The GPU bundle (tools/gpu/pack.sh): what a lent GPU machine needs to test the GPU path,
+# at most 64 MiB, with run.sh, the one command that runs it all there and writes a report
+# (docs/gpu.md). Named apart from gpu-pack, which packs the training data. The runner
+# must be the CUDA build: run make check-cuda first on a fresh machine.
+# gpu-bundle-rehearse unpacks it here and runs it the way the GPU machine will.
+gpu-bundle: native
+	tools/gpu/pack.sh $(BUILD)/gpu-bundle
+
+gpu-bundle-rehearse: gpu-bundle
+	rm -rf $(BUILD)/gpu-rehearsal && mkdir -p $(BUILD)/gpu-rehearsal
+	tar -C $(BUILD)/gpu-rehearsal -xJf $(BUILD)/gpu-bundle/nailtrt-gpu.tar.xz
+	$(BUILD)/gpu-rehearsal/nailtrt-gpu/run.sh $(BUILD)/gpu-rehearsal/report
+
 # Installs the runner (library, ONNX Runtime, TensorRT plugin when built, nailtrt.h and
 # the pkg-config file nailtrt.pc) under PREFIX; see DEVELOPERS.md for using it from
 # another Go module (-tags nailtrt_pkgconfig).
@@ -162,9 +237,10 @@ build: native
 	$(GO) build -o $(BIN) ./cmd/nailtrt
 
 test-go: native
+	@$(MAKE) --no-print-directory apt PACKAGES="$(TEST_APT_PACKAGES)"
 	$(GO) test -race -count=1 ./...
 
-test: lint test-native test-go test-python test-install test-deploy test-browser fuzz
+test: check-cuda lint test-native test-go test-python test-install test-deploy test-browser fuzz
 
 # Habits as gates: formatting (gofmt; clang-format with the committed .clang-format over
 # every C/C++ file, new ones included), static analysis (staticcheck, pinned, run as a Go
@@ -174,7 +250,7 @@ STATICCHECK := honnef.co/go/tools/cmd/staticcheck@v0.8.2
 lint: native
 	@$(MAKE) --no-print-directory apt PACKAGES="clang-format"
 	@out=$$(gofmt -l $$(git ls-files '*.go')); test -z "$$out" || { echo "gofmt -l: run gofmt -w on:"; echo "$$out"; exit 1; }
-	clang-format --dry-run --Werror $$(git ls-files --cached --others --exclude-standard '*.c' '*.h' '*.cpp' '*.cc')
+	clang-format --dry-run --Werror $$(git ls-files --cached --others --exclude-standard '*.c' '*.h' '*.cpp' '*.cc' '*.cu')
 	$(GO) mod tidy -diff
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
@@ -258,8 +334,15 @@ bench: native
 	$(GO) test -run '^$$' -bench . -benchmem -count 5 ./trt/... ./nails/...
 	$(GO) run ./tools/benchstages
 
-run: build
-	$(BIN) serve --backend onnxruntime
+# Serves on loopback (127.0.0.1:8080) unless NAILTRT_ADDR says otherwise (nailtrt
+# serve's own default, :8080, is every interface). The build's output is shown without
+# make's directory lines and CMake's "Built target" progress (all of it in
+# build/run-build.log); serve prints "nailtrt: open http://..." once it answers.
+run:
+	@mkdir -p $(BUILD); $(MAKE) --no-print-directory build 2>&1 | tee $(BUILD)/run-build.log | \
+	  grep --line-buffered -Ev '^g?make\[[0-9]+\]: (Entering|Leaving) directory|^\[ *[0-9]+%\] Built target|^(cmake|go build) '; \
+	  test $${PIPESTATUS[0]} = 0 || { echo "make run: the build failed (build/run-build.log)"; exit 1; }
+	@NAILTRT_ADDR=$${NAILTRT_ADDR:-127.0.0.1:8080} exec $(BIN) serve --backend onnxruntime
 
 dev: build
 	$(BIN) serve --backend onnxruntime --log-level debug
@@ -324,10 +407,18 @@ quantize: train-deps native
 # (tools/train/splits/test.txt, carved out of train; never tune on it); make eval-all
 # runs val and test side by side.
 NOHAND := $(BUILD)/nohand
-eval: native $(NOHAND)/.done
+# A fresh clone has no data set: say where it comes from before building anything.
+dataset:
+	@test -f "$(DATASET)/manifest.csv" || { \
+	  echo "make: no nails data set at $(DATASET) (manifest.csv missing)."; \
+	  echo "  It is not in the repository: see README.md, \"Evaluate the model\", for where it comes from and its layout."; \
+	  echo "  Point at it with DATASET=/path/to/nails (make eval DATASET=...) or NAILTRT_DATASET=/path/to/nails."; \
+	  exit 1; }
+
+eval: dataset native $(NOHAND)/.done
 	$(GO) run ./tools/eval --model $(MODEL) --dataset $(DATASET) --split $(SPLIT) --nohand $(NOHAND)
 
-eval-all: native $(NOHAND)/.done
+eval-all: dataset native $(NOHAND)/.done
 	$(GO) run ./tools/eval --model $(MODEL) --dataset $(DATASET) --split val --nohand $(NOHAND)
 	$(GO) run ./tools/eval --model $(MODEL) --dataset $(DATASET) --split test
 

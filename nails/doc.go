@@ -9,6 +9,9 @@
 //	mask.go, polygon.go,    instance masks, contours (with holes), COCO RLE, PNG label masks
 //	rle.go, labels.go
 //	render.go, material.go  polish: colour, finish, lighting kept from the photo
+//	shading.go              that lighting for opaque polish: a robust fit, without what is painted on the nail
+//	polish_request.go       a render request's fields -> Material: the one policy of the API and the CLI
+//	render_output.go        in place or whole, at which quality (Output); RenderFile for callers without admission
 //	render_jpeg.go,         painting a JPEG in place: only the blocks under the nails are
 //	jpeg_edit.c             decoded and re-encoded (libjpeg's coefficient API)
 //	segmenter.go            Segmenter ties it together over a trt.Pool

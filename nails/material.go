@@ -34,10 +34,11 @@ type Material struct {
 	Color   string  `json:"color"`   // #rrggbb
 	Finish  Finish  `json:"finish"`  //
 	Opacity float64 `json:"opacity"` // 0..1; 0 means the finish's default
-	// Glossiness and Metallic (0..1) refine the finish; 0 keeps the finish's defaults.
-	Glossiness float64 `json:"glossiness,omitempty"`
-	Metallic   float64 `json:"metallic,omitempty"`
-	TipColor   string  `json:"tip_color,omitempty"` // French tips; default white
+	// Glossiness and Metallic (0..1) refine the finish; nil keeps the finish's own (a
+	// matte finish has no gloss, a metallic one its tint). 0 is a value: no gloss, no metal.
+	Glossiness *float64 `json:"glossiness,omitempty"`
+	Metallic   *float64 `json:"metallic,omitempty"`
+	TipColor   string   `json:"tip_color,omitempty"` // French tips; default white
 }
 
 var presets = map[string]Material{}
@@ -123,12 +124,16 @@ func CustomMaterial(color string, glossiness, metallic, intensity float64) (Mate
 	case glossiness < 0.2:
 		f = Matte
 	}
-	m := Material{Name: "custom", Color: color, Finish: f, Glossiness: glossiness, Metallic: metallic, Opacity: 0.35 + 0.65*intensity}
+	m := Material{Name: "custom", Color: color, Finish: f, Glossiness: &glossiness, Metallic: &metallic, Opacity: opacityOf(intensity)}
 	if err := m.Validate(); err != nil {
 		return Material{}, err
 	}
 	return m.withDefaults(), nil
 }
+
+// opacityOf is the opacity of intensity (0..1, sheer to opaque): even the sheerest
+// polish tints the nail, and intensity 1 covers it.
+func opacityOf(intensity float64) float64 { return 0.35 + 0.65*intensity }
 
 // WithFinish returns m with another finish (a name from Finishes), its opacity and tip
 // kept or defaulted as that finish needs.
@@ -148,7 +153,9 @@ func (m Material) withDefaults() Material {
 		case Jelly:
 			m.Opacity = 0.7
 		default:
-			m.Opacity = 0.92
+			// Opaque finishes cover the nail: at 0.92 a white French tip or nail art
+			// under them still showed through at 8% of its contrast.
+			m.Opacity = 1
 		}
 	}
 	if m.Finish == French && m.TipColor == "" {
@@ -176,6 +183,12 @@ func (m Material) Validate() error {
 	}
 	if !(m.Opacity >= 0 && m.Opacity <= 1) { // NaN too
 		return wrap(ErrBadMaterial, "opacity %v is outside 0..1", m.Opacity)
+	}
+	if g := m.Glossiness; g != nil && !(*g >= 0 && *g <= 1) {
+		return wrap(ErrBadMaterial, "glossiness %v is outside 0..1", *g)
+	}
+	if mt := m.Metallic; mt != nil && !(*mt >= 0 && *mt <= 1) {
+		return wrap(ErrBadMaterial, "metallic %v is outside 0..1", *mt)
 	}
 	return nil
 }

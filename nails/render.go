@@ -117,7 +117,11 @@ func paintNails(img *image.RGBA, res *Result, m Material, only []int) error {
 	forEachNail(res, m, only, func(n *Nail, p polish) {
 		full := n.Mask.fullInto(&b.full) // paint per photo pixel; the cached mask may be coarser
 		sh := analyse(img, full, p.hx, p.hy, p.many)
-		paintNail(img, growTip(full, sh, b), sh, p.look, p.base, p.tip, p.opacity)
+		var light shading
+		if !p.look.sheer { // translucent polish shows the nail itself, pattern and all
+			light = fitShading(img, full, sh, b)
+		}
+		paintNail(img, growTip(full, sh, b), sh, light, p.look, p.base, p.tip, p.opacity)
 	})
 	return nil
 }
@@ -195,13 +199,16 @@ func lookOf(m Material) look {
 	case French:
 		l.french, l.highlight, l.keepGloss = true, 0.45, 0.8
 	}
-	if m.Glossiness > 0 {
-		l.highlight = float32(0.1 + 0.7*m.Glossiness)
-		l.keepGloss = float32(m.Glossiness)
+	if g := m.Glossiness; g != nil {
+		// 0.1 + 0.7g, faded to nothing below g = 1/8 so that no gloss means no highlight.
+		l.highlight = float32(min(8**g, 1)*0.1 + 0.7**g)
+		l.keepGloss = float32(*g)
 	}
-	if m.Metallic > 0 {
-		l.tint = float32(m.Metallic)
-		l.contrast = float32(0.8 + 1.0*m.Metallic)
+	// Metallic 0 is a plain polish, which every finish but a metal one already is: it
+	// keeps the finish's own look (a metal finish stays metal).
+	if mt := m.Metallic; mt != nil && *mt > 0 {
+		l.tint = float32(*mt)
+		l.contrast = float32(0.8 + 1.0**mt)
 	}
 	return l
 }
@@ -349,7 +356,12 @@ func hash01(x, y, seed uint32) float32 {
 // is a handful of float32 operations: what depends on the pixel's brightness alone
 // comes from a table, what depends on the position along the nail is worked out per
 // pixel only where a finish uses it, and pixels outside the mask are skipped.
-func paintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opacity float32) {
+//
+// Opaque polish takes its shading from light, the photo's lighting smoothed over the
+// nail, and covers what is on the nail (tips, art, glints): the finish's own highlight
+// stands in for the photo's. Translucent polish (l.sheer) filters the photo's own
+// pixels, so there the nail shows through, and its glints stay.
+func paintNail(img *image.RGBA, m *Mask, s shape, light shading, l look, base, tip RGB, opacity float32) {
 	r := m.Rect.Intersect(img.Rect)
 	if r.Empty() {
 		return
@@ -362,7 +374,11 @@ func paintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opacity
 	}
 	// The photo's own shading relative to the nail's mean brightness, with a matte
 	// finish's flattening folded in.
-	shading := shadeTable(s.meanL, l.contrast)
+	meanL := s.meanL
+	if !l.sheer {
+		meanL = max(0.05, light.mean)
+	}
+	shading := shadeTable(meanL, l.contrast)
 	for i, v := range shading {
 		shading[i] = v*(1-l.flatten) + l.flatten
 	}
@@ -399,7 +415,11 @@ func paintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opacity
 				hr, hg, hb = 1+(c.R-1)*l.tint, 1+(c.G-1)*l.tint, 1+(c.B-1)*l.tint
 				k = opacity * (0.55 + 0.45*f) * float32(a) / 255 // sheer base, opaque tip
 			}
-			shade := shading[int(L*(shadeSteps-1)+0.5)]
+			lit := L
+			if !l.sheer {
+				lit = clamp01(light.at(t, v))
+			}
+			shade := shading[int(lit*(shadeSteps-1)+0.5)]
 			if l.bands > 0 {
 				shade *= 1 - l.bands + l.bands*2*band(t)
 			}
@@ -418,8 +438,8 @@ func paintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opacity
 			if l.highlight > 0 && t > -0.9 && t < 0.9 {
 				spec = l.highlight * gauss((v+0.35)*(1/0.22)) * ramp(-0.9, 1/0.5, t) * (1 - ramp(0.45, 1/0.45, t))
 			}
-			// Bright glints already in the photo stay.
-			if L > s.p90 {
+			// Bright glints already in the photo stay under translucent polish.
+			if l.sheer && L > s.p90 {
 				spec += l.keepGloss * min((L-s.p90)*invGloss, 1) * 0.6
 			}
 			if l.glitter > 0 && hash01(uint32(x), uint32(y), 7) < l.glitter {
@@ -636,8 +656,9 @@ func tipHalf(r image.Rectangle, s shape) image.Rectangle {
 // and each buffer holds one alpha per pixel of it.
 type paintBuffers struct {
 	full, src, grown []uint8
-	first, last      []int   // growTip's row extents
-	c3, c5           []uint8 // and its column maxima
+	samples, dev     []float32 // fitShading's
+	first, last      []int     // growTip's row extents
+	c3, c5           []uint8   // and its column maxima
 }
 
 var paintPool = sync.Pool{New: func() any { return new(paintBuffers) }}

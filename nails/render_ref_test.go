@@ -14,15 +14,19 @@ import (
 // The painting code as it was before it was made fast (render.go), kept as the
 // readable definition the fast code is checked against (TestPaintMatchesTheReference):
 // one pass per quantity, float64 sums, a full-resolution mask from Mask.Full, the
-// generic clamp. (growTip is shared: TestGrowTipMatchesTheNeighbourhoodScan checks it
-// against its definition on its own.)
+// generic clamp. (growTip and fitShading are shared: TestGrowTipMatchesTheNeighbourhoodScan
+// and TestShadingKeepsLightNotPattern check them on their own.)
 
 // refPaintNails is paintNails with the reference functions.
 func refPaintNails(img *image.RGBA, res *Result, m Material) {
 	forEachNail(res, m.withDefaults(), nil, func(n *Nail, p polish) {
 		full := n.Mask.Full()
 		sh := refAnalyse(img, full, p.hx, p.hy, p.many)
-		refPaintNail(img, growTip(full, sh, new(paintBuffers)), sh, p.look, p.base, p.tip, p.opacity)
+		var light shading
+		if !p.look.sheer {
+			light = fitShading(img, full, sh, new(paintBuffers))
+		}
+		refPaintNail(img, growTip(full, sh, new(paintBuffers)), sh, light, p.look, p.base, p.tip, p.opacity)
 	})
 }
 
@@ -71,7 +75,7 @@ func refAnalyse(img *image.RGBA, m *Mask, hx, hy float64, many bool) shape {
 	return shapeOf(cx, cy, sxx, syy, sxy, &hist, sw, sl/sw, hx, hy, many)
 }
 
-func refPaintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opacity float32) {
+func refPaintNail(img *image.RGBA, m *Mask, s shape, light shading, l look, base, tip RGB, opacity float32) {
 	r := m.Rect.Intersect(img.Rect)
 	w := m.Rect.Dx()
 	vx, vy := -s.uy, s.ux // across the nail
@@ -79,7 +83,11 @@ func refPaintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opac
 	if l.french {
 		edge = traceFreeEdge(m, s)
 	}
-	shading := shadeTable(s.meanL, l.contrast)
+	meanL := s.meanL
+	if !l.sheer {
+		meanL = max(0.05, light.mean)
+	}
+	shading := shadeTable(meanL, l.contrast)
 	for y := r.Min.Y; y < r.Max.Y; y++ {
 		for x := r.Min.X; x < r.Max.X; x++ {
 			a := m.Alpha[(y-m.Rect.Min.Y)*w+(x-m.Rect.Min.X)]
@@ -100,8 +108,15 @@ func refPaintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opac
 				c = RGB{c.R + (tip.R-c.R)*k, c.G + (tip.G-c.G)*k, c.B + (tip.B-c.B)*k}
 				alpha = opacity * (0.55 + 0.45*k) // sheer base, opaque tip
 			}
-			// The photo's own shading, relative to the nail's mean brightness.
-			shade := shading[int(L*(shadeSteps-1)+0.5)]
+			// The photo's own shading, relative to the nail's mean brightness: for
+			// opaque polish its lighting (the fitted field), not its pixels.
+			lit := L
+			if !l.sheer {
+				c := light.c
+				ft, fv := float64(t), float64(v)
+				lit = refClamp(float32(float64(c[0])+float64(c[1])*ft+float64(c[2])*fv+float64(c[3])*ft*ft+float64(c[4])*fv*fv+float64(c[5])*ft*fv), 0, 1)
+			}
+			shade := shading[int(lit*(shadeSteps-1)+0.5)]
 			shade = shade*(1-l.flatten) + l.flatten
 			if l.bands > 0 {
 				shade *= 1 - l.bands + l.bands*2*(0.5+0.5*float32(math.Cos(float64(t)*4.2+0.6)))
@@ -121,8 +136,10 @@ func refPaintNail(img *image.RGBA, m *Mask, s shape, l look, base, tip RGB, opac
 				d := (v + 0.35) / 0.22
 				spec = l.highlight * gauss(d) * smoothstep(-0.9, -0.4, t) * (1 - smoothstep(0.45, 0.9, t))
 			}
-			// Bright glints already in the photo stay.
-			spec += l.keepGloss * refClamp((L-s.p90)/(1-s.p90+1e-3), 0, 1) * 0.6
+			// Bright glints already in the photo stay under translucent polish.
+			if l.sheer {
+				spec += l.keepGloss * refClamp((L-s.p90)/(1-s.p90+1e-3), 0, 1) * 0.6
+			}
 			if l.glitter > 0 && hash01(uint32(x), uint32(y), 7) < l.glitter {
 				spec += 0.5 + 0.5*hash01(uint32(x), uint32(y), 9)
 			}

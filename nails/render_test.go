@@ -259,7 +259,7 @@ func TestFrenchTipFollowsTheFreeEdge(t *testing.T) {
 	}
 	nail := ellipseNail(60, 60, 16, 30)                          // long axis vertical
 	res := &Result{Width: 120, Height: 120, Nails: []Nail{nail}} // a lone nail points up
-	out, err := Render(NewPhoto(img), res, Material{Name: "f", Color: "#c8102e", Finish: French, TipColor: "#ffffff", Glossiness: 0.01})
+	out, err := Render(NewPhoto(img), res, Material{Name: "f", Color: "#c8102e", Finish: French, TipColor: "#ffffff", Glossiness: new(0.0)})
 	require.NoError(t, err)
 	// Per column: how far the white tip reaches down from the nail's top edge.
 	depth := func(x int) int {

@@ -16,6 +16,19 @@ type Nail struct {
 	Contours []Contour // outer boundaries and holes, simplified
 }
 
+// NoNailsMessage tells a person why nothing was found or painted, and what photo works.
+// ASCII only: a render sends it in a header.
+const NoNailsMessage = "no nails found: try a closer photo of a hand, fingers spread and nails in view"
+
+// Message is what an answer about r says beside its nails: NoNailsMessage when there
+// are none (a render then returns the photo unpainted), "" otherwise.
+func (r *Result) Message() string {
+	if len(r.Nails) == 0 {
+		return NoNailsMessage
+	}
+	return ""
+}
+
 // Contour is one closed boundary ring of a nail mask: vertices on pixel corners,
 // clockwise in image coordinates for outer rings; holes wind the other way.
 type Contour struct {

@@ -86,7 +86,7 @@ func (s *Server) materials(c *gin.Context) {
 		finishes[i] = string(f)
 	}
 	c.JSON(http.StatusOK, gin.H{"materials": out, "finishes": finishes,
-		"custom": gin.H{"material": "custom", "fields": []string{"custom_color", "glossiness", "metallic", "intensity"}}})
+		"custom": gin.H{"material": "custom", "fields": []string{"custom_color", "finish", "glossiness", "metallic", "intensity"}}})
 }
 
 func (s *Server) cacheStats(c *gin.Context) { c.JSON(http.StatusOK, s.cache.stats()) }

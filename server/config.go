@@ -63,7 +63,7 @@ type Config struct {
 	// LoadAttempts is how many times a failing model load is tried (with backoff from
 	// 1 s, doubling to at most 30 s) before /healthz reports the replica as failed.
 	LoadAttempts int
-	JPEGQuality  int // render output
+	JPEGQuality  int // of a render encoded whole (nails.Output.DefaultQuality)
 
 	ReadHeaderTimeout time.Duration
 	ReadTimeout       time.Duration
@@ -85,7 +85,7 @@ func (c *Config) Options() []option.Option {
 		{Flag: "ui", Env: "NAILTRT_UI", Default: "true", Value: option.Not(&c.DisableUI),
 			Help: "serve the try-on page at / (false: API only; /openapi.json stays)"},
 		{Flag: "cors-origins", Env: "NAILTRT_CORS_ORIGINS", Value: option.List(&c.CORSOrigins),
-			Help: "comma-separated browser origins allowed to call the API, e.g. http://localhost:3000, or * for any; X-Nail-Count and X-Material are exposed"},
+			Help: "comma-separated browser origins allowed to call the API, e.g. http://localhost:3000, or * for any; X-Nail-Count, X-Nail-Message, X-Material and X-Cache are exposed"},
 		{Flag: "cache-size", Env: "NAILTRT_CACHE_SIZE", Default: "100", Value: option.Int(&c.CacheEntries),
 			Help: "in-process result cache entries"},
 		{Flag: "cache-bytes", Env: "NAILTRT_CACHE_BYTES", Default: "256MiB", Value: option.Bytes(&c.CacheBytes),
@@ -119,8 +119,7 @@ func (c *Config) Options() []option.Option {
 			Help: "open client connections at most; at the cap, the longest-idle keep-alive one is closed to admit a new one, and while all are busy 8 more are admitted for /healthz and /readyz only"},
 		{Flag: "load-attempts", Env: "NAILTRT_LOAD_ATTEMPTS", Default: "5", Value: option.Int(&c.LoadAttempts),
 			Help: "tries to load the model (backoff 1 s doubling to 30 s); after the last, /healthz answers 503 so an orchestrator restarts the replica"},
-		{Flag: "jpeg-quality", Env: "NAILTRT_JPEG_QUALITY", Default: "90", Value: option.Int(&c.JPEGQuality),
-			Help: "JPEG quality of rendered images"},
+		nails.JPEGQualityOption(&c.JPEGQuality), // nailtrt render registers the same one
 		{Flag: "read-header-timeout", Env: "NAILTRT_READ_HEADER_TIMEOUT", Default: "10s", Value: option.Duration(&c.ReadHeaderTimeout),
 			Help: "time to read a request's headers"},
 		{Flag: "read-timeout", Env: "NAILTRT_READ_TIMEOUT", Default: "60s", Value: option.Duration(&c.ReadTimeout),

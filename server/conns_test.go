@@ -66,7 +66,7 @@ func get(t *testing.T, addr, path string) (*http.Response, []byte) {
 func TestIdleConnsMakeWayForNewOnes(t *testing.T) {
 	const maxConns = 4
 	s := New(Config{Lazy: true, MaxConns: maxConns, ShutdownTimeout: 2 * time.Second}, fixtureLoader,
-		Options{Logger: quietLogger(), NVML: noNVML()})
+		Options{Logger: quietLogger()})
 	addr := serveLoopback(t, s)
 	var idle []net.Conn
 	for range maxConns {
@@ -98,7 +98,7 @@ func TestIdleConnsMakeWayForNewOnes(t *testing.T) {
 func TestProbesAnswerWhenEveryConnIsBusy(t *testing.T) {
 	const maxConns = 2
 	s := New(Config{Lazy: true, MaxConns: maxConns, BodyStallTimeout: time.Minute, ShutdownTimeout: 2 * time.Second},
-		fixtureLoader, Options{Logger: quietLogger(), NVML: noNVML()})
+		fixtureLoader, Options{Logger: quietLogger()})
 	addr := serveLoopback(t, s)
 	var busy []net.Conn
 	for range maxConns {

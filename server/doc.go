@@ -19,7 +19,7 @@
 //	segment.go     POST /api/nails/segment
 //	render.go      POST /api/nails/render
 //	admin.go       materials, cache stats/clear, health, readiness
-//	gpu.go         GPU health through NVML (nvml.Interface, mockable)
+//	gpu.go         GPU health as /api/health shows it (GPUReader; NVML reads it in server/nvmlgpu)
 //	metrics.go     Prometheus collectors
 //	errors.go      the JSON error envelope and status mapping
 //	middleware.go  request id, access log, recovery, CORS

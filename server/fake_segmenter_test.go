@@ -170,7 +170,7 @@ func TestQueueFullIs503(t *testing.T) {
 // Close frees the model the server was given.
 func TestCloseClosesTheSegmenter(t *testing.T) {
 	fake := &fakeSegmenter{manifest: fixtureManifest(t)}
-	s := New(Config{}, func(context.Context) (Segmenter, error) { return fake, nil }, Options{Logger: quietLogger(), NVML: noNVML()})
+	s := New(Config{}, func(context.Context) (Segmenter, error) { return fake, nil }, Options{Logger: quietLogger()})
 	waitReady(t, s)
 	require.NoError(t, s.Close())
 	assert.True(t, fake.closed.Load())

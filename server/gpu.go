@@ -1,11 +1,5 @@
 package server
 
-import (
-	"sync"
-
-	"github.com/NVIDIA/go-nvml/pkg/nvml"
-)
-
 // GPUInfo is one device in /api/health and `nailtrt info`.
 type GPUInfo struct {
 	Index        int     `json:"index"`
@@ -25,85 +19,20 @@ type GPUHealth struct {
 	Devices   []GPUInfo `json:"devices,omitempty"`
 }
 
-// GPUMonitor reads GPU state through NVML. NVML is initialised once; if Init fails (no
-// driver, no libnvidia-ml) nothing else is ever called, not even Shutdown: on such a
-// machine a later NVML call can kill the process with a symbol lookup error that
-// recover cannot catch (STYLE.md). The interface is injected so tests use a mock.
-type GPUMonitor struct {
-	lib    nvml.Interface
-	once   sync.Once
-	ok     bool
-	reason string
-	mu     sync.Mutex // NVML calls are serialised
+// GPUReader reports the GPUs for /api/health and /metrics. Package server/nvmlgpu reads
+// them through NVML; it lives apart so that programs built on this package (tools,
+// tests, library users who want no GPU probe) do not link NVML, whose generated cgo
+// code prints ~150 deprecation warnings whenever it is compiled without the Makefile's
+// CGO_CFLAGS.
+type GPUReader interface {
+	Read() GPUHealth
+	Close() // after the last Read
 }
 
-// NewGPUMonitor wraps an NVML library (nvml.New(), or a mock in tests).
-func NewGPUMonitor(lib nvml.Interface) *GPUMonitor { return &GPUMonitor{lib: lib} }
+// noGPUReader is Options.GPU's default: nothing is asked of any driver.
+type noGPUReader struct{}
 
-func (g *GPUMonitor) init() bool {
-	g.once.Do(func() {
-		if g.lib == nil {
-			g.reason = "NVML not configured"
-			return
-		}
-		if ret := g.lib.Init(); ret != nvml.SUCCESS {
-			g.reason = "gpu unavailable: nvml init: " + ret.Error()
-			return
-		}
-		g.ok = true
-	})
-	return g.ok
+func (noGPUReader) Read() GPUHealth {
+	return GPUHealth{Reason: "GPU health is not read: nailtrt serve reads it through NVML (server.Options.GPU, package server/nvmlgpu)"}
 }
-
-// Read returns the current GPU health.
-func (g *GPUMonitor) Read() GPUHealth {
-	if !g.init() {
-		return GPUHealth{Available: false, Reason: g.reason}
-	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	n, ret := g.lib.DeviceGetCount()
-	if ret != nvml.SUCCESS {
-		return GPUHealth{Available: false, Reason: "nvml device count: " + ret.Error()}
-	}
-	if n == 0 {
-		return GPUHealth{Available: false, Reason: "no NVIDIA GPU found"}
-	}
-	out := GPUHealth{Available: true}
-	for i := 0; i < n; i++ {
-		info := GPUInfo{Index: i}
-		dev, ret := g.lib.DeviceGetHandleByIndex(i)
-		if ret != nvml.SUCCESS {
-			info.Error = ret.Error()
-			out.Devices = append(out.Devices, info)
-			continue
-		}
-		if name, ret := dev.GetName(); ret == nvml.SUCCESS {
-			info.Name = name
-		}
-		if mem, ret := dev.GetMemoryInfo(); ret == nvml.SUCCESS {
-			info.MemoryTotal, info.MemoryUsed, info.MemoryFree = mem.Total, mem.Used, mem.Free
-		} else {
-			info.Error = "memory: " + ret.Error()
-		}
-		if u, ret := dev.GetUtilizationRates(); ret == nvml.SUCCESS {
-			v := u.Gpu
-			info.Utilization = &v
-		}
-		if t, ret := dev.GetTemperature(nvml.TEMPERATURE_GPU); ret == nvml.SUCCESS {
-			info.TemperatureC = &t
-		}
-		out.Devices = append(out.Devices, info)
-	}
-	return out
-}
-
-// Close shuts NVML down, only if it was initialised.
-func (g *GPUMonitor) Close() {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.ok {
-		g.lib.Shutdown()
-		g.ok = false
-	}
-}
+func (noGPUReader) Close() {}

@@ -143,7 +143,7 @@ func TestAwaitPrefersTheEndedContext(t *testing.T) {
 }
 
 func TestCloseWaitsForWorkInFlight(t *testing.T) {
-	s := New(Config{}, fixtureLoader, Options{Logger: quietLogger(), NVML: noNVML()})
+	s := New(Config{}, fixtureLoader, Options{Logger: quietLogger()})
 	waitReady(t, s)
 	_, release, err := s.model.hold()
 	require.NoError(t, err)
@@ -228,7 +228,7 @@ func TestInvalidConfig(t *testing.T) {
 }
 
 func TestInFlightGaugeSurvivesPanics(t *testing.T) {
-	m := newMetrics(newResultCache(1, 1, time.Minute), NewGPUMonitor(noNVML()), newLimiter(1, 1), newModel(fixtureLoader, quietLogger(), 1))
+	m := newMetrics(newResultCache(1, 1, time.Minute), noGPUReader{}, newLimiter(1, 1), newModel(fixtureLoader, quietLogger(), 1))
 	r := gin.New()
 	r.Use(recovery(quietLogger()), m.middleware())
 	r.GET("/boom", func(*gin.Context) { panic("boom") })

@@ -20,7 +20,7 @@ type metrics struct {
 	inflight prometheus.Gauge
 }
 
-func newMetrics(cache *resultCache, gpu *GPUMonitor, limit *limiter, model *model) *metrics {
+func newMetrics(cache *resultCache, gpu GPUReader, limit *limiter, model *model) *metrics {
 	m := &metrics{reg: prometheus.NewRegistry()}
 	m.requests = prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "nailtrt_http_request_duration_seconds",
@@ -112,8 +112,8 @@ func (m *metrics) middleware() gin.HandlerFunc {
 	}
 }
 
-// gpuCollector exports GPU memory gauges when NVML works, nothing otherwise.
-type gpuCollector struct{ gpu *GPUMonitor }
+// gpuCollector exports GPU memory gauges when the GPU reader has devices, nothing otherwise.
+type gpuCollector struct{ gpu GPUReader }
 
 var (
 	gpuMemUsed  = prometheus.NewDesc("nailtrt_gpu_memory_used_bytes", "GPU memory in use.", []string{"gpu", "name"}, nil)

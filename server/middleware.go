@@ -77,7 +77,7 @@ func cors(origins []string) gin.HandlerFunc {
 		h := c.Writer.Header()
 		h.Set("Access-Control-Allow-Origin", origin)
 		h.Add("Vary", "Origin")
-		h.Set("Access-Control-Expose-Headers", "X-Nail-Count, X-Material, X-Request-ID, Retry-After")
+		h.Set("Access-Control-Expose-Headers", "X-Nail-Count, X-Nail-Message, X-Material, X-Cache, X-Request-ID, Retry-After")
 		if c.Request.Method == http.MethodOptions && c.GetHeader("Access-Control-Request-Method") != "" {
 			h.Set("Access-Control-Allow-Methods", "GET, POST, OPTIONS")
 			h.Set("Access-Control-Allow-Headers", "Content-Type, Authorization, X-Request-ID")

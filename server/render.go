@@ -1,9 +1,8 @@
 package server
 
 import (
-	"bytes"
 	"context"
-	"image/png"
+	"errors"
 	"net/http"
 	"strconv"
 	"strings"
@@ -22,59 +21,49 @@ func formValue(c *gin.Context, key string) string {
 	return c.Query(key)
 }
 
-func unitValue(c *gin.Context, key string, def float64) (float64, error) {
+// unitValue reads a 0..1 form field; nil when the request does not give it.
+func unitValue(c *gin.Context, key string) (*float64, error) {
 	v := strings.TrimSpace(formValue(c, key))
 	if v == "" {
-		return def, nil
+		return nil, nil
 	}
 	f, err := strconv.ParseFloat(v, 64)
 	// !(f >= 0 && f <= 1) also refuses NaN, which every comparison lets through.
 	if err != nil || !(f >= 0 && f <= 1) {
-		return 0, newError(http.StatusBadRequest, "bad_material", "%s=%q must be a number in 0..1", key, v)
+		return nil, newError(http.StatusBadRequest, "bad_material", "%s=%q must be a number in 0..1", key, v)
 	}
-	return f, nil
+	return &f, nil
 }
 
-// material reads the form's material: a preset name, or "custom" with custom_color,
-// glossiness, metallic and intensity (the Python app's fields), and optionally finish.
+// material reads the form's polish (the Python app's fields: material, custom_color,
+// glossiness, metallic, intensity; and finish) and makes it a Material by the rules of
+// nails.PolishRequest, which nailtrt render follows too.
 func material(c *gin.Context) (nails.Material, error) {
-	name := strings.TrimSpace(formValue(c, "material"))
-	if name == "" {
-		name = "glossy_red"
+	req := nails.PolishRequest{
+		Preset: formValue(c, "material"),
+		Color:  formValue(c, "custom_color"),
+		Finish: formValue(c, "finish"),
 	}
-	if name != "custom" {
-		m, err := nails.LookupPreset(name)
+	for _, f := range []struct {
+		key string
+		dst **float64
+	}{{"glossiness", &req.Glossiness}, {"metallic", &req.Metallic}, {"intensity", &req.Intensity}} {
+		v, err := unitValue(c, f.key)
 		if err != nil {
-			return m, newError(http.StatusBadRequest, "bad_material", "%v: use a name from GET /api/materials, or \"custom\" with custom_color", err)
+			return nails.Material{}, err
 		}
+		*f.dst = v
+	}
+	m, err := req.Material()
+	switch {
+	case err == nil:
 		return m, nil
+	case strings.EqualFold(strings.TrimSpace(req.Preset), "custom") && strings.TrimSpace(req.Color) == "":
+		return m, newError(http.StatusBadRequest, "bad_material", "material=custom needs custom_color (#rrggbb)")
+	case errors.Is(err, nails.ErrUnknownMaterial):
+		return m, newError(http.StatusBadRequest, "bad_material", "%v: use a name from GET /api/materials, or custom_color (#rrggbb) for a colour of your own", err)
 	}
-	color := formValue(c, "custom_color")
-	if color == "" {
-		return nails.Material{}, newError(http.StatusBadRequest, "bad_material", "material=custom needs custom_color (#rrggbb)")
-	}
-	g, err := unitValue(c, "glossiness", 0.7)
-	if err != nil {
-		return nails.Material{}, err
-	}
-	m, err := unitValue(c, "metallic", 0)
-	if err != nil {
-		return nails.Material{}, err
-	}
-	in, err := unitValue(c, "intensity", 1)
-	if err != nil {
-		return nails.Material{}, err
-	}
-	mat, err := nails.CustomMaterial(color, g, m, in)
-	if err != nil {
-		return mat, err
-	}
-	// Without finish, CustomMaterial picks one from glossiness and metallic (the Python
-	// app's fields); with it, the finish asked for wins.
-	if f := strings.TrimSpace(formValue(c, "finish")); f != "" {
-		return mat.WithFinish(f)
-	}
-	return mat, nil
+	return m, err
 }
 
 // render is POST /api/nails/render: the photo with polish painted on, as JPEG (or PNG
@@ -92,26 +81,22 @@ func (s *Server) render(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	format := strings.ToLower(formValue(c, "format"))
-	if format == "" || format == "jpg" {
-		format = "jpeg"
-	}
-	if format != "jpeg" && format != "png" {
-		_ = c.Error(newError(http.StatusBadRequest, "bad_format", "format=%q: want jpeg or png", format))
-		return
-	}
-	quality := s.cfg.JPEGQuality
-	q := formValue(c, "quality")
-	if q != "" {
+	out := nails.Output{Format: formValue(c, "format"), DefaultQuality: s.cfg.JPEGQuality}
+	if q := formValue(c, "quality"); q != "" {
 		v, err := strconv.Atoi(q)
 		if err != nil || v < 1 || v > 100 {
 			_ = c.Error(newError(http.StatusBadRequest, "bad_quality", "quality=%q must be 1..100", q))
 			return
 		}
-		quality = v
+		out.Quality = v
 	}
-	// A JPEG back for a JPEG sent, at the photo's own quality: painted in place.
-	if format == "jpeg" && q == "" {
+	if out, err = out.Check(); err != nil {
+		_ = c.Error(newError(http.StatusBadRequest, "bad_format", "%v", err))
+		return
+	}
+	// A JPEG back for a JPEG sent, at the photo's own quality: painted in place (the
+	// policy is nails.Output's, which nailtrt render follows through nails.RenderFile).
+	if out.InPlace() {
 		held := &reservation{b: s.memory}
 		defer held.release()
 		body, res, cached, ok, err := s.renderInPlace(c.Request.Context(), data, mat, held)
@@ -143,7 +128,15 @@ func (s *Server) render(c *gin.Context) {
 	decode := time.Since(t)
 	// Render always decodes (it paints the pixels), cache hit or not: counted every time.
 	s.metrics.observeStage("decode", decode)
-	res, cached, err := s.segmentation(c.Request.Context(), data, photo)
+	// A photo's nails are a function of its bytes, whichever route asks first: a JPEG
+	// is segmented from its decode at the model's size, as /segment, the in-place render
+	// and nailtrt render do (a full decode can find masks a model pixel apart, which the
+	// cache would then hand to them all). Other formats decode whole either way.
+	segPhoto := photo
+	if h.Format == "jpeg" {
+		segPhoto = nil
+	}
+	res, cached, err := s.segmentation(c.Request.Context(), data, segPhoto)
 	if err != nil {
 		_ = c.Error(err)
 		return
@@ -156,16 +149,7 @@ func (s *Server) render(c *gin.Context) {
 	}
 	s.metrics.observeStage("render", time.Since(t))
 	t = time.Now()
-	var body []byte
-	contentType := "image/jpeg"
-	if format == "png" {
-		contentType = "image/png"
-		var buf bytes.Buffer
-		err = (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, img)
-		body = buf.Bytes()
-	} else {
-		body, err = nails.EncodeJPEG(img, quality)
-	}
+	body, err := out.Encode(img)
 	if err != nil {
 		_ = c.Error(err)
 		return
@@ -175,11 +159,17 @@ func (s *Server) render(c *gin.Context) {
 	// bytes reserved, give the pixels' share and the upload back to everyone else now.
 	held.shrinkTo(int64(len(body)))
 	release()
-	s.sendRender(c, contentType, body, res, mat, cached)
+	s.sendRender(c, out.ContentType(), body, res, mat, cached)
 }
 
+// sendRender answers with the painted photo. With no nails it is the photo unpainted,
+// 200 as before (the Python app's clients read X-Nail-Count), and X-Nail-Message says
+// why and what photo works.
 func (s *Server) sendRender(c *gin.Context, contentType string, body []byte, res *nails.Result, mat nails.Material, cached bool) {
 	c.Header("X-Nail-Count", strconv.Itoa(len(res.Nails)))
+	if msg := res.Message(); msg != "" {
+		c.Header("X-Nail-Message", msg)
+	}
 	c.Header("X-Material", mat.Name)
 	if cached {
 		c.Header("X-Cache", "hit")

@@ -110,11 +110,15 @@ type SegmentResponse struct {
 	TimingsMS map[string]float64 `json:"timings_ms"`
 	Cached    bool               `json:"cached"`
 	MaskPNG   string             `json:"mask_png,omitempty"` // base64 PNG, pixel = nail id
+	// Message says, when no nail was found, why and what photo works (absent otherwise:
+	// the Python app's fields are unchanged, this one is added).
+	Message string `json:"message,omitempty"`
 }
 
 // SegmentJSON formats a result for the API. mode is polygon, rle, png or none.
 func SegmentJSON(res *nails.Result, mode string, classes []string) SegmentResponse {
-	out := SegmentResponse{Width: res.Width, Height: res.Height, Model: res.Model, Nails: make([]nailJSON, 0, len(res.Nails))}
+	out := SegmentResponse{Width: res.Width, Height: res.Height, Model: res.Model, Nails: make([]nailJSON, 0, len(res.Nails)),
+		Message: res.Message()}
 	for i := range res.Nails {
 		n := &res.Nails[i]
 		j := nailJSON{ID: n.ID, Score: math.Round(n.Score*1e4) / 1e4, Area: n.Area,

@@ -9,7 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/NVIDIA/go-nvml/pkg/nvml"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -23,7 +22,7 @@ type Server struct {
 	limit   *limiter
 	memory  *budget // decode -> inference -> paint -> encode
 	uploads *budget // request bodies being held
-	gpu     *GPUMonitor
+	gpu     GPUReader
 	metrics *metrics
 	handler http.Handler
 	started time.Time
@@ -33,8 +32,9 @@ type Server struct {
 // Options are the dependencies New can be given; the zero value uses the defaults.
 type Options struct {
 	Logger *slog.Logger
-	// NVML is the GPU library; nil uses nvml.New(). Tests pass a mock.
-	NVML nvml.Interface
+	// GPU reports the GPUs in /api/health and /metrics; nil reads none (nailtrt serve
+	// passes nvmlgpu.New()). The server calls Close when it closes.
+	GPU GPUReader
 }
 
 // New builds a server whose model comes from load. Unless cfg.Lazy, loading starts now
@@ -46,9 +46,9 @@ func New(cfg Config, load Loader, opts Options) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	lib := opts.NVML
-	if lib == nil {
-		lib = nvml.New()
+	gpu := opts.GPU
+	if gpu == nil {
+		gpu = noGPUReader{}
 	}
 	if err := cfg.Validate(); err != nil {
 		log.Error("invalid server configuration", "err", err)
@@ -59,7 +59,7 @@ func New(cfg Config, load Loader, opts Options) *Server {
 		limit:   newLimiter(cfg.Contexts, cfg.MaxQueue),
 		memory:  newBudget("memory", "NAILTRT_MEMORY_BUDGET", cfg.MemoryBudget, cfg.AdmitWait, cfg.MaxQueue),
 		uploads: newBudget("upload", "NAILTRT_UPLOAD_BUDGET", cfg.UploadBudget, cfg.AdmitWait, cfg.MaxQueue),
-		gpu:     NewGPUMonitor(lib),
+		gpu:     gpu,
 	}
 	if cfg.RedisURL != "" {
 		shared, err := newSharedCache(cfg, log)
@@ -92,6 +92,10 @@ func OpenLoader(cfg Config) Loader {
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Loaded is closed once the model's load has ended, ready or failed (Ready says which).
+// With Config.Lazy the load, and so this, waits for the first request.
+func (s *Server) Loaded() <-chan struct{} { return s.model.done }
 
 // Ready reports whether the model is loaded and warmed.
 func (s *Server) Ready() bool {

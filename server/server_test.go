@@ -22,8 +22,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/NVIDIA/go-nvml/pkg/nvml"
-	"github.com/NVIDIA/go-nvml/pkg/nvml/mock"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -38,12 +36,6 @@ func fixtureLoader(ctx context.Context) (Segmenter, error) {
 	return openSegmenter(ctx, nails.Config{Model: fixtureModel, Backend: "onnxruntime", Threads: 1})
 }
 
-// noNVML behaves like a machine without the driver: Init fails, and any other call
-// panics (the mock's nil funcs do), proving nothing else is ever called.
-func noNVML() nvml.Interface {
-	return &mock.Interface{InitFunc: func() nvml.Return { return nvml.ERROR_LIBRARY_NOT_FOUND }}
-}
-
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func newTestServer(t *testing.T, cfg Config, load Loader) *Server {
@@ -51,7 +43,7 @@ func newTestServer(t *testing.T, cfg Config, load Loader) *Server {
 	if load == nil {
 		load = fixtureLoader
 	}
-	s := New(cfg, load, Options{Logger: quietLogger(), NVML: noNVML()})
+	s := New(cfg, load, Options{Logger: quietLogger()})
 	t.Cleanup(func() { assert.NoError(t, s.Close()) })
 	return s
 }
@@ -539,45 +531,41 @@ func TestMetrics(t *testing.T) {
 	assert.Contains(t, body, `nailtrt_stage_duration_seconds_count{stage="encode"} 1`)
 }
 
-func TestGPUHealth(t *testing.T) {
-	none := NewGPUMonitor(noNVML())
-	h := none.Read()
-	assert.False(t, h.Available)
-	assert.Contains(t, h.Reason, "ERROR_LIBRARY_NOT_FOUND")
-	none.Close() // must not call Shutdown after a failed Init (the mock would panic)
+// fakeGPU is a GPU reader with one device, counting Close calls.
+type fakeGPU struct{ closed int }
 
-	shutdowns := 0
-	dev := &mock.Device{
-		GetNameFunc: func() (string, nvml.Return) { return "NVIDIA H100 80GB HBM3", nvml.SUCCESS },
-		GetMemoryInfoFunc: func() (nvml.Memory, nvml.Return) {
-			return nvml.Memory{Total: 80 << 30, Used: 2 << 30, Free: 78 << 30}, nvml.SUCCESS
-		},
-		GetUtilizationRatesFunc: func() (nvml.Utilization, nvml.Return) {
-			return nvml.Utilization{Gpu: 37}, nvml.SUCCESS
-		},
-		GetTemperatureFunc: func(nvml.TemperatureSensors) (uint32, nvml.Return) { return 51, nvml.SUCCESS },
-	}
-	lib := &mock.Interface{
-		InitFunc:                   func() nvml.Return { return nvml.SUCCESS },
-		ShutdownFunc:               func() nvml.Return { shutdowns++; return nvml.SUCCESS },
-		DeviceGetCountFunc:         func() (int, nvml.Return) { return 1, nvml.SUCCESS },
-		DeviceGetHandleByIndexFunc: func(int) (nvml.Device, nvml.Return) { return dev, nvml.SUCCESS },
-	}
-	s := New(Config{}, fixtureLoader, Options{Logger: quietLogger(), NVML: lib})
+func (g *fakeGPU) Read() GPUHealth {
+	u := uint32(37)
+	return GPUHealth{Available: true, Devices: []GPUInfo{{Index: 0, Name: "NVIDIA H100 80GB HBM3", MemoryTotal: 80 << 30,
+		MemoryUsed: 2 << 30, MemoryFree: 78 << 30, Utilization: &u}}}
+}
+func (g *fakeGPU) Close() { g.closed++ }
+
+// What the GPU reader says is in /api/health and /metrics, and the server closes it;
+// without one, /api/health says GPU health is not read (nvmlgpu's own tests cover NVML).
+func TestGPUHealth(t *testing.T) {
+	none := New(Config{}, fixtureLoader, Options{Logger: quietLogger()})
+	h := decodeJSON[map[string]any](t, do(t, none, "GET", "/api/health", nil, ""))["gpu"].(map[string]any)
+	assert.Equal(t, false, h["available"])
+	assert.Contains(t, h["reason"], "not read")
+	require.NoError(t, none.Close())
+
+	gpu := &fakeGPU{}
+	s := New(Config{}, fixtureLoader, Options{Logger: quietLogger(), GPU: gpu})
 	h2 := decodeJSON[map[string]any](t, do(t, s, "GET", "/api/health", nil, ""))
-	gpu := h2["gpu"].(map[string]any)
-	assert.Equal(t, true, gpu["available"])
-	d := gpu["devices"].([]any)[0].(map[string]any)
+	g := h2["gpu"].(map[string]any)
+	assert.Equal(t, true, g["available"])
+	d := g["devices"].([]any)[0].(map[string]any)
 	assert.Equal(t, "NVIDIA H100 80GB HBM3", d["name"])
 	assert.EqualValues(t, 37, d["utilization_percent"])
 	metrics := do(t, s, "GET", "/metrics", nil, "").Body.String()
 	assert.Contains(t, metrics, `nailtrt_gpu_memory_used_bytes{gpu="0",name="NVIDIA H100 80GB HBM3"} 2.147483648e+09`)
 	require.NoError(t, s.Close())
-	assert.Equal(t, 1, shutdowns)
+	assert.Equal(t, 1, gpu.closed)
 }
 
 func TestServeShutsDownGracefully(t *testing.T) {
-	s := New(Config{}, fixtureLoader, Options{Logger: quietLogger(), NVML: noNVML()})
+	s := New(Config{}, fixtureLoader, Options{Logger: quietLogger()})
 	ln, err := netListen()
 	require.NoError(t, err)
 	ctx, cancel := context.WithCancel(context.Background())

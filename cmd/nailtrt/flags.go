@@ -74,9 +74,14 @@ func (f *flags) explain(err error) error {
 
 // isSet reports whether the option was given on the command line or by its variable.
 func (f *flags) isSet(name string) bool {
+	return f.onCommandLine(name) || f.fromEnv[name]
+}
+
+// onCommandLine reports whether the option was given as a flag (not by its variable).
+func (f *flags) onCommandLine(name string) bool {
 	given := false
 	f.fs.Visit(func(fl *flag.Flag) { given = given || fl.Name == name })
-	return given || f.fromEnv[name]
+	return given
 }
 
 // lookup reads option name's variable env, remembering that it was set.

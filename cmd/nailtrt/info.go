@@ -3,11 +3,9 @@ package main
 import (
 	"fmt"
 
-	"github.com/NVIDIA/go-nvml/pkg/nvml"
-
 	"github.com/nailtrt/nailtrt/engines"
 	"github.com/nailtrt/nailtrt/nails"
-	"github.com/nailtrt/nailtrt/server"
+	"github.com/nailtrt/nailtrt/server/nvmlgpu"
 	"github.com/nailtrt/nailtrt/trt"
 )
 
@@ -30,7 +28,7 @@ func runInfo(args []string) error {
 			fmt.Printf("  %-12s available\n", b)
 		}
 	}
-	gpus := server.NewGPUMonitor(nvml.New())
+	gpus := nvmlgpu.New()
 	defer gpus.Close()
 	h := gpus.Read()
 	if !h.Available {

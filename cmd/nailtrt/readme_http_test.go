@@ -21,13 +21,7 @@ func TestReadmeHTTPExamples(t *testing.T) {
 	if _, err := exec.LookPath("curl"); err != nil {
 		t.Skip("curl is not installed")
 	}
-	root, err := filepath.Abs(filepath.Join("..", ".."))
-	require.NoError(t, err)
-	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
-	require.NoError(t, err)
-	section := string(readme)[strings.Index(string(readme), "## Use it over HTTP"):]
-	block := regexp.MustCompile("(?s)```sh\n(.*?)```").FindStringSubmatch(section)
-	require.NotNil(t, block)
+	root, script := readmeShell(t, "## Use it over HTTP")
 
 	port := freePort(t)
 	serve := exec.Command(nailtrtBinary(t), "serve", "--addr", "127.0.0.1:"+port, "--backend", "onnxruntime")
@@ -42,10 +36,16 @@ func TestReadmeHTTPExamples(t *testing.T) {
 		return resp.StatusCode == http.StatusOK
 	}, time.Minute, 10*time.Millisecond)
 
+	// The examples write their outputs to /tmp, never into the clone (they wrote gold.jpg
+	// and blue.jpg into the repository root); here /tmp is a temporary folder.
+	outputs := regexp.MustCompile(`-o (\S+)`).FindAllStringSubmatch(script, -1)
+	require.NotEmpty(t, outputs)
+	for _, o := range outputs {
+		assert.True(t, strings.HasPrefix(o[1], "/tmp/"), "README curl example writes %s: use /tmp", o[1])
+	}
 	dir := t.TempDir()
-	script := strings.ReplaceAll(block[1], "localhost:8080", "127.0.0.1:"+port)
-	// Outputs (-o gold.jpg) land in a temporary folder; the photo path stays as written.
-	script = strings.ReplaceAll(script, "-o ", "-o "+dir+"/")
+	script = strings.ReplaceAll(script, "localhost:8080", "127.0.0.1:"+port)
+	script = strings.ReplaceAll(script, "-o /tmp/", "-o "+dir+"/")
 	cmd := exec.Command("bash", "-euo", "pipefail", "-c", "set -x\n"+script)
 	cmd.Dir = root
 	out, err := cmd.CombinedOutput()
@@ -58,4 +58,19 @@ func TestReadmeHTTPExamples(t *testing.T) {
 		f.Close()
 		assert.NoError(t, err, name)
 	}
+}
+
+// readmeShell returns the repository root and the first sh block of the README section
+// that starts with heading: the commands a reader copies, which tests run as written.
+func readmeShell(t *testing.T, heading string) (root, script string) {
+	t.Helper()
+	root, err := filepath.Abs(filepath.Join("..", ".."))
+	require.NoError(t, err)
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	require.NoError(t, err)
+	i := strings.Index(string(readme), heading)
+	require.GreaterOrEqual(t, i, 0, "README.md has no %q", heading)
+	block := regexp.MustCompile("(?s)```sh\n(.*?)```").FindStringSubmatch(string(readme)[i:])
+	require.NotNil(t, block, "no sh block under %q", heading)
+	return root, block[1]
 }

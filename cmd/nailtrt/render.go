@@ -1,34 +1,43 @@
 package main
 
 import (
-	"bytes"
 	"fmt"
-	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/option"
 )
 
-// materialFlags are the polish options, with the HTTP API's meaning (server/render.go):
-// a preset, or a custom colour with glossiness, metallic and intensity; finish, when
-// given, overrides either's.
+// materialFlags are the polish options, the HTTP API's form fields as flags: a preset,
+// or a custom colour, with a finish and the glossiness, metallic and intensity knobs.
+// nails.PolishRequest makes the material, by the rules the server follows too.
 type materialFlags struct {
-	material, color, finish             *string
-	glossiness, metallic, intensity, op *float64
+	material, color, finish                  *string
+	glossiness, metallic, intensity, opacity *float64
 }
 
 func addMaterialFlags(f *flags) materialFlags {
-	return materialFlags{
-		material:   f.String("material", "NAILTRT_MATERIAL", "glossy_red", "preset name (nailtrt render --list)"),
-		color:      f.String("color", "NAILTRT_COLOR", "", "custom colour #rrggbb instead of a preset"),
-		finish:     f.String("finish", "NAILTRT_FINISH", "", "finish, overriding the preset's or the one --glossiness/--metallic pick: "+finishList()),
-		glossiness: f.Float64("glossiness", "NAILTRT_GLOSSINESS", 0.7, "0..1, matte to glossy"),
-		metallic:   f.Float64("metallic", "NAILTRT_METALLIC", 0, "0..1, plain to metal"),
-		intensity:  f.Float64("intensity", "NAILTRT_INTENSITY", 1, "0..1, sheer to opaque"),
-		op:         f.Float64("opacity", "NAILTRT_OPACITY", 0, "polish opacity 0..1, overriding --intensity (0 = unset)"),
-	}
+	mf := materialFlags{material: new(string), color: new(string), finish: new(string),
+		glossiness: new(float64), metallic: new(float64), intensity: new(float64), opacity: new(float64)}
+	f.add(
+		option.Option{Flag: "material", Env: "NAILTRT_MATERIAL", DefaultDoc: nails.DefaultPreset, Value: option.String(mf.material),
+			Help: "preset name (nailtrt render --list); unset: " + nails.DefaultPreset + ", or custom when --color is given"},
+		option.Option{Flag: "color", Env: "NAILTRT_COLOR", Value: option.String(mf.color),
+			Help: "custom colour #rrggbb (with --material, on that preset's finish)"},
+		option.Option{Flag: "finish", Env: "NAILTRT_FINISH", Value: option.String(mf.finish),
+			Help: "finish, replacing the preset's, or the one --glossiness/--metallic pick for a --color: " + finishList()},
+		option.Option{Flag: "glossiness", Env: "NAILTRT_GLOSSINESS", Value: option.Float(mf.glossiness),
+			Help: "0..1, matte to glossy; unset: the finish's own (a --color without --finish: 0.7, which picks glossy)"},
+		option.Option{Flag: "metallic", Env: "NAILTRT_METALLIC", Value: option.Float(mf.metallic),
+			Help: "0..1, plain to metal; unset: the finish's own"},
+		option.Option{Flag: "intensity", Env: "NAILTRT_INTENSITY", Value: option.Float(mf.intensity),
+			Help: "0..1, sheer to opaque; unset: the finish's own (opaque finishes cover the nail)"},
+		option.Option{Flag: "opacity", Env: "NAILTRT_OPACITY", Value: option.Float(mf.opacity),
+			Help: "polish opacity in (0, 1], instead of --intensity"},
+	)
+	return mf
 }
 
 func finishList() string {
@@ -39,44 +48,18 @@ func finishList() string {
 	return strings.Join(names, ", ")
 }
 
-// build makes the material; set says which options the user gave (flag or variable).
-func (mf materialFlags) build(set func(string) bool) (nails.Material, error) {
-	var mat nails.Material
-	var err error
-	if *mf.color != "" {
-		if set("material") {
-			return mat, fmt.Errorf("give --material or --color, not both")
+// request is the polish asked for; set says which options the user gave (flag or
+// variable): a knob not given is left to the finish.
+func (mf materialFlags) request(set func(string) bool) nails.PolishRequest {
+	given := func(name string, v *float64) *float64 {
+		if set(name) {
+			return v
 		}
-		mat, err = nails.CustomMaterial(*mf.color, *mf.glossiness, *mf.metallic, *mf.intensity)
-	} else {
-		if mat, err = nails.LookupPreset(*mf.material); err != nil {
-			return mat, fmt.Errorf("%w (nailtrt render --list)", err)
-		}
-		// Knobs given with a preset refine it rather than being ignored.
-		custom, cerr := nails.CustomMaterial(mat.Color, *mf.glossiness, *mf.metallic, *mf.intensity)
-		if cerr != nil {
-			return mat, cerr
-		}
-		if set("glossiness") || set("metallic") {
-			// As for a custom colour: the knobs pick the finish (--finish still wins).
-			mat.Glossiness, mat.Metallic, mat.Finish = custom.Glossiness, custom.Metallic, custom.Finish
-		}
-		if set("intensity") {
-			mat.Opacity = custom.Opacity
-		}
+		return nil
 	}
-	if err != nil {
-		return mat, err
-	}
-	if *mf.finish != "" {
-		if mat, err = mat.WithFinish(*mf.finish); err != nil {
-			return mat, err
-		}
-	}
-	if *mf.op > 0 {
-		mat.Opacity = *mf.op
-	}
-	return mat, mat.Validate()
+	return nails.PolishRequest{Preset: *mf.material, Color: *mf.color, Finish: *mf.finish,
+		Glossiness: given("glossiness", mf.glossiness), Metallic: given("metallic", mf.metallic),
+		Intensity: given("intensity", mf.intensity), Opacity: given("opacity", mf.opacity)}
 }
 
 func runRender(args []string) error {
@@ -84,7 +67,12 @@ func runRender(args []string) error {
 	m := addModelFlags(f)
 	mf := addMaterialFlags(f)
 	out := f.String("o", "NAILTRT_OUTPUT", "rendered.jpg", "output file; the format follows the extension: .jpg, .jpeg or .png")
-	quality := f.Int("jpeg-quality", "NAILTRT_JPEG_QUALITY", 92, "JPEG quality 1..100 of a photo encoded whole; unset, a JPEG photo keeps its own and is painted in place")
+	// The server's setting, one definition; given on the command line it is also this
+	// render's quality, as the API's quality field is.
+	quality := new(int)
+	qopt := nails.JPEGQualityOption(quality)
+	qopt.Help += "; given on the command line (as the API's quality field), a colour JPEG is encoded whole at it too"
+	f.add(qopt)
 	list := f.fs.Bool("list", false, "list the material presets and exit")
 	if err := f.parse(args); err != nil {
 		return err
@@ -106,41 +94,22 @@ func runRender(args []string) error {
 	if *quality < 1 || *quality > 100 {
 		return fmt.Errorf("--jpeg-quality %d: want 1..100", *quality)
 	}
-	mat, err := mf.build(f.isSet)
+	mat, err := mf.request(f.isSet).Material()
 	if err != nil {
-		return err
+		return fmt.Errorf("%w (nailtrt render --list shows the presets)", err)
+	}
+	o := nails.Output{Format: strings.TrimPrefix(ext, "."), DefaultQuality: *quality}
+	if f.onCommandLine("jpeg-quality") {
+		o.Quality = *quality
 	}
 	seg, src, res, err := segmentFile(m, path)
 	if err != nil {
 		return err
 	}
 	defer seg.Close()
-	var data []byte
-	if ext != ".png" && !f.isSet("jpeg-quality") {
-		// A JPEG photo keeps its own compression: only the blocks under the nails are
-		// encoded again (nails.RenderJPEG); other photos are painted and encoded whole.
-		if data, _, err = nails.RenderJPEG(src, res, mat); err != nil {
-			return err
-		}
-	}
-	if data != nil {
-		return writeRender(*out, data, res, mat)
-	}
-	photo, err := nails.Decode(src, nails.Limits{})
-	if err != nil {
-		return err
-	}
-	img, err := nails.Render(photo, res, mat)
-	if err != nil {
-		return err
-	}
-	if ext == ".png" {
-		var buf bytes.Buffer
-		err = png.Encode(&buf, img) // keeps the photo's transparency
-		data = buf.Bytes()
-	} else {
-		data, err = nails.EncodeJPEG(img, *quality)
-	}
+	// The server's policy (nails.Output): a JPEG photo keeps its own compression, only
+	// the blocks under the nails encoded again; other photos are painted and encoded whole.
+	data, err := nails.RenderFile(src, res, mat, o, m.Limits)
 	if err != nil {
 		return err
 	}
@@ -152,6 +121,10 @@ func writeRender(path string, data []byte, res *nails.Result, mat nails.Material
 		return err
 	}
 	where, _ := filepath.Abs(path)
+	if msg := res.Message(); msg != "" {
+		fmt.Fprintf(os.Stderr, "%s; the photo is written unpainted -> %s\n", msg, where)
+		return nil
+	}
 	fmt.Fprintf(os.Stderr, "%s painted with %s (%s) -> %s\n", plural(len(res.Nails), "nail"), mat.Name, mat.Finish, where)
 	return nil
 }

@@ -112,6 +112,10 @@ func runSegment(args []string) error {
 	if err := enc.Encode(out); err != nil {
 		return fmt.Errorf("write JSON: %w", err)
 	}
+	if msg := res.Message(); msg != "" {
+		fmt.Fprintf(os.Stderr, "%s (%s)\n", msg, path)
+		return nil
+	}
 	fmt.Fprintf(os.Stderr, "%s found in %s\n", plural(len(res.Nails), "nail"), path)
 	return nil
 }

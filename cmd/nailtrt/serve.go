@@ -16,6 +16,7 @@ import (
 	"github.com/nailtrt/nailtrt/nails"
 	"github.com/nailtrt/nailtrt/option"
 	"github.com/nailtrt/nailtrt/server"
+	"github.com/nailtrt/nailtrt/server/nvmlgpu"
 	"github.com/nailtrt/nailtrt/trt"
 )
 
@@ -87,12 +88,51 @@ func runServe(args []string) error {
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "since_start_ms", ms(time.Since(processStart)),
 		"model", cfg.Model, "backend", cfg.Backend, "lazy", cfg.Lazy, "page", !cfg.DisableUI)
-	srv := server.New(cfg, timedLoader(server.OpenLoader(cfg), log), server.Options{Logger: log})
+	srv := server.New(cfg, timedLoader(server.OpenLoader(cfg), log), server.Options{Logger: log, GPU: nvmlgpu.New()})
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
+	go announce(ctx, srv, openURL(ln.Addr()), cfg, set.logFormat, log)
 	err = srv.Serve(ctx, ln)
 	log.Info("stopped", "err", err)
 	return err
+}
+
+// announce says where to open the page once the server can answer (the model ready,
+// or at once with --lazy): a plain line for a person reading text logs, a log record
+// for JSON log pipelines. Nothing when the model failed to load (that is logged).
+func announce(ctx context.Context, srv *server.Server, url string, cfg server.Config, format string, log *slog.Logger) {
+	if !cfg.Lazy {
+		select {
+		case <-srv.Loaded():
+		case <-ctx.Done():
+			return
+		}
+		if !srv.Ready() {
+			return
+		}
+	}
+	what := "open " + url
+	if cfg.DisableUI {
+		what = "ready at " + url + " (API only: NAILTRT_UI=false)"
+	}
+	if format == "json" {
+		log.Info("serving", "url", url, "page", !cfg.DisableUI)
+		return
+	}
+	fmt.Fprintln(os.Stderr, "nailtrt: "+what)
+}
+
+// openURL is where a person on this machine reaches a server listening on addr: a
+// wildcard address (":8080", "0.0.0.0:8080", "[::]:8080") answers on 127.0.0.1 too.
+func openURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip == nil || ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // timedLoader logs when the model is usable, measured from process start.

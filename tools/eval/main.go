@@ -1,15 +1,18 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"flag"
 	"fmt"
 	"image"
 	"image/color"
 	_ "image/png"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -26,7 +29,8 @@ type row struct{ id, source, split, image, mask, instances, origin string }
 
 func main() {
 	model := flag.String("model", "engines/nailseg.json", "model manifest")
-	dataset := flag.String("dataset", "../shared/datasets/nails", "dataset folder (manifest.csv, images/, masks/)")
+	dataset := flag.String("dataset", cmp.Or(os.Getenv("NAILTRT_DATASET"), "../shared/datasets/nails"),
+		"dataset folder (manifest.csv, images/, masks/); default NAILTRT_DATASET, else ../shared/datasets/nails")
 	split := flag.String("split", "val", "split to evaluate: train, val, test or all")
 	testIDs := flag.String("test-ids", "tools/train/splits/test.txt",
 		"the test split's ids (carved out of train by tools/train/split_test.py); those rows are \"test\", not \"train\"")
@@ -242,6 +246,11 @@ func readTestIDs(path string) (map[string]bool, error) {
 
 func readManifest(dataset, split string, test map[string]bool) ([]row, error) {
 	f, err := os.Open(filepath.Join(dataset, "manifest.csv"))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("no nails data set at %s (%w): it is not in the repository; README.md, "+
+			"\"Evaluate the model\", says where it comes from and its layout. Point at it with --dataset, "+
+			"NAILTRT_DATASET or, for make eval, DATASET", dataset, err)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("dataset: %w", err)
 	}

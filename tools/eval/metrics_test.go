@@ -226,3 +226,13 @@ func TestTestSplitRelabelsTrainRows(t *testing.T) {
 	_, err = readTestIDs(filepath.Join(dir, "missing.txt"))
 	assert.ErrorContains(t, err, "test split")
 }
+
+// A fresh clone has no data set: the error says where it comes from and which setting
+// points at it, instead of a bare "no such file or directory".
+func TestMissingDatasetSaysWhere(t *testing.T) {
+	_, err := readManifest(filepath.Join(t.TempDir(), "nails"), "val", nil)
+	require.Error(t, err)
+	for _, want := range []string{"not in the repository", "Evaluate the model", "NAILTRT_DATASET", "DATASET", "--dataset"} {
+		assert.Contains(t, err.Error(), want)
+	}
+}

@@ -3,7 +3,8 @@
 // step throws (exit 1) with what went wrong.
 //
 // env: NAILTRT_URL (server), CHROMIUM (executable), PHOTO (a hand photo), Y4M (the same
-// photo as a fake camera), SHOTS (folder for screenshots; optional), LIVE_SECONDS.
+// photo as a fake camera), NOHAND (a photo with no hand), SHOTS (folder for screenshots;
+// optional), LIVE_SECONDS.
 import { chromium } from 'playwright-core';
 import { mkdirSync } from 'node:fs';
 
@@ -120,6 +121,51 @@ async function liveMode(size) {
   return { ...stats, colour, console_errors: errors };
 }
 
+// A file that is not a photo, chosen after a photo was painted: the message alone, with
+// no broken image, no slider and no Retry button (another try cannot help).
+async function notAPhoto() {
+  const { p, ctx, errors } = await page('desktop');
+  await p.setInputFiles('#file', env('PHOTO'));
+  await p.waitForFunction(() => document.getElementById('photo-status').dataset.count === '1', null, { timeout: 30000 });
+  await p.setInputFiles('#file', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('this is not a photo\n') });
+  await p.waitForSelector('#error:not([hidden])', { timeout: 30000 });
+  const seen = await p.evaluate(() => {
+    const visible = (el) => el.offsetParent !== null;
+    return {
+      message: document.getElementById('error-text').textContent,
+      retry_visible: visible(document.getElementById('retry')),
+      compare_visible: visible(document.getElementById('compare')),
+      slider_visible: visible(document.getElementById('split')),
+      broken_images: [...document.images].filter((i) => visible(i) && (!i.complete || i.naturalWidth === 0)).length,
+      status: document.getElementById('photo-status').textContent,
+    };
+  });
+  await ctx.close();
+  return { ...seen, console_errors: errors };
+}
+
+// A photo with no hand: the photo comes back unpainted and the status says no nails were
+// found and what photo works, instead of "0 nails · 46 ms · nails found".
+async function noNails() {
+  const { p, ctx, errors } = await page('desktop');
+  await p.setInputFiles('#file', env('NOHAND'));
+  await p.waitForFunction(() => document.getElementById('photo-status').dataset.count === '1', null, { timeout: 30000 });
+  const seen = await p.evaluate(() => {
+    const visible = (el) => el.offsetParent !== null;
+    const status = document.getElementById('photo-status');
+    return {
+      nails: status.dataset.nails,
+      status: status.textContent,
+      status_visible: visible(status),
+      photo_visible: visible(document.getElementById('after')),
+      slider_visible: visible(document.getElementById('split')),
+      error_visible: visible(document.getElementById('error')),
+    };
+  });
+  await ctx.close();
+  return { ...seen, console_errors: errors };
+}
+
 async function refusedCamera() {
   const { p, ctx } = await page('desktop', []);
   await p.click('#tab-live');
@@ -133,6 +179,8 @@ async function refusedCamera() {
 try {
   for (const size of Object.keys(sizes)) out.sizes[size] = { photo: await photoMode(size), live: await liveMode(size) };
   out.refused_camera = await refusedCamera();
+  out.not_a_photo = await notAPhoto();
+  out.no_nails = await noNails();
 } finally {
   await browser.close();
 }

@@ -46,10 +46,14 @@ async function call(url, init) {
   return res;
 }
 
-// materialFields are the form fields of a polish: a preset by name, or a custom colour.
+// materialFields are the form fields of a polish: a preset by name, or a custom colour
+// with its finish. Glossiness goes only once the gloss slider was moved: a finish has
+// its own (matte is not shiny), which a glossiness sent with it would replace.
 export function materialFields(p) {
   if (p.preset) return { material: p.preset };
-  return { material: 'custom', custom_color: p.color, finish: p.finish, glossiness: String(p.gloss) };
+  const f = { material: 'custom', custom_color: p.color, finish: p.finish };
+  if (p.glossSet) f.glossiness = String(p.gloss);
+  return f;
 }
 
 function form(photo, fields) {
@@ -70,6 +74,7 @@ export async function render(photo, polish, signal) {
     image: await res.blob(),
     cache: res.headers.get('X-Cache') ?? '',
     nails: Number(res.headers.get('X-Nail-Count') ?? 0),
+    message: res.headers.get('X-Nail-Message') ?? '', // set when there are no nails
   };
 }
 

@@ -6,7 +6,7 @@ import { Live } from './live.js';
 const $ = (id) => document.getElementById(id);
 
 // The current polish: a preset (by name) until a knob is touched, then a custom colour.
-const polish = { preset: 'glossy_red', color: '#c8102e', finish: 'glossy', gloss: 0.7, opacity: 0.92 };
+const polish = { preset: 'glossy_red', color: '#c8102e', finish: 'glossy', gloss: 0.7, glossSet: false, opacity: 1 };
 
 let retryTimer = null;
 function showError(message, retryAfter = 0, retry = null) {
@@ -55,7 +55,7 @@ async function loadMaterials() {
     b.setAttribute('role', 'radio');
     b.setAttribute('aria-checked', String(mat.name === polish.preset));
     b.addEventListener('click', () => {
-      Object.assign(polish, { preset: mat.name, color: mat.color, finish: mat.finish, opacity: mat.opacity });
+      Object.assign(polish, { preset: mat.name, color: mat.color, finish: mat.finish, opacity: mat.opacity, glossSet: false });
       $('color').value = mat.color;
       finish.value = mat.finish;
       selectSwatch(b);
@@ -70,7 +70,7 @@ let knobTimer = null;
 function knob(update) {
   return (e) => {
     update(e.target.value);
-    Object.assign(polish, { preset: null, opacity: 0.92 });
+    Object.assign(polish, { preset: null, opacity: 1 });
     selectSwatch(null);
     clearTimeout(knobTimer);
     knobTimer = setTimeout(repaint, e.type === 'input' ? 250 : 0);
@@ -79,7 +79,7 @@ function knob(update) {
 $('color').addEventListener('change', knob((v) => { polish.color = v; }));
 $('color').addEventListener('input', knob((v) => { polish.color = v; }));
 $('finish').addEventListener('change', knob((v) => { polish.finish = v; }));
-$('gloss').addEventListener('change', knob((v) => { polish.gloss = Number(v); }));
+$('gloss').addEventListener('change', knob((v) => { polish.gloss = Number(v); polish.glossSet = true; }));
 
 function mode(name) {
   const isLive = name === 'live';

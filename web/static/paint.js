@@ -35,7 +35,7 @@ export function paint(data, idx, polish) {
   if (idx.length === 0) return;
   const [pr, pg, pb] = hexRGB(polish.color);
   const gloss = polish.gloss ?? 0.7;
-  const opacity = polish.opacity ?? 0.92;
+  const opacity = polish.opacity ?? 1;
   let sum = 0;
   for (let k = 0; k < idx.length; k++) {
     const i = idx[k];

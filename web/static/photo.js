@@ -30,12 +30,24 @@ export class PhotoMode {
     $('show-outlines').addEventListener('change', () => this.outlines());
   }
 
+  // load takes a new photo. The comparison shows once the server has painted it: a file
+  // it cannot read never shows as a broken image with a slider.
   load(file) {
     this.photo = file;
+    this.shown = null; // the file the before image shows
     this.segmentation = null;
-    $('before').src = URL.createObjectURL(file);
-    $('compare').hidden = false;
     return this.paint();
+  }
+
+  // forget drops a photo the server cannot read: nothing to compare, nothing to retry.
+  forget() {
+    this.photo = null;
+    this.shown = null;
+    $('compare').hidden = true;
+    for (const id of ['before', 'after']) {
+      URL.revokeObjectURL($(id).src);
+      $(id).removeAttribute('src');
+    }
   }
 
   // paint asks for the current polish; a newer request cancels an older one.
@@ -48,23 +60,41 @@ export class PhotoMode {
     const t0 = performance.now();
     try {
       const r = await render(this.photo, this.polish(), controller.signal);
-      const after = $('after');
+      const before = $('before'), after = $('after');
+      if (this.shown !== this.photo) {
+        URL.revokeObjectURL(before.src);
+        before.src = URL.createObjectURL(this.photo);
+        this.shown = this.photo;
+      }
       URL.revokeObjectURL(after.src);
       after.src = URL.createObjectURL(r.image);
       await after.decode();
       $('download').href = after.src;
+      $('compare').hidden = false;
+      // With no nails the photo comes back unpainted: no before/after to compare, no
+      // outlines, nothing to download; the status says what photo works instead.
+      const none = r.nails === 0;
+      for (const id of ['split', 'outlines-toggle', 'download']) $(id).hidden = none;
+      if (none) $('outlines').hidden = true;
       const ms = Math.round(performance.now() - t0);
       status.dataset.cache = r.cache;
       status.dataset.nails = r.nails;
       status.dataset.count = Number(status.dataset.count ?? 0) + 1;
-      status.textContent = `${r.nails} ${r.nails === 1 ? 'nail' : 'nails'} · ${ms} ms · ` +
-        (r.cache === 'hit' ? 'cache hit: the nails were not searched again' : 'nails found (cache miss)');
+      status.classList.toggle('hint', none);
+      status.textContent = none
+        ? 'No nails found in this photo. Try a closer photo of one hand: fingers spread, nails in view and in focus, in good light.'
+        : `${r.nails} ${r.nails === 1 ? 'nail' : 'nails'} · ${ms} ms · ` +
+          (r.cache === 'hit' ? 'cache hit: the nails were not searched again' : 'nails found (cache miss)');
       this.clearError();
-      if ($('show-outlines').checked) this.outlines();
+      if (!none && $('show-outlines').checked) this.outlines();
     } catch (err) {
       if (err.name === 'AbortError') return;
       status.textContent = '';
-      this.onError(err.message, err.retryAfter, () => this.paint());
+      // Busy or unreachable servers are worth another try (retryAfter); a file the
+      // server cannot read is not: show the message alone.
+      const retry = err.retryAfter > 0 ? () => this.paint() : null;
+      if (!retry) this.forget();
+      this.onError(err.message, err.retryAfter, retry);
     }
   }
 
