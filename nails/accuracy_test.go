@@ -30,8 +30,7 @@ func TestBundledModelOnValHands(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the bundled model over dataset photos")
 	}
-	t.Run("fp32", func(t *testing.T) { checkValHands(t, bundledModel(t), datasetDir(t)) })
-	t.Run("int8", func(t *testing.T) { checkValHands(t, int8Model(t), datasetDir(t)) })
+	checkValHands(t, bundledModel(t), datasetDir(t))
 }
 
 func checkValHands(t *testing.T, model, dir string) {

@@ -6,6 +6,7 @@ import (
 	"image"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -130,12 +131,11 @@ func BenchmarkRender(b *testing.B) {
 }
 
 // BenchmarkSegmentBundled is one real hand photo (scaled to 1280x959) through the
-// committed model and its INT8 build (engines/nailseg-int8.json), per stage; infer-ms is
-// the whole model call (both TTA images) at 1 and 2 ONNX Runtime threads. Both models
-// run in the same process on the same photo, one after the other, so their ratio is
-// measured side by side. Skips without the model or the dataset.
+// committed model, per stage; infer-ms is the whole model call (both TTA images) at 1
+// and 2 ONNX Runtime threads. BenchmarkSegmentModels compares models side by side.
+// Skips without the model or the dataset.
 func BenchmarkSegmentBundled(b *testing.B) {
-	models := []struct{ name, path string }{{"fp32", bundledModel(b)}, {"int8", int8Model(b)}}
+	models := []struct{ name, path string }{{"fp32", bundledModel(b)}}
 	dir := datasetDir(b)
 	raw, err := os.ReadFile(filepath.Join(dir, "images", "hands", "d6358550-db67-11e8-9658-0242ac1c0002.jpg"))
 	if err != nil {
@@ -152,6 +152,37 @@ func BenchmarkSegmentBundled(b *testing.B) {
 				benchSegment(b, m.path, threads, data)
 			})
 		}
+	}
+}
+
+// BenchmarkSegmentModels compares manifests side by side in one run, alternating (the
+// model card's cost row): NAILTRT_BENCH_MODELS=name=path,name=path (default: the bundled
+// model), on a 1280x960 whole-hand photo (a 640x480 one with NAILTRT_BENCH_SIZE=640).
+//
+//	NAILTRT_BENCH_MODELS=old=engines/nailseg.json,new=build/x/nailseg.json \
+//	  go test -run '^$' -bench SegmentModels -benchtime 30x -count 3 ./nails
+func BenchmarkSegmentModels(b *testing.B) {
+	spec := os.Getenv("NAILTRT_BENCH_MODELS")
+	if spec == "" {
+		spec = "bundled=" + bundledModel(b)
+	}
+	raw, err := os.ReadFile(filepath.Join(datasetDir(b), "images", "hands", "d6358550-db67-11e8-9658-0242ac1c0002.jpg"))
+	if err != nil {
+		b.Skipf("dataset photo: %v", err)
+	}
+	small, err := Decode(raw, Limits{})
+	require.NoError(b, err)
+	w, h := 1280, 959
+	if os.Getenv("NAILTRT_BENCH_SIZE") == "640" {
+		w, h = 640, 480
+	}
+	big := image.NewRGBA(image.Rect(0, 0, w, h))
+	xdraw.CatmullRom.Scale(big, big.Bounds(), small.RGBA(), small.RGBA().Bounds(), xdraw.Src, nil)
+	data := encodeJPEG(b, big, 90)
+	for _, kv := range strings.Split(spec, ",") {
+		name, path, ok := strings.Cut(kv, "=")
+		require.True(b, ok, "NAILTRT_BENCH_MODELS entries are name=path, got %q", kv)
+		b.Run("model="+name, func(b *testing.B) { benchSegment(b, path, 2, data) })
 	}
 }
 

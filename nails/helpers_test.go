@@ -78,9 +78,6 @@ func datasetDir(t testing.TB) string {
 // bundledModel is the committed model manifest; tests that need it skip without it.
 func bundledModel(t testing.TB) string { return committedModel(t, "nailseg.json") }
 
-// int8Model is the committed INT8 build of the bundled model (make quantize).
-func int8Model(t testing.TB) string { return committedModel(t, "nailseg-int8.json") }
-
 func committedModel(t testing.TB, manifest string) string {
 	t.Helper()
 	p := filepath.Join("..", "engines", manifest)
