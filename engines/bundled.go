@@ -7,7 +7,7 @@ import _ "embed"
 //go:embed nailseg.json
 var Manifest []byte
 
-// Model is nailseg.onnx (0.8 MB).
+// Model is nailseg.onnx (2.0 MB).
 //
 //go:embed nailseg.onnx
 var Model []byte

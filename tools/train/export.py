@@ -22,7 +22,7 @@ from nailtrain import augment
 from nailtrain import model as models
 
 NAME = "nailseg"
-VERSION = "2.7.0"
+VERSION = "3.0.0"
 
 
 def main():
