@@ -20,25 +20,7 @@ func storedJPEG(t *testing.T, disp *image.RGBA, o int) []byte {
 
 // storedJPEGSampled is storedJPEG with another chroma sampling (turboSamplings).
 func storedJPEGSampled(t *testing.T, disp *image.RGBA, o, samp int) []byte {
-	t.Helper()
-	dw, dh := disp.Rect.Dx(), disp.Rect.Dy()
-	sw, sh := dw, dh
-	if o >= 5 {
-		sw, sh = dh, dw
-	}
-	stored := image.NewRGBA(image.Rect(0, 0, sw, sh))
-	for sy := 0; sy < sh; sy++ {
-		for sx := 0; sx < sw; sx++ {
-			x, y := displayPoint(o, sx, sy, sw, sh)
-			copy(stored.Pix[stored.PixOffset(sx, sy):][:4], disp.Pix[disp.PixOffset(x, y):][:4])
-		}
-	}
-	data, err := encodeJPEGSampled(stored, 92, samp)
-	require.NoError(t, err)
-	if o > 1 {
-		data = exifJPEG(data, o, false)
-	}
-	return data
+	return storedJPEGQuality(t, disp, o, 92, samp)
 }
 
 // Painting in place matches painting the decoded photo inside the nails, and leaves
