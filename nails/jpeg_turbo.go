@@ -197,27 +197,21 @@ func encodeCMYKJPEG(pix []byte, w, h int) []byte {
 var turboSamplings = map[string]int{"4:4:4": C.TJSAMP_444, "4:2:2": C.TJSAMP_422, "4:2:0": C.TJSAMP_420,
 	"4:4:0": C.TJSAMP_440, "4:1:1": C.TJSAMP_411}
 
-// encodeJPEGSampled is EncodeJPEG with another chroma sampling (a turboSamplings value):
-// a test helper (cgo cannot be used in _test files).
+// encodeJPEGSampled is EncodeJPEG with another chroma sampling (a turboSamplings
+// value), for tests that must cover each.
 func encodeJPEGSampled(img *image.RGBA, quality, samp int) ([]byte, error) {
-	b := img.Bounds()
-	var errbuf [256]C.char
-	var size C.ulong
-	pix := img.Pix[img.PixOffset(b.Min.X, b.Min.Y):]
-	out := C.nt_tj_encode((*C.uchar)(unsafe.Pointer(&pix[0])), C.int(b.Dx()), C.int(img.Stride), C.int(b.Dy()), C.TJPF_RGBA, C.int(samp),
-		C.int(quality), &size, &errbuf[0], C.int(len(errbuf)))
-	if out == nil {
-		return nil, errors.New("libjpeg-turbo: " + C.GoString(&errbuf[0]))
-	}
-	defer C.tjFree(out)
-	return C.GoBytes(unsafe.Pointer(out), C.int(size)), nil
+	return encodeTurbo(img, quality, C.int(samp))
 }
 
 // EncodeJPEG compresses img (4:2:0) with libjpeg-turbo, about 6x faster than
 // image/jpeg on a 1.2 MP render. quality is 1..100. JPEG has no alpha: transparent
 // pixels are flattened onto white.
 func EncodeJPEG(img *image.RGBA, quality int) ([]byte, error) {
-	img = flatten(img) // transparent pixels onto white, not black
+	return encodeTurbo(flatten(img), quality, C.TJSAMP_420) // transparent pixels onto white, not black
+}
+
+// encodeTurbo compresses img with chroma sampling samp; quality is clamped to 1..100.
+func encodeTurbo(img *image.RGBA, quality int, samp C.int) ([]byte, error) {
 	b := img.Bounds()
 	if b.Empty() {
 		return nil, errors.New("libjpeg-turbo: empty image")
@@ -225,7 +219,7 @@ func EncodeJPEG(img *image.RGBA, quality int) ([]byte, error) {
 	var errbuf [256]C.char
 	var size C.ulong
 	pix := img.Pix[img.PixOffset(b.Min.X, b.Min.Y):]
-	out := C.nt_tj_encode((*C.uchar)(unsafe.Pointer(&pix[0])), C.int(b.Dx()), C.int(img.Stride), C.int(b.Dy()), C.TJPF_RGBA, C.TJSAMP_420,
+	out := C.nt_tj_encode((*C.uchar)(unsafe.Pointer(&pix[0])), C.int(b.Dx()), C.int(img.Stride), C.int(b.Dy()), C.TJPF_RGBA, samp,
 		C.int(min(100, max(1, quality))), &size, &errbuf[0], C.int(len(errbuf)))
 	if out == nil {
 		return nil, errors.New("libjpeg-turbo: " + C.GoString(&errbuf[0]))

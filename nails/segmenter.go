@@ -68,7 +68,7 @@ func Open(ctx context.Context, cfg Config) (*Segmenter, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	m, model, err := loadModel(cfg.Model)
+	m, model, err := LoadModel(cfg.Model)
 	if err != nil {
 		return nil, err
 	}
@@ -128,9 +128,10 @@ func Open(ctx context.Context, cfg Config) (*Segmenter, error) {
 	return s, nil
 }
 
-// loadModel reads and verifies the manifest at path, or, for "", the bundled model
-// (package engines), whose ONNX bytes it returns too.
-func loadModel(path string) (*Manifest, []byte, error) {
+// LoadModel reads and verifies the manifest at path (its model file's SHA-256 included),
+// or, for "", the bundled model (package engines), whose ONNX bytes it returns too: what
+// Open loads, for commands that look at the model without segmenting.
+func LoadModel(path string) (*Manifest, []byte, error) {
 	if path != "" {
 		m, err := LoadManifest(path)
 		if err != nil {
@@ -152,7 +153,7 @@ func loadModel(path string) (*Manifest, []byte, error) {
 // model file it names (and its SHA-256) and the backend. A server that loads in the
 // background calls it first, so a model that can never load stops it at start.
 func Preflight(cfg Config) error {
-	if _, _, err := loadModel(cfg.Model); err != nil {
+	if _, _, err := LoadModel(cfg.Model); err != nil {
 		return err
 	}
 	backend, err := trt.ParseBackend(cfg.Backend)

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 
-	"github.com/nailtrt/nailtrt/engines"
 	"github.com/nailtrt/nailtrt/nails"
 	"github.com/nailtrt/nailtrt/server/nvmlgpu"
 	"github.com/nailtrt/nailtrt/trt"
@@ -53,32 +52,30 @@ func runInfo(args []string) error {
 	return nil
 }
 
-// openModelEngine opens the model a manifest path names ("" = the bundled model, as
-// nails.Open reads it) on the backend, for commands that look at the model itself.
+// openModelEngine opens the model a manifest path names ("" = the bundled model, read
+// as nails.Open reads it) on the backend, for commands that look at the model itself.
 func openModelEngine(path, backendName, cacheDir string) (*nails.Manifest, *trt.Engine, error) {
 	backend, err := trt.ParseBackend(backendName)
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := trt.Options{Backend: backend, CacheDir: cacheDir, IntraOpThreads: 1}
-	if path == "" {
-		man, err := nails.ParseManifest(engines.Manifest, "")
-		if err != nil {
-			return nil, nil, fmt.Errorf("bundled model: %w", err)
-		}
-		e, err := trt.OpenBytes(engines.Model, opts)
-		if err != nil {
-			return nil, nil, fmt.Errorf("bundled model: %w", err)
-		}
-		return man, e, nil
+	name := path
+	if name == "" {
+		name = "bundled model"
 	}
-	man, err := nails.LoadManifest(path)
+	man, bundled, err := nails.LoadModel(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("model: %w", err)
 	}
-	e, err := trt.Open(man.ModelPath(), opts)
+	opts := trt.Options{Backend: backend, CacheDir: cacheDir, IntraOpThreads: 1}
+	var e *trt.Engine
+	if bundled != nil {
+		e, err = trt.OpenBytes(bundled, opts)
+	} else {
+		e, err = trt.Open(man.ModelPath(), opts)
+	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("model %s: %w", path, err)
+		return nil, nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return man, e, nil
 }

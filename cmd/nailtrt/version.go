@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"runtime/debug"
 
-	"github.com/nailtrt/nailtrt/engines"
 	"github.com/nailtrt/nailtrt/nails"
 	"github.com/nailtrt/nailtrt/trt"
 )
@@ -18,7 +17,7 @@ func runVersion(args []string) error {
 	}
 	fmt.Println("nailtrt", buildVersion())
 	model := "unreadable"
-	if m, err := nails.ParseManifest(engines.Manifest, ""); err == nil {
+	if m, _, err := nails.LoadModel(""); err == nil {
 		model = m.ID()
 	}
 	fmt.Println("bundled model:", model)
