@@ -37,10 +37,10 @@ class Synth(torch.utils.data.IterableDataset):
     """Endless normalised training crops; weights (source -> share, in this order) default
     to augment.SOURCE_WEIGHTS."""
 
-    def __init__(self, by_source, crop, size, seed, weights=None, negatives=None, neg_share=0.0):
+    def __init__(self, by_source, crop, size, seed, weights=None, negatives=None, neg_share=0.0, small=0.0):
         self.by_source, self.crop, self.size, self.seed = by_source, crop, size, seed
         self.weights = dict(augment.SOURCE_WEIGHTS if weights is None else weights)
-        self.negatives, self.neg_share = negatives, neg_share
+        self.negatives, self.neg_share, self.small = negatives, neg_share, small
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
@@ -48,14 +48,19 @@ class Synth(torch.utils.data.IterableDataset):
         while True:
             img, lab = augment.synth(rng, self.by_source, self.crop, self.size, self.weights,
                                      self.negatives, self.neg_share)
-            yield torch.from_numpy(augment.normalise(img)), torch.from_numpy(lab)[None]
+            w = augment.small_nail_weights(lab, self.small)
+            yield torch.from_numpy(augment.normalise(img)), torch.from_numpy(lab)[None], torch.from_numpy(w)[None]
 
 
-def loss_fn(logits, target):
-    bce = F.binary_cross_entropy_with_logits(logits, target)
-    p = torch.sigmoid(logits)
+def loss_fn(logits, target, weight=None):
+    """BCE + soft Dice; weight (same shape, optional) scales each pixel in both (all ones
+    gives the unweighted loss exactly)."""
+    if weight is None:
+        weight = torch.ones_like(target)
+    bce = (F.binary_cross_entropy_with_logits(logits, target, reduction="none") * weight).sum() / weight.sum()
+    p = torch.sigmoid(logits) * weight
     inter = (p * target).sum(dim=(1, 2, 3))
-    denom = p.sum(dim=(1, 2, 3)) + target.sum(dim=(1, 2, 3))
+    denom = p.sum(dim=(1, 2, 3)) + (target * weight).sum(dim=(1, 2, 3))
     dice = 1 - (2 * inter + 1) / (denom + 1)
     return bce + dice.mean()
 
@@ -256,6 +261,9 @@ def main():
     ap.add_argument("--channels-last", action="store_true",
                     help="keep the model's activations channels-last (NHWC), which the CPU's oneDNN "
                          "kernels run faster")
+    ap.add_argument("--small", type=float, default=0.0,
+                    help="small-nail loss weights: pixels of a nail smaller than this many crop pixels weigh "
+                         "sqrt(SMALL / area), at most 4 (augment.small_nail_weights; 0: uniform, as before)")
     ap.add_argument("--eval-sources", default="hands,closeups,fingers,fingertips",
                     help="val sources evaluated during training (for selection)")
     args = ap.parse_args()
@@ -335,7 +343,7 @@ def main():
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], total_steps=args.steps,
                                                 pct_start=0.05)
     loader = torch.utils.data.DataLoader(Synth(by_source, args.crop, args.size, args.seed, weights,
-                                               neg_train, args.negatives),
+                                               neg_train, args.negatives, args.small),
                                          batch_size=args.batch, num_workers=args.workers,
                                          pin_memory=device.type == "cuda")
     ema = EMA(model, args.ema) if args.ema > 0 else None
@@ -345,10 +353,10 @@ def main():
     ckpt = os.path.join(args.workdir, "best.pt")
     t0 = time.time()
     running = 0.0
-    for step, (x, y) in enumerate(loader, start=1):
+    for step, (x, y, w) in enumerate(loader, start=1):
         model.train()
         x, y = x.to(device, non_blocking=True, memory_format=layout), y.to(device, non_blocking=True)
-        loss = loss_fn(model(x), y)
+        loss = loss_fn(model(x), y, w.to(device, non_blocking=True) if args.small > 0 else None)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -251,3 +251,20 @@ def test_near_the_nails_is_the_whole_photo_arithmetic(samples, dtype, fast, whol
             assert got.dtype == want.dtype
             np.testing.assert_allclose(got, want, rtol=0, atol=atol)
             assert a.random() == b.random(), "the same draws"
+
+
+def test_small_nail_weights():
+    lab = np.zeros((40, 40), np.float32)
+    lab[1:3, 1:3] = 1  # 4 px: sqrt(400 / 4) = 10, capped at 4
+    lab[10:20, 10:14] = 1  # 40 px: sqrt(10)
+    lab[22:40, 20:40] = 1  # 360 px of another nail: sqrt(400 / 360)
+    lab[0, 30:40] = 0.4  # soft label under 0.5: background
+    w = augment.small_nail_weights(lab, 400)
+    assert w.dtype == np.float32 and w.shape == lab.shape
+    assert np.all(w[1:3, 1:3] == 4.0)
+    np.testing.assert_allclose(w[10:20, 10:14], np.sqrt(10.0), rtol=1e-6)
+    np.testing.assert_allclose(w[22:40, 20:40], np.sqrt(400 / 360), rtol=1e-6)
+    assert w[0, 35] == 1.0 and w[5, 5] == 1.0, "background weighs 1"
+    assert np.all(augment.small_nail_weights(lab, 40)[22:40, 20:40] == 1.0), "large nails weigh 1"
+    assert np.all(augment.small_nail_weights(lab, 0) == 1.0)
+    assert np.all(augment.small_nail_weights(np.zeros((8, 8), np.float32), 400) == 1.0)

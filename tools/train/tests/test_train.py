@@ -17,10 +17,11 @@ def test_synth_stream_uses_its_own_weights(samples):
     it = iter(train.Synth(samples, 48, 64, seed=3, weights=weights))
     rng = np.random.default_rng([3, 0])  # the stream's generator outside a DataLoader worker
     for _ in range(3):
-        x, y = next(it)
+        x, y, w = next(it)
         img, lab = augment.synth(rng, samples, 48, 64, weights)
         np.testing.assert_array_equal(x.numpy(), augment.normalise(img))
         np.testing.assert_array_equal(y.numpy(), lab[None])
+        assert torch.equal(w, torch.ones_like(y)), "no --small: every pixel weighs 1"
     assert dict(augment.SOURCE_WEIGHTS) == before, "nothing global changed"
 
 
@@ -28,6 +29,22 @@ def test_synth_stream_defaults_to_the_module_weights(samples):
     a = next(iter(train.Synth(samples, 48, 64, seed=1)))[0]
     b = next(iter(train.Synth(samples, 48, 64, seed=1, weights=augment.SOURCE_WEIGHTS)))[0]
     assert torch.equal(a, b)
+
+
+def test_loss_with_unit_weights_is_the_unweighted_loss():
+    torch.manual_seed(0)
+    logits, y = torch.randn(2, 1, 16, 16), (torch.rand(2, 1, 16, 16) > 0.7).float()
+    torch.testing.assert_close(train.loss_fn(logits, y, torch.ones_like(y)), train.loss_fn(logits, y))
+
+
+def test_loss_weights_make_a_missed_small_nail_cost_more():
+    y = torch.zeros(1, 1, 32, 32)
+    y[0, 0, 2:6, 2:6] = 1  # a 16-pixel nail, missed below
+    y[0, 0, 10:30, 10:30] = 1  # a 400-pixel nail, found
+    logits = torch.where(y > 0, torch.tensor(4.0), torch.tensor(-4.0))
+    logits[0, 0, 2:6, 2:6] = -4.0
+    w = torch.from_numpy(augment.small_nail_weights(y[0, 0].numpy(), 400))[None, None]
+    assert train.loss_fn(logits, y, w) > train.loss_fn(logits, y)
 
 
 def test_evaluate_reports_every_source_and_overall(samples):
