@@ -68,7 +68,7 @@ TRAIN_PACKAGES := $(PYTHON_PACKAGES) $(NOHAND_PACKAGES)
 # tests build their own wallpaper tree, so CI need not install the wallpapers.
 PYTEST_PACKAGES := $(PYTHON_PACKAGES) python3-pytest python3-flake8
 
-.PHONY: build native deps ort test test-native test-go test-python test-install install bench run dev fixtures clean check-tensorrt \
+.PHONY: build native deps ort test test-native test-go test-layers test-python test-install install bench run dev fixtures clean check-tensorrt \
         check-cuda cuda-deps cuda-objects gpu-bundle gpu-bundle-rehearse \
         train train-deps gpu-pack quantize apt dataset eval eval-all gallery fuzz soak browser-deps test-browser screenshots test-deploy lint
 
@@ -240,7 +240,17 @@ test-go: native
 	@$(MAKE) --no-print-directory apt PACKAGES="$(TEST_APT_PACKAGES)"
 	$(GO) test -race -count=1 ./...
 
-test: check-cuda lint test-native test-go test-python test-install test-deploy test-browser fuzz
+test: check-cuda lint test-native test-go test-layers test-python test-install test-deploy test-browser fuzz
+
+# The layering holds (README, Architecture): the domain (nails) and the HTTP layer
+# (server) import no runner, not even in their tests once built with -tags nonative
+# (which leaves out the tests that run the fixture model through nails/segment), and
+# those tests pass without the native library: nothing here needs build/native.
+LAYER_FREE := ./nails ./server
+test-layers:
+	@bad=$$($(GO) list -deps -test -tags nonative $(LAYER_FREE) | grep -E 'nailtrt/(trt|nails/segment)$$' || true); \
+	  test -z "$$bad" || { echo "the domain or the server reaches the runtime:"; echo "$$bad"; exit 1; }
+	$(GO) test -count=1 -tags nonative $(LAYER_FREE)
 
 # Habits as gates: formatting (gofmt; clang-format with the committed .clang-format over
 # every C/C++ file, new ones included), static analysis (staticcheck, pinned, run as a Go

@@ -16,6 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/nailtrt/nailtrt/nails/segment"
 	"github.com/nailtrt/nailtrt/option"
 	"github.com/nailtrt/nailtrt/server"
 )
@@ -227,11 +228,12 @@ func TestDeploymentsMatchTheServer(t *testing.T) {
 		require.Len(t, o.Spec.Template.Spec.Containers, 1, name)
 		c := o.Spec.Template.Spec.Containers[0]
 		assert.True(t, matches(o.Spec.Selector, o.Spec.Template.Metadata.Labels), "%s: selector matches its pods", name)
-		// Each variable is one of the server's options and its value parses as that
-		// option's (NAILTRT_BATCH_DELAY=1000 has no unit: refused), or one the command
-		// itself reads (the log and memory-limit settings).
+		// Each variable is one of the runtime's or the server's options and its value
+		// parses as that option's (NAILTRT_BATCH_DELAY=1000 has no unit: refused), or
+		// one the command itself reads (the log and memory-limit settings).
+		var model segment.Config
 		var cfg server.Config
-		opts := cfg.Options()
+		opts := append(model.Options(), cfg.Options()...)
 		for _, e := range c.Env {
 			if !strings.HasPrefix(e.Name, "NAILTRT_") {
 				continue

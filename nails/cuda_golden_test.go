@@ -16,9 +16,7 @@ package nails
 
 import (
 	"bytes"
-	"context"
 	"encoding/binary"
-	"encoding/json"
 	"flag"
 	"fmt"
 	"image"
@@ -30,7 +28,6 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/nailtrt/nailtrt/trt"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -88,7 +85,8 @@ func TestCUDAGoldens(t *testing.T) {
 		})
 	}
 
-	s := openMirrorFixture(t)
+	fixture, err := LoadManifest(filepath.Join("testdata", "semantic.json"))
+	require.NoError(t, err)
 	post := []struct {
 		name             string
 		photoW, photoH   int
@@ -109,13 +107,13 @@ func TestCUDAGoldens(t *testing.T) {
 	}
 	for i, c := range post {
 		t.Run(c.name, func(t *testing.T) {
-			m := *s.manifest
+			m := *fixture
 			m.Threshold, m.Output.MaskThreshold, m.Output.MinArea, m.Output.MinScore = c.threshold, c.maskT, c.minArea, c.minScore
 			m.TTA = ""
 			if c.hflip {
 				m.TTA = TTAHFlip
 			}
-			d, err := newSemantic(&m, s.engine)
+			d, err := newSemantic(&m, logitOutput)
 			require.NoError(t, err)
 			in := m.Input
 			in.Width, in.Height = c.inW, c.inH
@@ -125,16 +123,8 @@ func TestCUDAGoldens(t *testing.T) {
 				n = 2
 			}
 			logits := syntheticLogits(c.mapW, c.mapH, n, g, uint64(i+1))
-			slot, err := s.lanes.acquire(context.Background())
-			require.NoError(t, err)
-			defer s.lanes.release(slot)
-			buf, err := slot.Float32s(d.index)
-			require.NoError(t, err)
-			require.GreaterOrEqual(t, len(buf), len(logits), "the fixture's output buffer is too small for the case")
-			copy(buf, logits)
-			shapes := make([]trt.Shape, len(s.engine.Tensors()))
-			shapes[d.index] = trt.Shape{int64(n), 1, int64(c.mapH), int64(c.mapW)}
-			nails, err := d.decode(outputs{slot: slot, shapes: shapes, n: n}, g)
+			out := sliceOutputs{d.index: {logits, Shape{int64(n), 1, int64(c.mapH), int64(c.mapW)}}}
+			nails, err := d.Decode(out, g)
 			require.NoError(t, err)
 			require.NotEmpty(t, nails, "the case must find nails")
 
@@ -163,23 +153,24 @@ func TestCUDAGoldens(t *testing.T) {
 	})
 }
 
-// openMirrorFixture opens the semantic fixture model under a manifest with mirror TTA,
-// so each lane's output buffer holds the two logit maps of a mirrored request.
-func openMirrorFixture(t *testing.T) *Segmenter {
-	dir := t.TempDir()
-	m, err := LoadManifest(filepath.Join("testdata", "semantic.json"))
-	require.NoError(t, err)
-	m.TTA = TTAHFlip
-	js, err := json.Marshal(m)
-	require.NoError(t, err)
-	onnx, err := os.ReadFile(filepath.Join("testdata", m.File))
-	require.NoError(t, err)
-	require.NoError(t, os.WriteFile(filepath.Join(dir, m.File), onnx, 0o644))
-	require.NoError(t, os.WriteFile(filepath.Join(dir, "semantic.json"), js, 0o644))
-	s, err := Open(context.Background(), Config{Model: filepath.Join(dir, "semantic.json"), Backend: "onnxruntime", Threads: 1})
-	require.NoError(t, err)
-	t.Cleanup(func() { require.NoError(t, s.Close()) })
-	return s
+// logitOutput describes the semantic fixture's one output (any name) to a decoder, as
+// a runtime would: tensor 0, float32, [batch, 1, height, width].
+func logitOutput(name string) (OutputDesc, error) {
+	return OutputDesc{Name: name, Index: 0, Output: true, DType: "float32", Shape: Shape{-1, 1, -1, -1}}, nil
+}
+
+// sliceOutputs is Outputs over plain slices, by tensor index.
+type sliceOutputs map[int]struct {
+	data  []float32
+	shape Shape
+}
+
+func (o sliceOutputs) Tensor(i int) ([]float32, Shape, error) {
+	t, ok := o[i]
+	if !ok {
+		return nil, nil, fmt.Errorf("tensor %d is not an output", i)
+	}
+	return t.data, t.shape, nil
 }
 
 // goldenPhoto is a real photo: the left half of the first gallery image (a hand before

@@ -2,8 +2,6 @@ package nails
 
 import (
 	"sort"
-
-	"github.com/nailtrt/nailtrt/trt"
 )
 
 // rfdetr decodes an RF-DETR-Seg export: dets [N,Q,4] (normalised cx,cy,w,h), labels
@@ -15,16 +13,16 @@ type rfdetr struct {
 	threshold           float32
 }
 
-func newRFDETR(m *Manifest, e *trt.Engine) (*rfdetr, error) {
-	d, err := outputTensor(e, m.Output.Dets, 3)
+func newRFDETR(m *Manifest, lookup func(string) (OutputDesc, error)) (*rfdetr, error) {
+	d, err := outputTensor(lookup, m.Output.Dets, 3)
 	if err != nil {
 		return nil, err
 	}
-	l, err := outputTensor(e, m.Output.Labels, 3)
+	l, err := outputTensor(lookup, m.Output.Labels, 3)
 	if err != nil {
 		return nil, err
 	}
-	k, err := outputTensor(e, m.Output.Masks, 4)
+	k, err := outputTensor(lookup, m.Output.Masks, 4)
 	if err != nil {
 		return nil, err
 	}
@@ -35,16 +33,16 @@ func newRFDETR(m *Manifest, e *trt.Engine) (*rfdetr, error) {
 		maxDet: m.Output.MaxDetections, threshold: float32(m.Threshold)}, nil
 }
 
-func (d *rfdetr) decode(o outputs, g Geometry) ([]Nail, error) {
-	dets, ds, err := o.tensor(d.dets)
+func (d *rfdetr) Decode(o Outputs, g Geometry) ([]Nail, error) {
+	dets, ds, err := o.Tensor(d.dets)
 	if err != nil {
 		return nil, err
 	}
-	labels, ls, err := o.tensor(d.labels)
+	labels, ls, err := o.Tensor(d.labels)
 	if err != nil {
 		return nil, err
 	}
-	masks, ms, err := o.tensor(d.masks)
+	masks, ms, err := o.Tensor(d.masks)
 	if err != nil {
 		return nil, err
 	}

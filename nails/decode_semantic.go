@@ -3,8 +3,6 @@ package nails
 import (
 	"image"
 	"sync"
-
-	"github.com/nailtrt/nailtrt/trt"
 )
 
 // semantic decodes one logit map [N,1,H,W] (the bundled model): pixels whose
@@ -19,8 +17,8 @@ type semantic struct {
 	hflip     bool    // the batch holds the photo and its mirror image: average them
 }
 
-func newSemantic(m *Manifest, e *trt.Engine) (*semantic, error) {
-	t, err := outputTensor(e, m.Output.Logits, 4)
+func newSemantic(m *Manifest, lookup func(string) (OutputDesc, error)) (*semantic, error) {
+	t, err := outputTensor(lookup, m.Output.Logits, 4)
 	if err != nil {
 		return nil, err
 	}
@@ -35,8 +33,8 @@ func newSemantic(m *Manifest, e *trt.Engine) (*semantic, error) {
 		minScore: m.Output.MinScore, hflip: m.TTA == TTAHFlip}, nil
 }
 
-func (d *semantic) decode(o outputs, g Geometry) ([]Nail, error) {
-	data, shape, err := o.tensor(d.index)
+func (d *semantic) Decode(o Outputs, g Geometry) ([]Nail, error) {
+	data, shape, err := o.Tensor(d.index)
 	if err != nil {
 		return nil, err
 	}

@@ -14,10 +14,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/nailtrt/nailtrt/internal/testimg"
 )
 
 func TestDecodeFormats(t *testing.T) {
-	img := patternPhoto(40, 30)
+	img := testimg.Pattern(40, 30)
 	var gifBuf bytes.Buffer
 	require.NoError(t, gif.Encode(&gifBuf, img, nil))
 	webpData, err := os.ReadFile(filepath.Join("testdata", "tiny.webp"))
@@ -27,8 +29,8 @@ func TestDecodeFormats(t *testing.T) {
 		data         []byte
 		w, h         int
 	}{
-		{"jpeg", "jpeg", encodeJPEG(t, img, 90), 40, 30},
-		{"png", "png", encodePNG(t, img), 40, 30},
+		{"jpeg", "jpeg", testimg.JPEG(t, img, 90), 40, 30},
+		{"png", "png", testimg.PNG(t, img), 40, 30},
 		{"gif first frame", "gif", gifBuf.Bytes(), 40, 30},
 		{"webp", "webp", webpData, 8, 6},
 	}
@@ -44,7 +46,7 @@ func TestDecodeFormats(t *testing.T) {
 		})
 	}
 	// The lossless formats decode exactly.
-	p, err := Decode(encodePNG(t, img), Limits{})
+	p, err := Decode(testimg.PNG(t, img), Limits{})
 	require.NoError(t, err)
 	assert.Equal(t, img.Pix, p.RGBA().Pix)
 }
@@ -73,8 +75,8 @@ func writeChunk(b *bytes.Buffer, typ string, data []byte) {
 }
 
 func TestDecodeBadInput(t *testing.T) {
-	good := encodeJPEG(t, patternPhoto(64, 48), 90)
-	goodPNG := encodePNG(t, patternPhoto(64, 48))
+	good := testimg.JPEG(t, testimg.Pattern(64, 48), 90)
+	goodPNG := testimg.PNG(t, testimg.Pattern(64, 48))
 	cases := []struct {
 		name string
 		data []byte
@@ -175,11 +177,11 @@ func TestEXIFOrientation(t *testing.T) {
 			var data []byte
 			switch enc {
 			case "jpeg-le":
-				data = exifJPEG(encodeJPEG(t, stored, 95), o, false)
+				data = exifJPEG(testimg.JPEG(t, stored, 95), o, false)
 			case "jpeg-be":
-				data = exifJPEG(encodeJPEG(t, stored, 95), o, true)
+				data = exifJPEG(testimg.JPEG(t, stored, 95), o, true)
 			default:
-				data = exifPNG(encodePNG(t, stored), o)
+				data = exifPNG(testimg.PNG(t, stored), o)
 			}
 			p, err := Decode(data, Limits{})
 			require.NoError(t, err, "orientation %d %s", o, enc)
@@ -192,7 +194,7 @@ func TestEXIFOrientation(t *testing.T) {
 				for gx, cell := range row {
 					got := img.RGBAAt(gx*8+4, gy*8+4)
 					exp := colors[cell.r][cell.c]
-					assert.True(t, near(int(got.R), int(exp.R), 40) && near(int(got.G), int(exp.G), 40) && near(int(got.B), int(exp.B), 40),
+					assert.True(t, testimg.Near(int(got.R), int(exp.R), 40) && testimg.Near(int(got.G), int(exp.G), 40) && testimg.Near(int(got.B), int(exp.B), 40),
 						"orientation %d %s block (%d,%d): got %v want %v", o, enc, gx, gy, got, exp)
 				}
 			}
@@ -213,9 +215,9 @@ func TestOrientationParsersRejectGarbage(t *testing.T) {
 // The JPEG decoder in use (libjpeg-turbo, or image/jpeg with -tags noturbojpeg) agrees
 // with image/jpeg to within IDCT rounding, for every chroma subsampling.
 func TestJPEGDecoderAgreesWithImageJPEG(t *testing.T) {
-	src := patternPhoto(101, 67) // odd sizes exercise the chroma plane padding
+	src := testimg.Pattern(101, 67) // odd sizes exercise the chroma plane padding
 	for _, q := range []int{60, 95} {
-		data := encodeJPEG(t, src, q)
+		data := testimg.JPEG(t, src, q)
 		p, err := Decode(data, Limits{})
 		require.NoError(t, err)
 		ref, err := jpeg.Decode(bytes.NewReader(data))
@@ -240,13 +242,13 @@ func TestJPEGDecoderAgreesWithImageJPEG(t *testing.T) {
 	for i := range gray.Pix {
 		gray.Pix[i] = uint8(i)
 	}
-	p, err := Decode(encodeJPEG(t, gray, 90), Limits{})
+	p, err := Decode(testimg.JPEG(t, gray, 90), Limits{})
 	require.NoError(t, err)
 	assert.Equal(t, 30, p.Width)
 }
 
 func TestEncodeJPEG(t *testing.T) {
-	src := patternPhoto(101, 67)
+	src := testimg.Pattern(101, 67)
 	data, err := EncodeJPEG(src, 92)
 	require.NoError(t, err)
 	p, err := Decode(data, Limits{})

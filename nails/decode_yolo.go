@@ -3,8 +3,6 @@ package nails
 import (
 	"math"
 	"sort"
-
-	"github.com/nailtrt/nailtrt/trt"
 )
 
 // yolo decodes a YOLOv8/11-seg export: output0 [N, 4+C+32, A] (cx,cy,w,h in input
@@ -18,12 +16,12 @@ type yolo struct {
 	maxDet        int
 }
 
-func newYOLO(m *Manifest, e *trt.Engine) (*yolo, error) {
-	b, err := outputTensor(e, m.Output.Boxes, 3)
+func newYOLO(m *Manifest, lookup func(string) (OutputDesc, error)) (*yolo, error) {
+	b, err := outputTensor(lookup, m.Output.Boxes, 3)
 	if err != nil {
 		return nil, err
 	}
-	p, err := outputTensor(e, m.Output.Protos, 4)
+	p, err := outputTensor(lookup, m.Output.Protos, 4)
 	if err != nil {
 		return nil, err
 	}
@@ -39,12 +37,12 @@ type yoloDet struct {
 	class, anchor  int
 }
 
-func (d *yolo) decode(o outputs, g Geometry) ([]Nail, error) {
-	out, os, err := o.tensor(d.boxes)
+func (d *yolo) Decode(o Outputs, g Geometry) ([]Nail, error) {
+	out, os, err := o.Tensor(d.boxes)
 	if err != nil {
 		return nil, err
 	}
-	protos, ps, err := o.tensor(d.protos)
+	protos, ps, err := o.Tensor(d.protos)
 	if err != nil {
 		return nil, err
 	}

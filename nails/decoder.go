@@ -1,42 +1,69 @@
 package nails
 
 import (
-	"fmt"
 	"sort"
-
-	"github.com/nailtrt/nailtrt/trt"
+	"strconv"
+	"strings"
 )
 
-// outputDecoder turns one request's part of a finished run's outputs into nails in
-// photo coordinates.
-type outputDecoder interface {
-	decode(out outputs, g Geometry) ([]Nail, error)
+// Decoder turns one request's part of a finished run's outputs into nails in photo
+// coordinates. The model runtime (package segment) reads the tensors; a Decoder sees
+// plain slices and shapes only.
+type Decoder interface {
+	Decode(out Outputs, g Geometry) ([]Nail, error)
 }
 
-// newDecoder picks the decoder for the manifest's output format and resolves its tensor
-// names against the engine, so a mismatched model fails at load, not per request.
-func newDecoder(m *Manifest, e *trt.Engine) (outputDecoder, error) {
+// Outputs is what a decoder reads: one request's images of a finished run. Tensor
+// returns output i's data for those images and its shape, whose first dimension is the
+// request's image count.
+type Outputs interface {
+	Tensor(i int) ([]float32, Shape, error)
+}
+
+// Shape is a tensor's dimensions; -1 is a dynamic one.
+type Shape []int64
+
+func (s Shape) String() string {
+	parts := make([]string, len(s))
+	for i, d := range s {
+		parts[i] = strconv.FormatInt(d, 10)
+	}
+	return "[" + strings.Join(parts, ",") + "]"
+}
+
+// OutputDesc describes one of the model's tensors as the runtime reports it.
+type OutputDesc struct {
+	Name   string
+	Index  int    // the runtime's tensor index, passed back to Outputs.Tensor
+	Output bool   // false: an input
+	DType  string // "float32" is the one decoders read
+	Shape  Shape
+}
+
+// NewDecoder picks the decoder for the manifest's output format and resolves its tensor
+// names through lookup, so a mismatched model fails at load, not per request.
+func NewDecoder(m *Manifest, lookup func(name string) (OutputDesc, error)) (Decoder, error) {
 	switch m.Output.Format {
 	case FormatSemantic:
-		return newSemantic(m, e)
+		return newSemantic(m, lookup)
 	case FormatRFDETR:
-		return newRFDETR(m, e)
+		return newRFDETR(m, lookup)
 	case FormatYOLO:
-		return newYOLO(m, e)
+		return newYOLO(m, lookup)
 	}
 	return nil, wrap(ErrManifest, "unknown output format %q", m.Output.Format)
 }
 
 // outputTensor finds a float32 output by name and checks its rank.
-func outputTensor(e *trt.Engine, name string, rank int) (trt.TensorDesc, error) {
-	t, err := e.Tensor(name)
+func outputTensor(lookup func(string) (OutputDesc, error), name string, rank int) (OutputDesc, error) {
+	t, err := lookup(name)
 	if err != nil {
 		return t, wrap(ErrManifest, "%v", err)
 	}
-	if t.Mode != trt.Output {
+	if !t.Output {
 		return t, wrap(ErrManifest, "tensor %s is an input, the manifest names it as an output", name)
 	}
-	if t.DType != trt.Float32 {
+	if t.DType != "float32" {
 		return t, wrap(ErrManifest, "output %s is %s; nailtrt decodes float32 outputs", name, t.DType)
 	}
 	if len(t.Shape) != rank {
@@ -45,59 +72,9 @@ func outputTensor(e *trt.Engine, name string, rank int) (trt.TensorDesc, error) 
 	return t, nil
 }
 
-// outputs is what a decoder reads: one request's images, [item, item+n), of a finished
-// run's batch. Unbatched, that is the whole batch. Shapes are read from the slot once
-// per run (readShapes), so the requests of a batch decode concurrently from one slot.
-type outputs struct {
-	slot    *trt.Slot
-	shapes  []trt.Shape // by tensor index; nil for inputs
-	item, n int
-}
-
-// readShapes reads the shape every output of slot's last run produced.
-func readShapes(slot *trt.Slot, e *trt.Engine) ([]trt.Shape, error) {
-	shapes := make([]trt.Shape, len(e.Tensors()))
-	for _, t := range e.Outputs() {
-		sh, err := slot.OutputShape(t.Index)
-		if err != nil {
-			return nil, err
-		}
-		shapes[t.Index] = sh.Clone()
-	}
-	return shapes, nil
-}
-
-// tensor returns output i's data for this request's images and its shape, whose first
-// dimension is the request's image count.
-func (o outputs) tensor(i int) ([]float32, trt.Shape, error) {
-	if i < 0 || i >= len(o.shapes) || o.shapes[i] == nil {
-		return nil, nil, fmt.Errorf("nails: tensor %d is not an output", i)
-	}
-	shape := o.shapes[i]
-	total, err := shape.Volume()
-	if err != nil {
-		return nil, nil, err
-	}
-	data, err := o.slot.Float32s(i)
-	if err != nil {
-		return nil, nil, err
-	}
-	if total > len(data) {
-		return nil, nil, fmt.Errorf("nails: output %d of shape %v exceeds its buffer", i, shape)
-	}
-	run := int(shape[0])
-	if run <= 0 || o.item+o.n > run {
-		return nil, nil, fmt.Errorf("nails: output %d of shape %v has no images %d..%d", i, shape, o.item, o.item+o.n-1)
-	}
-	per := total / run
-	out := shape.Clone()
-	out[0] = int64(o.n)
-	return data[o.item*per : (o.item+o.n)*per], out, nil
-}
-
-// finish computes every nail's area, tight box and contours, drops empty ones and
+// FinishNails computes every nail's area, tight box and contours, drops empty ones and
 // numbers the rest in reading order.
-func finish(nails []Nail, tolerance float64) []Nail {
+func FinishNails(nails []Nail, tolerance float64) []Nail {
 	// Each nail's outline is its own work: one nail per piece.
 	spread(len(nails), 1, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
@@ -119,16 +96,58 @@ func finish(nails []Nail, tolerance float64) []Nail {
 			out = append(out, n)
 		}
 	}
-	sort.SliceStable(out, func(i, j int) bool {
-		a, b := out[i].Box, out[j].Box
-		// Rows of nails: compare tops unless the boxes overlap vertically.
-		if a.Max.Y <= b.Min.Y || b.Max.Y <= a.Min.Y {
-			return a.Min.Y < b.Min.Y
-		}
-		return a.Min.X < b.Min.X
-	})
+	readingOrder(out)
 	for i := range out {
 		out[i].ID = i + 1
 	}
 	return out
+}
+
+// readingOrder sorts nails into rows, top to bottom, each left to right. Taken by their
+// tops, a nail starts a new row when its box begins below every box of the row so far;
+// otherwise it overlaps the row vertically and joins it. Comparing pairs by overlap
+// instead (what this replaced) is not transitive (a overlaps b, b overlaps c, a does
+// not overlap c), so the order sort gave depended on the order the nails came in.
+func readingOrder(ns []Nail) {
+	sort.SliceStable(ns, func(i, j int) bool {
+		a, b := ns[i].Box, ns[j].Box
+		if a.Min.Y != b.Min.Y {
+			return a.Min.Y < b.Min.Y
+		}
+		return a.Min.X < b.Min.X
+	})
+	rows := make([]int, len(ns))
+	bottom := 0 // the lowest edge of the current row so far
+	for i, n := range ns {
+		switch {
+		case i == 0:
+			bottom = n.Box.Max.Y
+		case n.Box.Min.Y >= bottom:
+			rows[i], bottom = rows[i-1]+1, n.Box.Max.Y
+		default:
+			rows[i], bottom = rows[i-1], max(bottom, n.Box.Max.Y)
+		}
+	}
+	sort.Sort(byRow{ns, rows})
+}
+
+// byRow sorts nails (and their row numbers with them) by row, then left edge, then top.
+type byRow struct {
+	ns   []Nail
+	rows []int
+}
+
+func (b byRow) Len() int { return len(b.ns) }
+func (b byRow) Swap(i, j int) {
+	b.ns[i], b.ns[j] = b.ns[j], b.ns[i]
+	b.rows[i], b.rows[j] = b.rows[j], b.rows[i]
+}
+func (b byRow) Less(i, j int) bool {
+	if b.rows[i] != b.rows[j] {
+		return b.rows[i] < b.rows[j]
+	}
+	if b.ns[i].Box.Min.X != b.ns[j].Box.Min.X {
+		return b.ns[i].Box.Min.X < b.ns[j].Box.Min.X
+	}
+	return b.ns[i].Box.Min.Y < b.ns[j].Box.Min.Y
 }

@@ -1,28 +1,32 @@
-// Package nails is nailtrt's domain: photos in, fingernails out, polish painted on.
+// Package nails is nailtrt's domain: photos in, fingernails out, polish painted on. It
+// imports no runner (no trt, no nails/segment): its tests, and the server's fake-model
+// tests, build without the native library (make test-layers holds it). Running the
+// model is package nails/segment's job; it calls the pieces below around each run.
 //
-// The pipeline, one file per stage:
+// One file per idea:
 //
 //	header.go, exif.go      the image header, checked before anything is decoded; EXIF orientation
 //	decode.go, jpeg_*.go    bytes -> Photo (libjpeg-turbo for JPEG, at the scale the model needs)
-//	preprocess.go           Photo -> the model's input tensor, letterboxed, in pinned memory
-//	decode_*.go             output tensors -> nail instances (semantic, rfdetr-seg, yolo-seg)
+//	photo.go                Photo: planes or RGBA, orientation, the displayed view
+//	manifest.go             a model's manifest: input, output format, post-processing, checks
+//	preprocess.go           Photo -> the model's input tensor, letterboxed and normalised
+//	model_input.go          what the runtime asks around one run: decode size, Prepare, pooled decode
+//	decoder.go              output tensors (plain slices) -> nails: the Decoder interface, FinishNails
+//	decode_*.go             the three output formats: semantic maps, rfdetr-seg, yolo-seg
 //	mask.go, polygon.go,    instance masks, contours (with holes), COCO RLE, PNG label masks
 //	rle.go, labels.go
+//	result.go               Result, Nail, Timings, BatchStats: what a segmentation returns
+//	result_codec.go         the binary form of a Result (for caches shared by processes)
 //	render.go, material.go  polish: colour, finish, lighting kept from the photo
+//	render_regions.go       which pixels a render touches
 //	shading.go              that lighting for opaque polish: a robust fit, without what is painted on the nail
 //	polish_request.go       a render request's fields -> Material: the one policy of the API and the CLI
 //	render_output.go        in place or whole, at which quality (Output); RenderFile for callers without admission
 //	render_jpeg.go,         painting a JPEG in place: only the blocks under the nails are
 //	jpeg_edit.c             decoded and re-encoded (libjpeg's coefficient API)
-//	segmenter.go            Segmenter ties it together over a trt.Pool
-//	options.go              Config's option table (package option): flags, variables, defaults
-//	runner.go               what callers need of the runner (Backend, ErrUnavailable, Versions) without importing trt
-//	lanes.go                automatic threads: a wide session for a request alone
-//	batch.go                dynamic batching of concurrent requests into one run
 //	spread.go               a request's rows and nails split over the cores (spread)
-//	result_codec.go         the binary form of a Result (for caches shared by processes)
+//	errors.go               the error classes callers map to responses
 //
-// Inference goes through package trt; JPEG decoding and in-place painting call
-// libjpeg-turbo through cgo; the rest is Go. Coordinates in a Result are those of the
-// photo as displayed (EXIF orientation applied).
+// JPEG decoding and in-place painting call libjpeg-turbo through cgo; the rest is Go.
+// Coordinates in a Result are those of the photo as displayed (EXIF orientation applied).
 package nails

@@ -25,6 +25,10 @@ var (
 	ErrUnknownMaterial = errors.New("unknown material")
 	// ErrManifest: a model manifest that cannot be used.
 	ErrManifest = errors.New("invalid model manifest")
+	// ErrUnavailable: the inference backend cannot run here (no GPU, no TensorRT, a
+	// missing library) (HTTP 503). The runtime (package segment) wraps its runner's
+	// errors of that kind in it, so callers need not import the runner.
+	ErrUnavailable = errors.New("inference backend unavailable")
 )
 
 // wrap attaches detail to one of the error classes above.

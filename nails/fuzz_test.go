@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/nailtrt/nailtrt/internal/testimg"
 )
 
 // Every input either decodes to a photo of the size its header claims, or fails with one
@@ -16,10 +18,10 @@ import (
 //
 //nailtrt:fuzz-execs 60000 (each input is a whole image decode)
 func FuzzDecode(f *testing.F) {
-	img := patternPhoto(16, 12)
-	f.Add(encodeJPEG(f, img, 80))
-	f.Add(exifJPEG(encodeJPEG(f, img, 80), 6, false))
-	f.Add(encodePNG(f, img))
+	img := testimg.Pattern(16, 12)
+	f.Add(testimg.JPEG(f, img, 80))
+	f.Add(exifJPEG(testimg.JPEG(f, img, 80), 6, false))
+	f.Add(testimg.PNG(f, img))
 	var g bytes.Buffer
 	_ = gif.Encode(&g, img, nil)
 	f.Add(g.Bytes())
@@ -47,7 +49,7 @@ func FuzzDecode(f *testing.F) {
 }
 
 func FuzzOrientation(f *testing.F) {
-	f.Add(exifJPEG(encodeJPEG(f, patternPhoto(8, 8), 80), 6, true))
+	f.Add(exifJPEG(testimg.JPEG(f, testimg.Pattern(8, 8), 80), 6, true))
 	f.Add(exifTIFF(3, false))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		for _, o := range []int{jpegOrientation(data), tiffOrientation(data), pngOrientation(data), webpOrientation(data)} {

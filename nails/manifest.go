@@ -144,22 +144,26 @@ func parseManifest(data []byte, dir string) (*Manifest, error) {
 	if err := m.validate(); err != nil {
 		return nil, err
 	}
-	m.cacheTag = m.answerDigest()
+	tag, err := m.answerDigest()
+	if err != nil {
+		return nil, wrap(ErrManifest, "%v", err)
+	}
+	m.cacheTag = tag
 	return &m, nil
 }
 
 // answerDigest is 12 hex digits of SHA-256 over the manifest as validated, less what
 // does not change an answer: the metrics, and the file's path (replicas may keep it in
 // different places; its SHA256 field stays in).
-func (m *Manifest) answerDigest() string {
+func (m *Manifest) answerDigest() (string, error) {
 	c := *m
 	c.Metrics, c.File, c.dir, c.cacheTag = nil, "", "", ""
-	data, err := json.Marshal(c)
-	if err != nil { // plain fields only: cannot happen
-		panic(err)
+	data, err := json.Marshal(c) // plain fields read from JSON: fails only on a bug
+	if err != nil {
+		return "", err
 	}
 	sum := sha256.Sum256(data)
-	return hex.EncodeToString(sum[:6])
+	return hex.EncodeToString(sum[:6]), nil
 }
 
 // ModelPath is the absolute-or-relative path of the model file.

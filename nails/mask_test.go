@@ -99,8 +99,8 @@ func TestCoarseMasksMatchPerPixelMasks(t *testing.T) {
 	}
 	for _, b := range blobs {
 		box := g.photoBox(b[0]-b[2], b[1]-b[3], b[0]+b[2], b[1]+b[3], 2)
-		want := finish([]Nail{{Mask: fine.softMask(lm, box, nil)}}, 1)[0]
-		got := finish([]Nail{{Mask: g.softMask(lm, box, nil)}}, 1)[0]
+		want := FinishNails([]Nail{{Mask: fine.softMask(lm, box, nil)}}, 1)[0]
+		got := FinishNails([]Nail{{Mask: g.softMask(lm, box, nil)}}, 1)[0]
 		require.Equal(t, 10, got.Mask.Scale)
 		assert.Less(t, len(got.Mask.Alpha)*90, len(want.Mask.Alpha), "1/100 the cells, and a partial row and column")
 

@@ -8,6 +8,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/nailtrt/nailtrt/internal/testimg"
 )
 
 var testInput = InputSpec{Height: 64, Width: 64, Layout: "NCHW", Color: "RGB", Scale: 1.0 / 255,
@@ -38,7 +40,7 @@ func TestGeometry(t *testing.T) {
 }
 
 func TestPreprocessSolidAndPadding(t *testing.T) {
-	p := NewPhoto(solidPhoto(128, 96, color.RGBA{200, 100, 50, 255}))
+	p := NewPhoto(testimg.Solid(128, 96, color.RGBA{200, 100, 50, 255}))
 	g := NewGeometry(p.Width, p.Height, testInput)
 	dst := make([]float32, 3*64*64)
 	require.NoError(t, Preprocess(p, g, testInput, dst))
@@ -61,13 +63,13 @@ func TestPreprocessSolidAndPadding(t *testing.T) {
 // design, since the fast path area-averages chroma where image/draw picks the nearest
 // chroma sample.
 func TestPreprocessPathsAgree(t *testing.T) {
-	src := patternPhoto(320, 240)
+	src := testimg.Pattern(320, 240)
 	for y := 0; y < 240; y++ {
 		for x := 0; x < 320; x++ {
 			src.Pix[y*src.Stride+4*x+2] = uint8(100 + (x+y)/8)
 		}
 	}
-	jpg, err := Decode(encodeJPEG(t, src, 95), Limits{})
+	jpg, err := Decode(testimg.JPEG(t, src, 95), Limits{})
 	require.NoError(t, err)
 	_, isYCbCr := jpg.Src.(*image.YCbCr)
 	require.True(t, isYCbCr)
@@ -109,11 +111,11 @@ func TestPreprocessMirrorIsTheFlippedInput(t *testing.T) {
 		name string
 		p    *Photo
 	}{
-		{"jpeg, even padding", mustDecode(t, encodeJPEG(t, patternPhoto(240, 320), 90))},
-		{"jpeg, odd padding", mustDecode(t, encodeJPEG(t, patternPhoto(235, 320), 90))},
-		{"jpeg, rows padded", mustDecode(t, encodeJPEG(t, patternPhoto(321, 200), 90))},
-		{"rgba", NewPhoto(patternPhoto(235, 320))},
-		{"upscaled", NewPhoto(patternPhoto(21, 10))},
+		{"jpeg, even padding", mustDecode(t, testimg.JPEG(t, testimg.Pattern(240, 320), 90))},
+		{"jpeg, odd padding", mustDecode(t, testimg.JPEG(t, testimg.Pattern(235, 320), 90))},
+		{"jpeg, rows padded", mustDecode(t, testimg.JPEG(t, testimg.Pattern(321, 200), 90))},
+		{"rgba", NewPhoto(testimg.Pattern(235, 320))},
+		{"upscaled", NewPhoto(testimg.Pattern(21, 10))},
 	} {
 		g := NewGeometry(c.p.Width, c.p.Height, testInput)
 		want := make([]float32, 2*3*64*64)
@@ -126,7 +128,7 @@ func TestPreprocessMirrorIsTheFlippedInput(t *testing.T) {
 		require.NoError(t, preprocess(c.p, g, testInput, got[:3*64*64], got[3*64*64:]), c.name)
 		assert.Equal(t, want, got, c.name)
 	}
-	_, isYCbCr := mustDecode(t, encodeJPEG(t, patternPhoto(235, 320), 90)).Src.(*image.YCbCr)
+	_, isYCbCr := mustDecode(t, testimg.JPEG(t, testimg.Pattern(235, 320), 90)).Src.(*image.YCbCr)
 	assert.True(t, isYCbCr, "the JPEG cases take the fused path")
 }
 
@@ -138,7 +140,7 @@ func mustDecode(t *testing.T, data []byte) *Photo {
 }
 
 func TestPreprocessUpscale(t *testing.T) {
-	p := NewPhoto(patternPhoto(20, 10))
+	p := NewPhoto(testimg.Pattern(20, 10))
 	in := testInput
 	g := NewGeometry(20, 10, in)
 	dst := make([]float32, 3*64*64)

@@ -10,6 +10,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/nailtrt/nailtrt/internal/testimg"
 )
 
 // storedJPEG makes the JPEG (4:2:0, quality 92) that displays as disp with EXIF
@@ -144,7 +146,7 @@ func TestRenderJPEGMetadataAndFallback(t *testing.T) {
 	assert.False(t, bytes.Contains(out, []byte("secret-location")), "other metadata is dropped")
 
 	grey := image.NewGray(image.Rect(0, 0, 200, 150))
-	out, ok, err = RenderJPEG(encodeJPEG(t, grey, 90), res, Material{Color: "#d01030", Finish: "glossy"})
+	out, ok, err = RenderJPEG(testimg.JPEG(t, grey, 90), res, Material{Color: "#d01030", Finish: "glossy"})
 	require.NoError(t, err)
 	assert.False(t, ok, "greyscale: painted with Render instead")
 	assert.Nil(t, out)
@@ -172,7 +174,7 @@ func FuzzRenderJPEG(f *testing.F) {
 		require.NoError(f, err)
 		f.Add(exifJPEG(data, o, false))
 	}
-	f.Add(encodeJPEG(f, image.NewGray(image.Rect(0, 0, 20, 20)), 80))
+	f.Add(testimg.JPEG(f, image.NewGray(image.Rect(0, 0, 20, 20)), 80))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		h, err := ReadHeader(data)
 		if err != nil || (Limits{MaxPixels: 1 << 18, MaxSide: 1024, MaxScans: 16}).Check(h) != nil {
@@ -308,4 +310,28 @@ func TestEditorRefusesBadRegions(t *testing.T) {
 	} {
 		assert.Error(t, editGetRegion(data, r), "%v", r)
 	}
+}
+
+// storedJPEGQuality makes the JPEG (chroma sampling samp, a turboSamplings value) that
+// displays as disp with EXIF orientation o.
+func storedJPEGQuality(t *testing.T, disp *image.RGBA, o, quality, samp int) []byte {
+	t.Helper()
+	dw, dh := disp.Rect.Dx(), disp.Rect.Dy()
+	sw, sh := dw, dh
+	if o >= 5 {
+		sw, sh = dh, dw
+	}
+	stored := image.NewRGBA(image.Rect(0, 0, sw, sh))
+	for sy := 0; sy < sh; sy++ {
+		for sx := 0; sx < sw; sx++ {
+			x, y := displayPoint(o, sx, sy, sw, sh)
+			copy(stored.Pix[stored.PixOffset(sx, sy):][:4], disp.Pix[disp.PixOffset(x, y):][:4])
+		}
+	}
+	data, err := encodeJPEGSampled(stored, quality, samp)
+	require.NoError(t, err)
+	if o > 1 {
+		data = exifJPEG(data, o, false)
+	}
+	return data
 }

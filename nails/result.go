@@ -102,3 +102,12 @@ func abs(v int) int {
 	}
 	return v
 }
+
+// BatchStats counts the model runs of batched requests and the requests they carried
+// (their ratio is the mean batch), as a runtime with dynamic batching reports them.
+// Both are 0 when batching is off.
+type BatchStats struct {
+	MaxImages int // images per run at most; 0: batching off
+	Runs      int64
+	Requests  int64
+}

@@ -1,7 +1,6 @@
 package nails_test
 
 import (
-	"context"
 	"encoding/binary"
 	"errors"
 	"image"
@@ -11,7 +10,6 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/nailtrt/nailtrt/internal/benchkit"
 	"github.com/nailtrt/nailtrt/nails"
 )
 
@@ -51,33 +49,6 @@ func TestResultCodecRoundTrip(t *testing.T) {
 	got, err = nails.UnmarshalResult(b, image.Pt(1, 1), 1<<20)
 	require.NoError(t, err)
 	require.Equal(t, empty, got)
-}
-
-// A real segmentation (the bundled model on a 12 MP photo) survives the round trip
-// exactly and shrinks: soft masks compress well, even kept at two cells per model pixel.
-func TestResultCodecRealResult(t *testing.T) {
-	ex, err := benchkit.ExamplePhoto()
-	require.NoError(t, err)
-	data, err := benchkit.ScaledJPEG(ex, 4032, 3024, 1)
-	require.NoError(t, err)
-	seg, err := nails.Open(context.Background(), nails.Config{Threads: 1, Contexts: 1})
-	require.NoError(t, err)
-	defer seg.Close()
-	want, err := seg.Segment(context.Background(), data)
-	require.NoError(t, err)
-	require.NotEmpty(t, want.Nails)
-
-	b, err := want.MarshalBinary()
-	require.NoError(t, err)
-	size := image.Pt(want.Width, want.Height)
-	got, err := nails.UnmarshalResult(b, size, want.Bytes())
-	require.NoError(t, err)
-	require.Equal(t, want, got)
-	require.Less(t, len(b), want.Bytes()/3, "encoded %d bytes for %d held", len(b), want.Bytes())
-	t.Logf("%d nails: %d bytes held, %d encoded", len(want.Nails), want.Bytes(), len(b))
-
-	_, err = nails.UnmarshalResult(b, size, want.Bytes()/2)
-	require.ErrorIs(t, err, nails.ErrBadResult, "a value larger than the limit is refused")
 }
 
 // Every truncation, and any flipped version, is an error, never a panic or a partial

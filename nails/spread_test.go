@@ -1,15 +1,14 @@
 package nails
 
 import (
-	"context"
-	"os"
-	"path/filepath"
 	"runtime"
 	"sync/atomic"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/nailtrt/nailtrt/internal/testimg"
 )
 
 // withProcs runs fn with GOMAXPROCS set to procs (spread reads it on every call).
@@ -59,14 +58,14 @@ func TestSpreadCoversEveryItemOnce(t *testing.T) {
 // Rows and nails split across cores must give exactly what one core gives: each piece
 // writes only its own outputs.
 func TestPreprocessSameOnAnyNumberOfCores(t *testing.T) {
-	jpg, err := Decode(encodeJPEG(t, patternPhoto(640, 480), 90), Limits{})
+	jpg, err := Decode(testimg.JPEG(t, testimg.Pattern(640, 480), 90), Limits{})
 	require.NoError(t, err)
 	in := testInput
 	in.Width, in.Height = 512, 512
 	for name, p := range map[string]*Photo{
 		"ycbcr":    jpg,
-		"rgba":     NewPhoto(patternPhoto(640, 480)),
-		"upscaled": NewPhoto(patternPhoto(200, 150)),
+		"rgba":     NewPhoto(testimg.Pattern(640, 480)),
+		"upscaled": NewPhoto(testimg.Pattern(200, 150)),
 	} {
 		g := NewGeometry(p.Width, p.Height, in)
 		one := make([]float32, 3*512*512)
@@ -75,19 +74,4 @@ func TestPreprocessSameOnAnyNumberOfCores(t *testing.T) {
 		withProcs(3, func() { require.NoError(t, Preprocess(p, g, in, many)) })
 		assert.Equal(t, one, many, name)
 	}
-}
-
-func TestSegmentSameOnAnyNumberOfCores(t *testing.T) {
-	s, err := Open(context.Background(), Config{Model: bundledModel(t), Backend: "onnxruntime", Threads: 1})
-	require.NoError(t, err)
-	defer s.Close()
-	data, err := os.ReadFile(filepath.Join("..", "docs", "examples", "hand.jpg"))
-	require.NoError(t, err)
-	var one, many *Result
-	withProcs(1, func() { one, err = s.Segment(context.Background(), data) })
-	require.NoError(t, err)
-	withProcs(3, func() { many, err = s.Segment(context.Background(), data) })
-	require.NoError(t, err)
-	require.GreaterOrEqual(t, len(one.Nails), 3, "the example photo shows a hand")
-	assert.Equal(t, one.Nails, many.Nails)
 }

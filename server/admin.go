@@ -43,7 +43,7 @@ func (s *Server) health(c *gin.Context) {
 		"status":         map[bool]string{true: "ok", false: "degraded"}[state == stateReady],
 		"model_state":    state,
 		"uptime_seconds": time.Since(s.started).Round(time.Millisecond).Seconds(),
-		"versions":       nails.Versions(),
+		"versions":       s.versions,
 		"gpu":            s.gpu.Read(),
 	}
 	if err != nil {
@@ -51,7 +51,7 @@ func (s *Server) health(c *gin.Context) {
 	}
 	if seg != nil {
 		m := seg.Manifest()
-		body["backend"] = seg.Backend().String()
+		body["backend"] = seg.Backend()
 		if b := seg.BatchStats(); b.MaxImages > 0 {
 			body["batching"] = gin.H{"max_images": b.MaxImages, "runs": b.Runs, "requests": b.Requests}
 		}

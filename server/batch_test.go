@@ -1,6 +1,9 @@
+//go:build !nonative
+
 package server
 
 import (
+	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -9,19 +12,21 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/nails/segment"
 )
 
 // Batching on and off give the same JSON (RLE masks, bit for bit) for concurrent
 // requests; with one context and a long window, the requests share runs.
 func TestBatchingSameAnswers(t *testing.T) {
-	// Through OpenLoader, so the server's settings are what reaches the segmenter.
-	fixture := Config{Config: nails.Config{Model: fixtureModel, Backend: "onnxruntime", Threads: 1, Contexts: 1}}
+	fixture := segment.Config{Model: fixtureModel, Backend: "onnxruntime", Threads: 1, Contexts: 1}
 	offCfg, onCfg := fixture, fixture
 	offCfg.MaxBatch = 1
 	onCfg.MaxBatch, onCfg.BatchDelay = 8, 100*time.Millisecond
-	off := newTestServer(t, offCfg, OpenLoader(offCfg))
-	on := newTestServer(t, onCfg, OpenLoader(onCfg))
+	loader := func(cfg segment.Config) Loader {
+		return func(ctx context.Context) (Segmenter, error) { return segment.Open(ctx, cfg) }
+	}
+	off := newTestServer(t, Config{Contexts: 1}, loader(offCfg))
+	on := newTestServer(t, Config{Contexts: 1}, loader(onCfg))
 	waitReady(t, off)
 	waitReady(t, on)
 	photos := make([][]byte, 12)

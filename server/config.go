@@ -10,12 +10,21 @@ import (
 	"github.com/nailtrt/nailtrt/option"
 )
 
-// Config is every server knob: the model's (nails.Config, embedded) and the HTTP
-// server's. The zero value of a field means its default, from Options: the same table
-// the nailtrt command's flags, NAILTRT_* variables and the README's option table come
-// from.
+// Config is every knob of the HTTP server. The zero value of a field means its
+// default, from Options: the same table the nailtrt command's flags, NAILTRT_*
+// variables and the README's option table come from. The model's own settings
+// (manifest, backend, threads, batching) belong to whoever opens it (package segment);
+// the two below are the ones the server needs too, and nailtrt serve copies them from
+// the runtime's settings, whose options define them.
 type Config struct {
-	nails.Config // model, backend, threads, contexts, batching, input limits, polygons
+	// Limits bounds the photos accepted (NAILTRT_MAX_PIXELS, NAILTRT_MAX_SIDE,
+	// NAILTRT_MIN_SIDE, NAILTRT_MAX_SCANS), checked on the header before anything is
+	// decoded or admitted; zero fields are nails' defaults.
+	Limits nails.Limits
+	// Contexts is how many inferences the model runs at once (NAILTRT_CONTEXTS): the
+	// admission limiter lets that many requests at the model and queues MaxQueue more.
+	// Zero: DefaultContexts.
+	Contexts int
 
 	Addr string // listen address
 	Lazy bool   // load the model on the first request instead of at start
@@ -75,10 +84,15 @@ type Config struct {
 	TrustedProxies []string // for client IPs in logs; default none
 }
 
-// Options lists every setting of c, the model's first, bound to its fields: the one
-// definition of their flags, variables, defaults and help (package option).
+// DefaultContexts is Config.Contexts when unset: the runtime's own default for
+// NAILTRT_CONTEXTS (a test in cmd/nailtrt holds the two equal).
+const DefaultContexts = 2
+
+// Options lists every setting of c bound to its fields (Limits and Contexts, defined by
+// the runtime's options, excepted): the one definition of their flags, variables,
+// defaults and help (package option).
 func (c *Config) Options() []option.Option {
-	return append(c.Config.Options(), []option.Option{
+	return append([]option.Option(nil), []option.Option{
 		{Flag: "addr", Env: "NAILTRT_ADDR", Default: ":8080", Value: option.String(&c.Addr), Help: "listen address"},
 		{Flag: "lazy", Env: "NAILTRT_LAZY", Default: "false", Value: option.Bool(&c.Lazy),
 			Help: "load the model on the first request instead of at start"},
@@ -140,8 +154,8 @@ func (c *Config) Options() []option.Option {
 // Validate reports settings that cannot work (a malformed trusted proxy, an upload
 // budget smaller than one body); New logs the same problems, serve refuses to start.
 func (c Config) Validate() error {
-	c = c.withDefaults()
-	var errs []error
+	c, err := c.withDefaults()
+	errs := []error{err}
 	for _, p := range c.TrustedProxies {
 		if _, _, err := net.ParseCIDR(p); err != nil && net.ParseIP(p) == nil {
 			errs = append(errs, fmt.Errorf("trusted proxy %q is neither an IP nor a CIDR (NAILTRT_TRUSTED_PROXIES)", p))
@@ -163,10 +177,12 @@ func (c Config) Validate() error {
 }
 
 // withDefaults is c with every unset field at its default (Options). The defaults are
-// constants the option tests parse, so they cannot fail here.
-func (c Config) withDefaults() Config {
-	if err := option.ApplyDefaults(c.Options()); err != nil {
-		panic(err)
+// constants the option tests parse, so err is a mistake in the table, which Validate
+// reports (and New logs) rather than a library panicking.
+func (c Config) withDefaults() (Config, error) {
+	err := option.ApplyDefaults(c.Options())
+	if c.Contexts <= 0 {
+		c.Contexts = DefaultContexts
 	}
-	return c
+	return c, err
 }

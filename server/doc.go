@@ -5,8 +5,8 @@
 // first request with Config.Lazy); Serve runs it with timeouts and graceful shutdown.
 // One file per concern:
 //
-//	config.go      every knob (nails.Config embedded) and its option table: flags, NAILTRT_* variables, defaults
-//	segmenter.go   the Segmenter interface the server needs of a model (nails.Segmenter; a fake in tests)
+//	config.go      every knob and its option table: flags, NAILTRT_* variables, defaults
+//	segmenter.go   the Segmenter interface the server needs of a model (segment.Segmenter; a fake in tests)
 //	model.go       model lifecycle: background/lazy load, warm-up, readiness
 //	cache.go       result cache: expirable LRU bounded by entries and bytes, singleflight
 //	shared_cache.go  its shared second level in Redis (NAILTRT_REDIS_URL): timeouts, down/probe, async writes
@@ -23,4 +23,9 @@
 //	metrics.go     Prometheus collectors
 //	errors.go      the JSON error envelope and status mapping
 //	middleware.go  request id, access log, recovery, CORS
+//
+// The server imports the domain (package nails) and never the runtime or the runner
+// (nails/segment, trt): it sees the model through the Segmenter interface, and the
+// nailtrt command opens the model (cmd/nailtrt/serve.go). Its tests that run the
+// fixture model do so through runtime_test.go, left out with -tags nonative.
 package server

@@ -1,3 +1,5 @@
+//go:build !nonative
+
 package server_test
 
 import (
@@ -8,13 +10,13 @@ import (
 	"net/http/httptest"
 	"time"
 
-	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/nails/segment"
 	"github.com/nailtrt/nailtrt/server"
 )
 
 // Mount the API in your own program around a segmenter you opened.
 func Example() {
-	seg, err := nails.Open(context.Background(), nails.Config{Model: "../nails/testdata/semantic.json", Backend: "onnxruntime"})
+	seg, err := segment.Open(context.Background(), segment.Config{Model: "../nails/testdata/semantic.json", Backend: "onnxruntime"})
 	if err != nil {
 		log.Fatal(err)
 	}

@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nailtrt/nailtrt/nails"
-	"github.com/nailtrt/nailtrt/trt"
 )
 
 // fakeSegmenter stands in for the model where the HTTP behaviour is under test, not the
@@ -55,7 +54,7 @@ func (f *fakeSegmenter) Segment(ctx context.Context, data []byte) (*nails.Result
 
 func (f *fakeSegmenter) Manifest() *nails.Manifest { return f.manifest }
 
-func (f *fakeSegmenter) Backend() nails.Backend       { return trt.ONNXRuntime }
+func (f *fakeSegmenter) Backend() string              { return "fake" }
 func (f *fakeSegmenter) BatchStats() nails.BatchStats { return nails.BatchStats{} }
 func (f *fakeSegmenter) Close() error                 { f.closed.Store(true); return nil }
 
@@ -149,7 +148,7 @@ func TestQueueFullIs503(t *testing.T) {
 		<-gate
 		return &nails.Result{Width: p.Width, Height: p.Height}, nil
 	}}
-	s := newFakeServer(t, Config{Config: nails.Config{Contexts: 1}, MaxQueue: 1}, fake)
+	s := newFakeServer(t, Config{Contexts: 1, MaxQueue: 1}, fake)
 	var wg sync.WaitGroup
 	for i := range 2 {
 		wg.Add(1)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
+	"github.com/stretchr/testify/require"
 )
 
 // Any body under any multipart boundary is read to image bytes or refused with a
@@ -22,7 +23,8 @@ func FuzzReadImage(f *testing.F) {
 	f.Add([]byte("--x\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\n"), "multipart/form-data; boundary=x")
 	f.Add([]byte("raw bytes"), "image/jpeg")
 	f.Add([]byte{}, "multipart/form-data")
-	cfg := Config{MaxBodyBytes: 4 << 10}.withDefaults()
+	cfg, err := Config{MaxBodyBytes: 4 << 10}.withDefaults()
+	require.NoError(f, err)
 	s := &Server{cfg: cfg, uploads: newBudget("upload", "NAILTRT_UPLOAD_BUDGET", 1<<20, time.Second, 4)}
 	f.Fuzz(func(t *testing.T, data []byte, contentType string) {
 		w := httptest.NewRecorder()

@@ -143,6 +143,7 @@ func TestAwaitPrefersTheEndedContext(t *testing.T) {
 }
 
 func TestCloseWaitsForWorkInFlight(t *testing.T) {
+	needsRuntime(t)
 	s := New(Config{}, fixtureLoader, Options{Logger: quietLogger()})
 	waitReady(t, s)
 	_, release, err := s.model.hold()
@@ -184,6 +185,7 @@ func TestClientGoneMidRequest(t *testing.T) {
 }
 
 func TestModelFileFaults(t *testing.T) {
+	needsRuntime(t)
 	dir := t.TempDir()
 	onnx, err := os.ReadFile(filepath.Join(filepath.Dir(fixtureModel), "semantic.onnx"))
 	require.NoError(t, err)
@@ -191,9 +193,7 @@ func TestModelFileFaults(t *testing.T) {
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "semantic.json"), manifest, 0o644))
 	model := filepath.Join(dir, "semantic.json")
-	open := func(ctx context.Context) (Segmenter, error) {
-		return openSegmenter(ctx, nails.Config{Model: model, Backend: "onnxruntime", Threads: 1})
-	}
+	open := modelLoader(model, nails.Limits{})
 
 	t.Run("corrupt model file", func(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, "semantic.onnx"), []byte("not a model"), 0o644))

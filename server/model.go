@@ -146,7 +146,7 @@ func (m *model) finish(seg Segmenter, err error, load, warm time.Duration) {
 		return
 	}
 	m.state, m.seg = stateReady, seg
-	m.log.Info("model ready", "model", seg.Manifest().ID(), "backend", seg.Backend().String(),
+	m.log.Info("model ready", "model", seg.Manifest().ID(), "backend", seg.Backend(),
 		"load", load.Round(time.Millisecond), "warmup", warm.Round(time.Millisecond), "attempts", m.tries)
 }
 

@@ -85,18 +85,22 @@ func (s *Server) segmentOn(ctx context.Context, seg Segmenter, data []byte, phot
 	return seg.SegmentHeader(ctx, data, h)
 }
 
-type nailJSON struct {
+// NailJSON is one nail of a SegmentResponse: the Python app's fields (id, score,
+// polygon, box, area), the optional COCO RLE mask, and contours with holes.
+type NailJSON struct {
 	ID       int           `json:"id"`
 	Score    float64       `json:"score"`
 	Polygon  []int         `json:"polygon,omitempty"`
 	Box      [4]int        `json:"box"` // x0, y0, x1, y1 (exclusive)
 	Area     int           `json:"area"`
 	RLE      *nails.RLE    `json:"rle,omitempty"`
-	Contours []contourJSON `json:"contours,omitempty"`
+	Contours []ContourJSON `json:"contours,omitempty"`
 	Class    string        `json:"class,omitempty"`
 }
 
-type contourJSON struct {
+// ContourJSON is one ring of a nail's outline: x0, y0, x1, y1, ... in photo pixels;
+// Hole marks an inner ring.
+type ContourJSON struct {
 	Points []int `json:"points"`
 	Hole   bool  `json:"hole"`
 }
@@ -105,7 +109,7 @@ type contourJSON struct {
 type SegmentResponse struct {
 	Width     int                `json:"width"`
 	Height    int                `json:"height"`
-	Nails     []nailJSON         `json:"nails"`
+	Nails     []NailJSON         `json:"nails"`
 	Model     string             `json:"model"`
 	TimingsMS map[string]float64 `json:"timings_ms"`
 	Cached    bool               `json:"cached"`
@@ -117,11 +121,11 @@ type SegmentResponse struct {
 
 // SegmentJSON formats a result for the API. mode is polygon, rle, png or none.
 func SegmentJSON(res *nails.Result, mode string, classes []string) SegmentResponse {
-	out := SegmentResponse{Width: res.Width, Height: res.Height, Model: res.Model, Nails: make([]nailJSON, 0, len(res.Nails)),
+	out := SegmentResponse{Width: res.Width, Height: res.Height, Model: res.Model, Nails: make([]NailJSON, 0, len(res.Nails)),
 		Message: res.Message()}
 	for i := range res.Nails {
 		n := &res.Nails[i]
-		j := nailJSON{ID: n.ID, Score: math.Round(n.Score*1e4) / 1e4, Area: n.Area,
+		j := NailJSON{ID: n.ID, Score: math.Round(n.Score*1e4) / 1e4, Area: n.Area,
 			Box: [4]int{n.Box.Min.X, n.Box.Min.Y, n.Box.Max.X, n.Box.Max.Y}}
 		if len(classes) > 1 && n.Class < len(classes) {
 			j.Class = classes[n.Class]
@@ -139,7 +143,7 @@ func SegmentJSON(res *nails.Result, mode string, classes []string) SegmentRespon
 				for _, p := range ct.Points {
 					pts = append(pts, p.X, p.Y)
 				}
-				j.Contours = append(j.Contours, contourJSON{Points: pts, Hole: ct.Hole})
+				j.Contours = append(j.Contours, ContourJSON{Points: pts, Hole: ct.Hole})
 			}
 		}
 		out.Nails = append(out.Nails, j)

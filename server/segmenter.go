@@ -6,9 +6,11 @@ import (
 	"github.com/nailtrt/nailtrt/nails"
 )
 
-// Segmenter is what the server needs of a model. *nails.Segmenter is the real one;
-// tests of HTTP behaviour that a real runner adds nothing to use a fake
-// (fake_segmenter_test.go), and the fixture-model tests stay as integration tests.
+// Segmenter is what the server needs of a model: the domain's types in, the domain's
+// types out, so the server never imports the runtime. *segment.Segmenter is the real
+// one (the nailtrt command opens it, cmd/nailtrt/serve.go); tests of HTTP behaviour
+// that a real runner adds nothing to use a fake (fake_segmenter_test.go), and the
+// fixture-model tests stay as integration tests.
 type Segmenter interface {
 	// SegmentHeader decodes an upload whose header was already read and checked, at
 	// the size the model needs, and finds its nails.
@@ -18,19 +20,8 @@ type Segmenter interface {
 	// Segment decodes and segments in one call (warm-up).
 	Segment(ctx context.Context, data []byte) (*nails.Result, error)
 	Manifest() *nails.Manifest
-	Backend() nails.Backend
+	// Backend names the runtime executing the model ("onnxruntime", "tensorrt").
+	Backend() string
 	BatchStats() nails.BatchStats
 	Close() error
-}
-
-var _ Segmenter = (*nails.Segmenter)(nil)
-
-// openSegmenter is nails.Open as a Segmenter (no non-nil interface around a nil pointer
-// on failure).
-func openSegmenter(ctx context.Context, cfg nails.Config) (Segmenter, error) {
-	seg, err := nails.Open(ctx, cfg)
-	if err != nil {
-		return nil, err
-	}
-	return seg, nil
 }

@@ -15,18 +15,19 @@ import (
 // Server is the nailtrt HTTP API around one model. It implements http.Handler, so it can
 // be mounted anywhere; Serve runs it on a listener with timeouts and graceful shutdown.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	model   *model
-	cache   *resultCache
-	limit   *limiter
-	memory  *budget // decode -> inference -> paint -> encode
-	uploads *budget // request bodies being held
-	gpu     GPUReader
-	metrics *metrics
-	handler http.Handler
-	started time.Time
-	conns   atomic.Pointer[connLimiter] // set by Serve
+	cfg      Config
+	log      *slog.Logger
+	model    *model
+	cache    *resultCache
+	limit    *limiter
+	memory   *budget // decode -> inference -> paint -> encode
+	uploads  *budget // request bodies being held
+	gpu      GPUReader
+	metrics  *metrics
+	handler  http.Handler
+	started  time.Time
+	versions string                      // Options.Versions
+	conns    atomic.Pointer[connLimiter] // set by Serve
 }
 
 // Options are the dependencies New can be given; the zero value uses the defaults.
@@ -35,13 +36,16 @@ type Options struct {
 	// GPU reports the GPUs in /api/health and /metrics; nil reads none (nailtrt serve
 	// passes nvmlgpu.New()). The server calls Close when it closes.
 	GPU GPUReader
+	// Versions describes the native libraries for /api/health (nailtrt serve passes
+	// segment.Versions()); "" reports none.
+	Versions string
 }
 
 // New builds a server whose model comes from load. Unless cfg.Lazy, loading starts now
 // in the background; the handler serves /healthz at once and /readyz turns 200 once the
 // model is loaded and warmed.
 func New(cfg Config, load Loader, opts Options) *Server {
-	cfg = cfg.withDefaults()
+	cfg, _ = cfg.withDefaults() // an error here is Validate's too, logged below
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
@@ -53,7 +57,7 @@ func New(cfg Config, load Loader, opts Options) *Server {
 	if err := cfg.Validate(); err != nil {
 		log.Error("invalid server configuration", "err", err)
 	}
-	s := &Server{cfg: cfg, log: log, started: time.Now(),
+	s := &Server{cfg: cfg, log: log, started: time.Now(), versions: opts.Versions,
 		model:   newModel(load, log, cfg.LoadAttempts),
 		cache:   newResultCache(cfg.CacheEntries, cfg.CacheBytes, cfg.CacheTTL),
 		limit:   newLimiter(cfg.Contexts, cfg.MaxQueue),
@@ -83,12 +87,6 @@ func New(cfg Config, load Loader, opts Options) *Server {
 // from then on and closes it in Close.
 func NewWithSegmenter(cfg Config, seg Segmenter, opts Options) *Server {
 	return New(cfg, func(context.Context) (Segmenter, error) { return seg, nil }, opts)
-}
-
-// OpenLoader is the Loader for a model manifest with the config's backend settings.
-func OpenLoader(cfg Config) Loader {
-	cfg = cfg.withDefaults()
-	return func(ctx context.Context) (Segmenter, error) { return openSegmenter(ctx, cfg.Config) }
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

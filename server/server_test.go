@@ -32,8 +32,10 @@ import (
 // photo in microseconds: the server is tested end to end with a real runner.
 var fixtureModel = filepath.Join("..", "nails", "testdata", "semantic.json")
 
+// fixtureLoader opens the fixture model (runtime_test.go); tests that use it call
+// needsRuntime first, or newTestServer does for them.
 func fixtureLoader(ctx context.Context) (Segmenter, error) {
-	return openSegmenter(ctx, nails.Config{Model: fixtureModel, Backend: "onnxruntime", Threads: 1})
+	return modelLoader(fixtureModel, nails.Limits{})(ctx)
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -41,6 +43,7 @@ func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard
 func newTestServer(t *testing.T, cfg Config, load Loader) *Server {
 	t.Helper()
 	if load == nil {
+		needsRuntime(t)
 		load = fixtureLoader
 	}
 	s := New(cfg, load, Options{Logger: quietLogger()})
@@ -109,6 +112,7 @@ type errorBody struct {
 }
 
 func TestReadinessFollowsTheLoad(t *testing.T) {
+	needsRuntime(t)
 	release := make(chan struct{})
 	s := newTestServer(t, Config{}, func(ctx context.Context) (Segmenter, error) {
 		<-release
@@ -124,6 +128,7 @@ func TestReadinessFollowsTheLoad(t *testing.T) {
 }
 
 func TestRequestWaitsForTheLoad(t *testing.T) {
+	needsRuntime(t)
 	release := make(chan struct{})
 	s := newTestServer(t, Config{Lazy: true}, func(ctx context.Context) (Segmenter, error) {
 		<-release
@@ -142,7 +147,7 @@ func TestFailingModel(t *testing.T) {
 	var attempts atomic.Int32
 	s := newTestServer(t, Config{LoadAttempts: 2}, func(ctx context.Context) (Segmenter, error) {
 		attempts.Add(1)
-		return openSegmenter(ctx, nails.Config{Model: "testdata/does-not-exist.json"})
+		return modelLoader("testdata/does-not-exist.json", nails.Limits{})(ctx)
 	})
 	assert.Equal(t, http.StatusOK, do(t, s, "GET", "/healthz", nil, "").Code, "alive while it still retries")
 	require.Eventually(t, func() bool { st, _, _ := s.model.status(); return st == stateFailed }, 10*time.Second, 5*time.Millisecond)
@@ -160,6 +165,7 @@ func TestFailingModel(t *testing.T) {
 }
 
 func TestModelLoadRetrySucceeds(t *testing.T) {
+	needsRuntime(t)
 	var attempts atomic.Int32
 	s := newTestServer(t, Config{}, func(ctx context.Context) (Segmenter, error) {
 		if attempts.Add(1) == 1 {
@@ -219,7 +225,7 @@ func TestSegment(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
-	s := newTestServer(t, Config{MaxBodyBytes: 64 << 10, Config: nails.Config{Limits: nails.Limits{MaxPixels: 100_000}}}, nil)
+	s := newTestServer(t, Config{MaxBodyBytes: 64 << 10, Limits: nails.Limits{MaxPixels: 100_000}}, nil)
 	waitReady(t, s)
 	good := photoJPEG(t, 64, 48, 0)
 	big := bytes.Repeat([]byte{0xFF}, 100<<10)
@@ -325,10 +331,9 @@ func TestTinyImageIsRefused(t *testing.T) {
 		assert.Equal(t, "image_too_small", e.Code)
 		assert.Contains(t, e.Message, "NAILTRT_MIN_SIDE")
 	}
-	// The limit is the segmenter's (OpenLoader passes Config.Limits on).
-	small := newTestServer(t, Config{}, func(ctx context.Context) (Segmenter, error) {
-		return openSegmenter(ctx, nails.Config{Model: fixtureModel, Backend: "onnxruntime", Threads: 1, Limits: nails.Limits{MinSide: 8}})
-	})
+	// The limit is a setting (nailtrt serve gives the server and the runtime the same).
+	lower := nails.Limits{MinSide: 8}
+	small := newTestServer(t, Config{Limits: lower}, modelLoader(fixtureModel, lower))
 	waitReady(t, small)
 	assert.Equal(t, http.StatusOK, postImage(t, small, "/api/nails/segment", photoJPEG(t, 10, 10, 1), nil).Code)
 }
@@ -475,7 +480,7 @@ func TestBackpressure(t *testing.T) {
 	l.release()
 	assert.NoError(t, l.acquire())
 
-	s := newTestServer(t, Config{Config: nails.Config{Contexts: 1}, MaxQueue: 1}, nil)
+	s := newTestServer(t, Config{Contexts: 1, MaxQueue: 1}, nil)
 	waitReady(t, s)
 	s.limit.pending.Store(s.limit.capacity) // every place taken
 	rec := postImage(t, s, "/api/nails/segment", photoJPEG(t, 64, 48, 5), nil)
@@ -565,6 +570,7 @@ func TestGPUHealth(t *testing.T) {
 }
 
 func TestServeShutsDownGracefully(t *testing.T) {
+	needsRuntime(t)
 	s := New(Config{}, fixtureLoader, Options{Logger: quietLogger()})
 	ln, err := netListen()
 	require.NoError(t, err)

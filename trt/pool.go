@@ -25,6 +25,7 @@ type PoolOptions struct {
 type Pool struct {
 	engine *Engine
 	free   chan *Slot
+	done   chan struct{} // closed when Close begins: waiting Acquires give up
 	slots  []*Slot
 	mu     sync.Mutex
 	closed bool
@@ -71,7 +72,7 @@ func NewPool(e *Engine, o PoolOptions) (*Pool, error) {
 		}
 		largest[i] = s
 	}
-	p := &Pool{engine: e, free: make(chan *Slot, o.Size)}
+	p := &Pool{engine: e, free: make(chan *Slot, o.Size), done: make(chan struct{})}
 	for i := 0; i < o.Size; i++ {
 		s, err := p.newSlot(o.Device, largest)
 		if err != nil {
@@ -136,11 +137,13 @@ func (p *Pool) Acquire(ctx context.Context) (*Slot, error) {
 		return nil, closedError("acquire", "pool")
 	}
 	select {
-	case s, ok := <-p.free:
-		if !ok || s == nil {
-			return nil, closedError("acquire", "pool")
-		}
+	case s := <-p.free:
+		// Taken while Close began, it is still the caller's: Close waits for its Release.
 		return s, nil
+	case <-p.done:
+		// Close takes every slot as it is released; without this a caller with no
+		// deadline would wait for a slot that never comes back.
+		return nil, closedError("acquire", "pool")
 	case <-ctx.Done():
 		return nil, &Error{Op: "acquire", Code: CodeCancelled, Msg: ctx.Err().Error(), Err: ctx.Err()}
 	}
@@ -178,6 +181,7 @@ func (p *Pool) Close() error {
 		return nil
 	}
 	p.closed = true
+	close(p.done)
 	p.mu.Unlock()
 	for range p.slots {
 		<-p.free

@@ -333,8 +333,13 @@ func TestPoolLifecycle(t *testing.T) {
 	assert.ErrorIs(t, err, context.Canceled)
 
 	assert.ErrorIs(t, e.Close(), trt.ErrBusy)
+	// An Acquire with no deadline waiting when Close begins gives up with ErrClosed
+	// (Close takes the slots as they come back; it used to wait forever).
+	waiting := make(chan error)
+	go func() { _, err := p.Acquire(context.Background()); waiting <- err }()
 	done := make(chan error)
 	go func() { done <- p.Close() }()
+	assert.ErrorIs(t, <-waiting, trt.ErrClosed)
 	p.Release(s1)
 	p.Release(s2)
 	require.NoError(t, <-done)

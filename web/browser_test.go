@@ -23,6 +23,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/nails/segment"
 	"github.com/nailtrt/nailtrt/server"
 )
 
@@ -119,7 +120,7 @@ func TestTryOnPageInChromium(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
-	seg, err := nails.Open(ctx, nails.Config{Model: filepath.Join("..", "engines", "nailseg.json"), Backend: "onnxruntime"})
+	seg, err := segment.Open(ctx, segment.Config{Model: filepath.Join("..", "engines", "nailseg.json"), Backend: "onnxruntime"})
 	require.NoError(t, err)
 	// One cache entry: the fake camera loops 30 frames, and a real camera never repeats
 	// one, so live frames must all be misses (inferred) for the frame rate to mean

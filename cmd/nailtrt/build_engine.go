@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/nails/segment"
 	"github.com/nailtrt/nailtrt/trt"
 )
 
@@ -31,10 +32,10 @@ func runBuildEngine(args []string) error {
 		return fmt.Errorf("cannot build a TensorRT plan here: %w", err)
 	}
 	// The profile's largest batch is what serve's batching sends (--max-batch; automatic
-	// is nails.DefaultGPUBatch), so serve finds this plan in the cache.
+	// is segment.DefaultGPUBatch), so serve finds this plan in the cache.
 	maxBatch := m.MaxBatch
 	if maxBatch <= 0 {
-		maxBatch = nails.DefaultGPUBatch
+		maxBatch = segment.DefaultGPUBatch
 	}
 	e, err := trt.Open(src, trt.Options{Backend: trt.TensorRT, CacheDir: m.CacheDir, Device: m.Device, FP32: *fp32, MaxBatch: maxBatch})
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/nailtrt/nailtrt/internal/textdist"
-	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/nails/segment"
 	"github.com/nailtrt/nailtrt/option"
 )
 
@@ -34,6 +34,7 @@ type flags struct {
 	fs      *flag.FlagSet
 	errs    []error
 	fromEnv map[string]bool // options whose NAILTRT_* variable was set
+	opts    []option.Option // every option added, for checks after parsing
 }
 
 func newFlags(name, args string) *flags {
@@ -104,6 +105,7 @@ func (f *flags) add(opts ...option.Option) {
 	if err := option.ApplyDefaults(opts); err != nil {
 		panic(err) // a default written in code that its own type refuses: a bug
 	}
+	f.opts = append(f.opts, opts...)
 	for _, o := range opts {
 		if v, ok := f.lookup(o.Flag, o.Env); ok {
 			if err := o.Value.Set(v); err != nil {
@@ -184,13 +186,44 @@ func (f *flags) parse(args []string) error {
 		}
 		return f.explain(err)
 	}
-	return errors.Join(f.errs...)
+	return errors.Join(append(f.errs, f.zeroes()...)...)
 }
 
-// addModelFlags registers the model's options (nails.Config.Options) into a Config
+func isBoolValue(v flag.Value) bool {
+	b, ok := v.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
+// zeroes refuses a value given on the command line or in the environment that the
+// option's field holds as "unset" (0, or less, for counts, sizes and durations) when
+// unset means a non-zero default: the Config would silently take the default instead
+// (--max-queue 0 became 64). Where unset means zero anyway (--threads 0, automatic) the
+// value is kept.
+func (f *flags) zeroes() []error {
+	var errs []error
+	for _, o := range f.opts {
+		if o.Flag == "" || o.Default == "" || isBoolValue(o.Value) || !o.Value.IsZero() || !f.isSet(o.Flag) {
+			continue // secrets (no flag) are text, and false is a boolean's value, not "unset"
+		}
+		given := o.Value.String()
+		if err := o.Value.Set(o.Default); err != nil || o.Value.IsZero() {
+			_ = o.Value.Set(given) // the default is zero too: what was given stands
+			continue
+		}
+		name := "--" + o.Flag + " " + given
+		if !f.onCommandLine(o.Flag) {
+			name = o.Env + "=" + given
+		}
+		errs = append(errs, fmt.Errorf("%s: this setting cannot be %s (that value means unset, which is its default, %s); "+
+			"give a positive value (nailtrt %s --help)", name, given, o.Default, f.fs.Name()))
+	}
+	return errs
+}
+
+// addModelFlags registers the model's options (segment.Config.Options) into a Config
 // that parse fills; every command that loads the model shares them.
-func addModelFlags(f *flags) *nails.Config {
-	cfg := new(nails.Config)
+func addModelFlags(f *flags) *segment.Config {
+	cfg := new(segment.Config)
 	f.add(cfg.Options()...)
 	return cfg
 }

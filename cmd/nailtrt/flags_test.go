@@ -8,6 +8,9 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/nailtrt/nailtrt/nails/segment"
+	"github.com/nailtrt/nailtrt/server"
 )
 
 func TestFlagsReadEnvironment(t *testing.T) {
@@ -67,4 +70,35 @@ func TestFlagsAfterPositionalArguments(t *testing.T) {
 	require.NoError(t, g.parse([]string{"--mask=rle", "a.jpg", "--", "-odd-name.jpg"}))
 	assert.Equal(t, "rle", *mask)
 	assert.Equal(t, []string{"a.jpg", "-odd-name.jpg"}, g.fs.Args())
+}
+
+// A zero that the Config would silently replace by its default is refused, naming the
+// option and the default; a zero that is the default (--threads 0, automatic) and a
+// false boolean are values, and pass.
+func TestZeroThatMeansUnsetIsRefused(t *testing.T) {
+	f := newFlags("serve", "")
+	var model segment.Config
+	var cfg server.Config
+	var set serveSettings
+	f.add(serveOptions(&model, &cfg, &set)...)
+	err := f.parse([]string{"--max-queue", "0", "--threads", "0", "--lazy=false"})
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "--max-queue 0: this setting cannot be 0")
+	assert.Contains(t, err.Error(), "its default, 64")
+	assert.NotContains(t, err.Error(), "threads")
+	assert.NotContains(t, err.Error(), "lazy")
+
+	t.Setenv("NAILTRT_REDIS_TIMEOUT", "0s")
+	f = newFlags("serve", "")
+	f.add(serveOptions(&segment.Config{}, &server.Config{}, &serveSettings{})...)
+	err = f.parse(nil)
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "NAILTRT_REDIS_TIMEOUT=0s: this setting cannot be 0s")
+
+	t.Setenv("NAILTRT_REDIS_TIMEOUT", "")
+	cfg = server.Config{}
+	f = newFlags("serve", "")
+	f.add(serveOptions(&segment.Config{}, &cfg, &serveSettings{})...)
+	require.NoError(t, f.parse([]string{"--max-queue", "3"}))
+	assert.Equal(t, 3, cfg.MaxQueue)
 }

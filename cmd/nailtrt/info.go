@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/nails/segment"
 	"github.com/nailtrt/nailtrt/server/nvmlgpu"
 	"github.com/nailtrt/nailtrt/trt"
 )
@@ -53,7 +54,7 @@ func runInfo(args []string) error {
 }
 
 // openModelEngine opens the model a manifest path names ("" = the bundled model, read
-// as nails.Open reads it) on the backend, for commands that look at the model itself.
+// as segment.Open reads it) on the backend, for commands that look at the model itself.
 func openModelEngine(path, backendName, cacheDir string) (*nails.Manifest, *trt.Engine, error) {
 	backend, err := trt.ParseBackend(backendName)
 	if err != nil {
@@ -63,7 +64,7 @@ func openModelEngine(path, backendName, cacheDir string) (*nails.Manifest, *trt.
 	if name == "" {
 		name = "bundled model"
 	}
-	man, bundled, err := nails.LoadModel(path)
+	man, bundled, err := segment.LoadModel(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("model: %w", err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nailtrt/nailtrt/nails/segment"
 	"github.com/nailtrt/nailtrt/option"
 	"github.com/nailtrt/nailtrt/server"
 )
@@ -30,7 +31,7 @@ func TestREADMEOptionTable(t *testing.T) {
 	readme := string(b)
 	i, j := strings.Index(readme, tableBegin), strings.Index(readme, tableEnd)
 	require.True(t, i >= 0 && j > i, "README.md lacks the option table markers %q ... %q", tableBegin, tableEnd)
-	want := option.Markdown(serveOptions(&server.Config{}, &serveSettings{}))
+	want := option.Markdown(serveOptions(&segment.Config{}, &server.Config{}, &serveSettings{}))
 	got := readme[i+len(tableBegin) : j]
 	if *updateREADME {
 		require.NoError(t, os.WriteFile(path, []byte(readme[:i+len(tableBegin)]+want+readme[j:]), 0o644))
@@ -42,7 +43,7 @@ func TestREADMEOptionTable(t *testing.T) {
 // Every option is well formed: a unique flag and variable, help, and a default its own
 // type parses, printed as --help shows it and parsed again to the same value.
 func TestOptionTable(t *testing.T) {
-	opts := serveOptions(&server.Config{}, &serveSettings{})
+	opts := serveOptions(&segment.Config{}, &server.Config{}, &serveSettings{})
 	flags, envs := map[string]bool{}, map[string]bool{}
 	for _, o := range opts {
 		name := o.Flag + o.Env
@@ -64,8 +65,15 @@ func TestOptionTable(t *testing.T) {
 	// The zero Config takes the same defaults as the command does.
 	var cfg server.Config
 	require.NoError(t, option.ApplyDefaults(cfg.Options()))
-	assert.Equal(t, 2, cfg.Contexts)
 	assert.Equal(t, int64(256<<20), cfg.CacheBytes)
 	assert.Equal(t, ":8080", cfg.Addr)
 	assert.False(t, cfg.DisableUI)
+}
+
+// The server's fallback for NAILTRT_CONTEXTS (a library user's server.Config{}) is the
+// runtime's default, which nailtrt serve passes on: one number, written twice, held equal.
+func TestServerContextsDefaultIsTheRuntimes(t *testing.T) {
+	var model segment.Config
+	require.NoError(t, option.ApplyDefaults(model.Options()))
+	assert.Equal(t, model.Contexts, server.DefaultContexts)
 }

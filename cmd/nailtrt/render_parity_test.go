@@ -22,6 +22,7 @@ import (
 
 	"github.com/nailtrt/nailtrt/internal/benchkit"
 	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/nails/segment"
 	"github.com/nailtrt/nailtrt/server"
 )
 
@@ -55,7 +56,7 @@ func TestCLIAndServerPaintTheSamePixels(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	seg, err := nails.Open(ctx, nails.Config{Model: filepath.Join(root, "engines", "nailseg.json"), Backend: "onnxruntime"})
+	seg, err := segment.Open(ctx, segment.Config{Model: filepath.Join(root, "engines", "nailseg.json"), Backend: "onnxruntime"})
 	require.NoError(t, err)
 	srv := server.NewWithSegmenter(server.Config{}, seg, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 	defer srv.Close()

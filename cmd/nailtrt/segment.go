@@ -9,19 +9,20 @@ import (
 	"strings"
 
 	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/nails/segment"
 	"github.com/nailtrt/nailtrt/server"
 )
 
-func openSegmenter(m *nails.Config) (*nails.Segmenter, error) {
+func openSegmenter(m *segment.Config) (*segment.Segmenter, error) {
 	cfg := *m
 	cfg.Model = resolveModel(cfg.Model)
-	return nails.Open(context.Background(), cfg)
+	return segment.Open(context.Background(), cfg)
 }
 
 // segmentFile reads a photo file and finds its nails: what segment and render share. The
 // photo is decoded at the size the model needs (Segmenter.Segment); its bytes are
 // returned for render.
-func segmentFile(m *nails.Config, path string) (*nails.Segmenter, []byte, *nails.Result, error) {
+func segmentFile(m *segment.Config, path string) (*segment.Segmenter, []byte, *nails.Result, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, nil, nil, err

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nailtrt/nailtrt/internal/mallocarena"
 	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/nails/segment"
 	"github.com/nailtrt/nailtrt/option"
 	"github.com/nailtrt/nailtrt/server"
 	"github.com/nailtrt/nailtrt/server/nvmlgpu"
@@ -28,9 +29,10 @@ type serveSettings struct {
 }
 
 // serveOptions is every option of nailtrt serve, in the order --help and the README's
-// table list them: the model's, the server's, then the command's own.
-func serveOptions(cfg *server.Config, s *serveSettings) []option.Option {
-	return append(cfg.Options(), []option.Option{
+// table list them: the model's (the runtime's), the server's, then the command's own.
+func serveOptions(model *segment.Config, cfg *server.Config, s *serveSettings) []option.Option {
+	opts := append(model.Options(), cfg.Options()...)
+	return append(opts, []option.Option{
 		// The admin token never comes from the command line, where ps shows it to every user.
 		{Flag: "admin-token-file", Env: "NAILTRT_ADMIN_TOKEN_FILE", Value: option.String(&s.adminTokenFile),
 			Help: "file holding the bearer token for POST /api/cache/clear (trailing newline dropped)"},
@@ -48,10 +50,11 @@ func serveOptions(cfg *server.Config, s *serveSettings) []option.Option {
 func runServe(args []string) error {
 	f := newFlags("serve", "")
 	var (
-		cfg server.Config
-		set serveSettings
+		model segment.Config
+		cfg   server.Config
+		set   serveSettings
 	)
-	f.add(serveOptions(&cfg, &set)...)
+	f.add(serveOptions(&model, &cfg, &set)...)
 	if err := f.parse(args); err != nil {
 		return err
 	}
@@ -65,14 +68,18 @@ func runServe(args []string) error {
 	if cfg.AdminToken, err = adminToken(set.adminTokenFile, set.adminToken); err != nil {
 		return err
 	}
-	cfg.Model = resolveModel(cfg.Model)
+	model.Model = resolveModel(model.Model)
+	// The settings the server shares with the runtime are defined once, by the runtime's
+	// options: the photo limits it checks before admitting a request, and how many
+	// inferences its limiter lets through at once.
+	cfg.Limits, cfg.Contexts = model.Limits, model.Contexts
 	if err := cfg.Validate(); err != nil {
 		return err
 	}
 	// A model or backend that can never work stops serve here, with the reason, rather
 	// than after minutes of load retries behind a 503 (unless --lazy asks for that).
 	if !cfg.Lazy {
-		if err := nails.Preflight(cfg.Config); err != nil {
+		if err := segment.Preflight(model); err != nil {
 			return fmt.Errorf("%w (with --lazy, serve starts anyway and loads on the first request)", err)
 		}
 	}
@@ -87,8 +94,9 @@ func runServe(args []string) error {
 		return err
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "since_start_ms", ms(time.Since(processStart)),
-		"model", cfg.Model, "backend", cfg.Backend, "lazy", cfg.Lazy, "page", !cfg.DisableUI)
-	srv := server.New(cfg, timedLoader(server.OpenLoader(cfg), log), server.Options{Logger: log, GPU: nvmlgpu.New()})
+		"model", model.Model, "backend", model.Backend, "lazy", cfg.Lazy, "page", !cfg.DisableUI)
+	srv := server.New(cfg, timedLoader(openLoader(model), log),
+		server.Options{Logger: log, GPU: nvmlgpu.New(), Versions: segment.Versions()})
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	go announce(ctx, srv, openURL(ln.Addr()), cfg, set.logFormat, log)
@@ -135,12 +143,26 @@ func openURL(addr net.Addr) string {
 	return "http://" + net.JoinHostPort(host, port)
 }
 
+// openLoader is the server's Loader for the runtime settings in cfg: opening the model
+// is the command's job, not the HTTP layer's (which never imports the runtime).
+func openLoader(cfg segment.Config) server.Loader {
+	return func(ctx context.Context) (server.Segmenter, error) {
+		seg, err := segment.Open(ctx, cfg)
+		if err != nil {
+			return nil, err // not a non-nil interface around a nil pointer
+		}
+		return seg, nil
+	}
+}
+
+var _ server.Segmenter = (*segment.Segmenter)(nil)
+
 // timedLoader logs when the model is usable, measured from process start.
 func timedLoader(load server.Loader, log *slog.Logger) server.Loader {
 	return func(ctx context.Context) (server.Segmenter, error) {
 		seg, err := load(ctx)
 		if err == nil {
-			log.Info("model loaded", "since_start_ms", ms(time.Since(processStart)), "backend", seg.Backend().String())
+			log.Info("model loaded", "since_start_ms", ms(time.Since(processStart)), "backend", seg.Backend())
 		}
 		return seg, err
 	}

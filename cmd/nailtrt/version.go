@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"runtime/debug"
 
-	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/nails/segment"
 	"github.com/nailtrt/nailtrt/trt"
 )
 
@@ -17,7 +17,7 @@ func runVersion(args []string) error {
 	}
 	fmt.Println("nailtrt", buildVersion())
 	model := "unreadable"
-	if m, _, err := nails.LoadModel(""); err == nil {
+	if m, _, err := segment.LoadModel(""); err == nil {
 		model = m.ID()
 	}
 	fmt.Println("bundled model:", model)

@@ -31,6 +31,7 @@ import (
 	"github.com/nailtrt/nailtrt/internal/benchkit"
 	"github.com/nailtrt/nailtrt/internal/mallocarena"
 	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/nails/segment"
 	"github.com/nailtrt/nailtrt/server"
 )
 
@@ -65,7 +66,7 @@ func run() error {
 	mallocarena.Server() // as nailtrt serve does
 
 	ctx := context.Background()
-	seg, err := nails.Open(ctx, nails.Config{Model: *model, Threads: *threads, Contexts: *contexts})
+	seg, err := segment.Open(ctx, segment.Config{Model: *model, Threads: *threads, Contexts: *contexts})
 	if err != nil {
 		return err
 	}
@@ -114,7 +115,7 @@ func run() error {
 	return nil
 }
 
-func measure(ctx context.Context, srv http.Handler, seg *nails.Segmenter, name string, data []byte, n int) (column, error) {
+func measure(ctx context.Context, srv http.Handler, seg *segment.Segmenter, name string, data []byte, n int) (column, error) {
 	c := column{name: name, bytes: len(data)}
 	h, err := nails.ReadHeader(data)
 	if err != nil {

@@ -21,7 +21,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/nails/segment"
 )
 
 // row is one manifest.csv line; instances and origin are empty where the dataset has none.
@@ -84,7 +84,7 @@ func run(model, dataset, split, backend string, threads int, out string, write b
 		defer perImage.Flush()
 		_ = perImage.Write([]string{"id", "source", "image", "iou", "found", "labelled", "matched"})
 	}
-	seg, err := nails.Open(context.Background(), nails.Config{Model: model, Backend: backend, Threads: threads})
+	seg, err := segment.Open(context.Background(), segment.Config{Model: model, Backend: backend, Threads: threads})
 	if err != nil {
 		return err
 	}

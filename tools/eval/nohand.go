@@ -8,14 +8,14 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/nails/segment"
 )
 
 // scoreNoHand segments every photo in dir (none shows a hand, so every nail found is
 // false) and reports how many nails were found, on how many photos, and how much of its
 // photo the largest one covers. Issue 35's target: at most one false nail per ten photos,
 // none over 2% of its photo.
-func scoreNoHand(seg *nails.Segmenter, dir string) (map[string]float64, error) {
+func scoreNoHand(seg *segment.Segmenter, dir string) (map[string]float64, error) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("no-hand photos: %w (tools/train/nohand.py writes them; make eval does)", err)

@@ -11,6 +11,7 @@ import (
 	"strconv"
 
 	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/nails/segment"
 )
 
 // scored is one row of tools/eval's --per-image CSV.
@@ -52,7 +53,7 @@ func errorSheets(model, dataset, perImage, out string, count, tile int) error {
 		return err
 	}
 	sort.Slice(rows, func(i, j int) bool { return rows[i].iou > rows[j].iou })
-	seg, err := nails.Open(context.Background(), nails.Config{Model: model, Backend: "onnxruntime"})
+	seg, err := segment.Open(context.Background(), segment.Config{Model: model, Backend: "onnxruntime"})
 	if err != nil {
 		return err
 	}
@@ -75,7 +76,7 @@ func errorSheets(model, dataset, perImage, out string, count, tile int) error {
 	return nil
 }
 
-func errorTile(seg *nails.Segmenter, dataset string, r scored, tile int) (*image.RGBA, error) {
+func errorTile(seg *segment.Segmenter, dataset string, r scored, tile int) (*image.RGBA, error) {
 	data, err := os.ReadFile(filepath.Join(dataset, r.image))
 	if err != nil {
 		return nil, err

@@ -24,6 +24,7 @@ import (
 	"golang.org/x/image/math/fixed"
 
 	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/nails/segment"
 )
 
 // One material per finish, named as the presets are.
@@ -55,7 +56,7 @@ func run(model, dataset, out string, count, tile int) error {
 	if err != nil {
 		return err
 	}
-	seg, err := nails.Open(context.Background(), nails.Config{Model: model, Backend: "onnxruntime"})
+	seg, err := segment.Open(context.Background(), segment.Config{Model: model, Backend: "onnxruntime"})
 	if err != nil {
 		return err
 	}

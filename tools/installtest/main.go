@@ -15,7 +15,7 @@ import (
 	"os"
 	"strings"
 
-	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/nails/segment"
 )
 
 func main() {
@@ -26,11 +26,11 @@ func main() {
 }
 
 func run() error {
-	versions := nails.Versions()
+	versions := segment.Versions()
 	if !strings.Contains(versions, "onnxruntime") {
 		return fmt.Errorf("the runner's libraries are not usable: %s", versions)
 	}
-	seg, err := nails.Open(context.Background(), nails.Config{Backend: "onnxruntime"})
+	seg, err := segment.Open(context.Background(), segment.Config{Backend: "onnxruntime"})
 	if err != nil {
 		return err
 	}

@@ -1,4 +1,4 @@
-package nails_test
+package segment_test
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"log"
 
 	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/nails/segment"
 )
 
 func photoBytes() []byte {
@@ -20,7 +21,7 @@ func photoBytes() []byte {
 // Find the nails in a photo. With the bundled model use engines/nailseg.json; this
 // example uses a fixture model that always finds the same two shapes.
 func Example() {
-	seg, err := nails.Open(context.Background(), nails.Config{Model: "testdata/semantic.json", Backend: "auto"})
+	seg, err := segment.Open(context.Background(), segment.Config{Model: "../testdata/semantic.json", Backend: "auto"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -40,7 +41,7 @@ func Example() {
 
 // Paint polish on the nails found.
 func ExampleRender() {
-	seg, err := nails.Open(context.Background(), nails.Config{Model: "testdata/semantic.json"})
+	seg, err := segment.Open(context.Background(), segment.Config{Model: "../testdata/semantic.json"})
 	if err != nil {
 		log.Fatal(err)
 	}

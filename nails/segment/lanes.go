@@ -1,4 +1,4 @@
-package nails
+package segment
 
 import (
 	"context"

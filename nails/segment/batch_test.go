@@ -1,4 +1,4 @@
-package nails_test
+package segment_test
 
 import (
 	"context"
@@ -11,6 +11,7 @@ import (
 
 	"github.com/nailtrt/nailtrt/internal/benchkit"
 	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/nails/segment"
 )
 
 // Batched requests get bit-for-bit the answers they get alone: the same nails, scores,
@@ -26,7 +27,7 @@ func TestBatchingMatchesUnbatched(t *testing.T) {
 		require.NoError(t, err)
 	}
 	ctx := context.Background()
-	alone, err := nails.Open(ctx, nails.Config{Contexts: 1, MaxBatch: 1})
+	alone, err := segment.Open(ctx, segment.Config{Contexts: 1, MaxBatch: 1})
 	require.NoError(t, err)
 	defer alone.Close()
 	require.Zero(t, alone.BatchStats().MaxImages, "MaxBatch 1 is off")
@@ -37,7 +38,7 @@ func TestBatchingMatchesUnbatched(t *testing.T) {
 	}
 
 	// One context and a long window: the concurrent requests must share runs.
-	batched, err := nails.Open(ctx, nails.Config{Contexts: 2, MaxBatch: 8, BatchDelay: 200 * time.Millisecond})
+	batched, err := segment.Open(ctx, segment.Config{Contexts: 2, MaxBatch: 8, BatchDelay: 200 * time.Millisecond})
 	require.NoError(t, err)
 	defer batched.Close()
 	require.Equal(t, 8, batched.BatchStats().MaxImages)
@@ -73,7 +74,7 @@ func TestBatchingCancelledMember(t *testing.T) {
 	require.NoError(t, err)
 	photo, err := benchkit.ScaledJPEG(ex, 640, 480, 9)
 	require.NoError(t, err)
-	seg, err := nails.Open(context.Background(), nails.Config{Threads: 1, Contexts: 1, MaxBatch: 4, BatchDelay: 300 * time.Millisecond})
+	seg, err := segment.Open(context.Background(), segment.Config{Threads: 1, Contexts: 1, MaxBatch: 4, BatchDelay: 300 * time.Millisecond})
 	require.NoError(t, err)
 	defer seg.Close()
 	var wg sync.WaitGroup

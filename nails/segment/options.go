@@ -1,10 +1,11 @@
-package nails
+package segment
 
 import (
 	"os"
 	"path/filepath"
 	"strconv"
 
+	"github.com/nailtrt/nailtrt/nails"
 	"github.com/nailtrt/nailtrt/option"
 )
 
@@ -30,13 +31,13 @@ func (c *Config) Options() []option.Option {
 			Help: "longest the first request of a batch waits for others to join"},
 		{Flag: "polygon-tolerance", Env: "NAILTRT_POLYGON_TOLERANCE", Default: "1", Value: option.Float(&c.PolygonTolerance),
 			Help: "polygon simplification tolerance in pixels (negative: every corner)"},
-		{Flag: "max-pixels", Env: "NAILTRT_MAX_PIXELS", Default: strconv.Itoa(DefaultMaxPixels), Value: option.Int(&c.Limits.MaxPixels),
+		{Flag: "max-pixels", Env: "NAILTRT_MAX_PIXELS", Default: strconv.Itoa(nails.DefaultMaxPixels), Value: option.Int(&c.Limits.MaxPixels),
 			Help: "largest image in pixels (422 beyond)"},
-		{Flag: "max-side", Env: "NAILTRT_MAX_SIDE", Default: strconv.Itoa(DefaultMaxSide), Value: option.Int(&c.Limits.MaxSide),
+		{Flag: "max-side", Env: "NAILTRT_MAX_SIDE", Default: strconv.Itoa(nails.DefaultMaxSide), Value: option.Int(&c.Limits.MaxSide),
 			Help: "largest image side in pixels (422 beyond)"},
-		{Flag: "min-side", Env: "NAILTRT_MIN_SIDE", Default: strconv.Itoa(DefaultMinSide), Value: option.Int(&c.Limits.MinSide),
+		{Flag: "min-side", Env: "NAILTRT_MIN_SIDE", Default: strconv.Itoa(nails.DefaultMinSide), Value: option.Int(&c.Limits.MinSide),
 			Help: "shortest side a photo may have, in pixels (422 image_too_small below: too small to show a nail)"},
-		{Flag: "max-scans", Env: "NAILTRT_MAX_SCANS", Default: strconv.Itoa(DefaultMaxScans), Value: option.Int(&c.Limits.MaxScans),
+		{Flag: "max-scans", Env: "NAILTRT_MAX_SCANS", Default: strconv.Itoa(nails.DefaultMaxScans), Value: option.Int(&c.Limits.MaxScans),
 			Help: "most scans a (progressive) JPEG may have (422 beyond)"},
 	}
 }

@@ -1,4 +1,4 @@
-package nails
+package segment
 
 import (
 	"context"
@@ -13,31 +13,35 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	xdraw "golang.org/x/image/draw"
+
+	"github.com/nailtrt/nailtrt/internal/testimg"
+	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/trt"
 )
 
 // SegmentHeader decodes into pooled planes that the next call reuses: concurrent calls
 // on photos of different sizes, alone and batched, must each get exactly the nails their
 // own photo gets from a decode that owns its planes.
 func TestSegmentHeaderPooledPlanesStayPrivate(t *testing.T) {
-	src, err := os.ReadFile(filepath.Join("..", "docs", "examples", "hand.jpg"))
+	src, err := os.ReadFile(filepath.Join("..", "..", "docs", "examples", "hand.jpg"))
 	require.NoError(t, err)
-	ex, err := Decode(src, Limits{})
+	ex, err := nails.Decode(src, nails.Limits{})
 	require.NoError(t, err)
 	var photos [][]byte
 	for _, w := range []int{1600, 900, 1300} {
 		img := image.NewRGBA(image.Rect(0, 0, w, w*ex.Height/ex.Width))
 		xdraw.ApproxBiLinear.Scale(img, img.Bounds(), ex.RGBA(), ex.RGBA().Bounds(), xdraw.Src, nil)
-		photos = append(photos, encodeJPEG(t, img, 90))
+		photos = append(photos, testimg.JPEG(t, img, 90))
 	}
 	for _, batch := range []int{0, 4} {
 		t.Run(fmt.Sprintf("maxbatch=%d", batch), func(t *testing.T) {
-			s, err := Open(context.Background(), Config{Model: bundledModel(t), Backend: "onnxruntime", Threads: 1,
+			s, err := Open(context.Background(), Config{Model: testimg.BundledModel(t), Backend: "onnxruntime", Threads: 1,
 				Contexts: 2, MaxBatch: batch, BatchDelay: time.Millisecond})
 			require.NoError(t, err)
 			defer s.Close()
-			want := make([][]Nail, len(photos))
+			want := make([][]nails.Nail, len(photos))
 			for i, data := range photos {
-				h, err := ReadHeader(data)
+				h, err := nails.ReadHeader(data)
 				require.NoError(t, err)
 				p, err := s.Decode(context.Background(), data, h)
 				require.NoError(t, err)
@@ -61,4 +65,17 @@ func TestSegmentHeaderPooledPlanesStayPrivate(t *testing.T) {
 			wg.Wait()
 		})
 	}
+}
+
+// A backend that cannot run here is nails.ErrUnavailable to callers (the server maps it
+// to 503 without importing the runner), with the runner's reason kept.
+func TestUnavailableBackendIsTheDomainsError(t *testing.T) {
+	if _, err := trt.Probe(trt.TensorRT); err == nil {
+		t.Skip("TensorRT is usable here; the unavailable path is not exercised")
+	}
+	cfg := Config{Model: filepath.Join("..", "testdata", "semantic.json"), Backend: "tensorrt"}
+	_, err := Open(context.Background(), cfg)
+	require.ErrorIs(t, err, nails.ErrUnavailable)
+	assert.ErrorIs(t, err, trt.ErrUnavailable)
+	assert.ErrorIs(t, Preflight(cfg), nails.ErrUnavailable)
 }

@@ -1,4 +1,4 @@
-package nails
+package segment
 
 import (
 	"context"
@@ -8,10 +8,10 @@ import (
 	"image"
 	"runtime"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/nailtrt/nailtrt/engines"
+	"github.com/nailtrt/nailtrt/nails"
 	"github.com/nailtrt/nailtrt/trt"
 )
 
@@ -30,7 +30,7 @@ type Config struct {
 	Contexts int
 	Device   int    // CUDA device
 	CacheDir string // TensorRT plan cache folder; default DefaultCacheDir()
-	Limits   Limits
+	Limits   nails.Limits
 	// PolygonTolerance is the Douglas-Peucker tolerance of contours in pixels;
 	// 0 means the default (1.0), negative keeps every corner.
 	PolygonTolerance float64
@@ -53,18 +53,27 @@ const DefaultGPUBatch = 8
 // caller must Close it.
 type Segmenter struct {
 	cfg      Config
-	manifest *Manifest
+	manifest *nails.Manifest
 	engine   *trt.Engine
 	wide     *trt.Engine // the every-core session of automatic threads; nil if none
 	lanes    *lanes
-	decoder  outputDecoder
+	decoder  nails.Decoder
 	input    int      // index of the image input tensor
-	batch    *batcher // nil: every request runs alone
+	batch    *batcher // every request goes through it (alone: a batch of one)
 }
 
 // Open loads the model a manifest describes (Config.Model; "" is the bundled model) and
-// prepares Config.Contexts contexts.
+// prepares Config.Contexts contexts. A backend that cannot run here is an error that
+// matches nails.ErrUnavailable.
 func Open(ctx context.Context, cfg Config) (*Segmenter, error) {
+	s, err := open(ctx, cfg)
+	if err != nil {
+		return nil, domainError(err)
+	}
+	return s, nil
+}
+
+func open(ctx context.Context, cfg Config) (*Segmenter, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
@@ -131,20 +140,20 @@ func Open(ctx context.Context, cfg Config) (*Segmenter, error) {
 // LoadModel reads and verifies the manifest at path (its model file's SHA-256 included),
 // or, for "", the bundled model (package engines), whose ONNX bytes it returns too: what
 // Open loads, for commands that look at the model without segmenting.
-func LoadModel(path string) (*Manifest, []byte, error) {
+func LoadModel(path string) (*nails.Manifest, []byte, error) {
 	if path != "" {
-		m, err := LoadManifest(path)
+		m, err := nails.LoadManifest(path)
 		if err != nil {
 			return nil, nil, err
 		}
 		return m, nil, m.VerifyFile()
 	}
-	m, err := ParseManifest(engines.Manifest, "")
+	m, err := nails.ParseManifest(engines.Manifest, "")
 	if err != nil {
 		return nil, nil, err
 	}
 	if sum := sha256.Sum256(engines.Model); m.SHA256 != "" && !strings.EqualFold(hex.EncodeToString(sum[:]), m.SHA256) {
-		return nil, nil, wrap(ErrManifest, "the bundled model's sha256 differs from its manifest's (rebuild after make train)")
+		return nil, nil, wrap(nails.ErrManifest, "the bundled model's sha256 differs from its manifest's (rebuild after make train)")
 	}
 	return m, engines.Model, nil
 }
@@ -161,18 +170,18 @@ func Preflight(cfg Config) error {
 		return err
 	}
 	_, err = trt.Probe(backend)
-	return err
+	return domainError(err)
 }
 
 func (s *Segmenter) init() error {
 	m := s.manifest
 	in := s.engine.Inputs()
 	if len(in) != 1 {
-		return wrap(ErrManifest, "model has %d inputs; nailtrt feeds exactly one image", len(in))
+		return wrap(nails.ErrManifest, "model has %d inputs; nailtrt feeds exactly one image", len(in))
 	}
 	t := in[0]
 	if m.Input.Name != "" && t.Name != m.Input.Name {
-		return wrap(ErrManifest, "manifest input %q, the model's is %q", m.Input.Name, t.Name)
+		return wrap(nails.ErrManifest, "manifest input %q, the model's is %q", m.Input.Name, t.Name)
 	}
 	want := trt.Shape{int64(m.Batch()), 3, int64(m.Input.Height), int64(m.Input.Width)}
 	// Buffers hold the largest run: one request's images, or a whole batch.
@@ -181,13 +190,13 @@ func (s *Segmenter) init() error {
 		runMax[0] = int64(s.cfg.MaxBatch)
 	}
 	if t.DType != trt.Float32 {
-		return wrap(ErrManifest, "input %s is %s, expected float32", t.Name, t.DType)
+		return wrap(nails.ErrManifest, "input %s is %s, expected float32", t.Name, t.DType)
 	}
 	if err := want.Validate(t.Shape); err != nil {
-		return wrap(ErrManifest, "input %s %v cannot take %v: %v", t.Name, t.Shape, want, err)
+		return wrap(nails.ErrManifest, "input %s %v cannot take %v: %v", t.Name, t.Shape, want, err)
 	}
 	s.input = t.Index
-	dec, err := newDecoder(m, s.engine)
+	dec, err := nails.NewDecoder(m, lookupOutput(s.engine))
 	if err != nil {
 		return err
 	}
@@ -195,21 +204,21 @@ func (s *Segmenter) init() error {
 	// Exported models often leave output dims dynamic (a map resized to the input comes
 	// out as [-1,-1,-1,-1]); one probe run at the manifest's input size tells the real
 	// shapes, and the slots' buffers are sized from them.
-	max, err := s.engine.OutputShapes(map[string]trt.Shape{t.Name: runMax})
+	shapes, err := s.engine.OutputShapes(map[string]trt.Shape{t.Name: runMax})
 	if err != nil {
 		return err
 	}
-	if s.cfg.MaxBatch > 0 {
+	if s.cfg.MaxBatch > m.Batch() {
 		// A batch is split by the first dimension of every output.
-		for name, sh := range max {
+		for name, sh := range shapes {
 			if len(sh) == 0 || sh[0] != runMax[0] {
-				return wrap(ErrManifest, "output %s is %v for a batch of %d: its first dimension is not the batch, so requests cannot be batched (set MaxBatch 1)", name, sh, runMax[0])
+				return wrap(nails.ErrManifest, "output %s is %v for a batch of %d: its first dimension is not the batch, so requests cannot be batched (set MaxBatch 1)", name, sh, runMax[0])
 			}
 		}
-		s.batch = newBatcher(s, s.cfg.MaxBatch, s.cfg.BatchDelay)
 	}
-	max[t.Name] = runMax
-	po := trt.PoolOptions{Size: s.cfg.Contexts, Device: s.cfg.Device, MaxBatch: int(runMax[0]), MaxShapes: max}
+	s.batch = newBatcher(s, int(runMax[0]), s.cfg.BatchDelay) // runMax[0]: MaxBatch, or one request
+	shapes[t.Name] = runMax
+	po := trt.PoolOptions{Size: s.cfg.Contexts, Device: s.cfg.Device, MaxBatch: int(runMax[0]), MaxShapes: shapes}
 	narrow, err := trt.NewPool(s.engine, po)
 	if err != nil {
 		return err
@@ -227,18 +236,15 @@ func (s *Segmenter) init() error {
 }
 
 // Manifest describes the loaded model.
-func (s *Segmenter) Manifest() *Manifest { return s.manifest }
+func (s *Segmenter) Manifest() *nails.Manifest { return s.manifest }
 
-// Backend is the runtime that executes the model.
-func (s *Segmenter) Backend() trt.Backend { return s.engine.Backend() }
-
-// Engine exposes the underlying engine (tensor descriptors, origin).
-func (s *Segmenter) Engine() *trt.Engine { return s.engine }
+// Backend names the runtime that executes the model: "onnxruntime" or "tensorrt".
+func (s *Segmenter) Backend() string { return s.engine.Backend().String() }
 
 // Segment decodes a photo (at the size the model needs, as Decode does, into pooled
 // planes: SegmentHeader) and finds its nails.
-func (s *Segmenter) Segment(ctx context.Context, data []byte) (*Result, error) {
-	h, err := ReadHeader(data)
+func (s *Segmenter) Segment(ctx context.Context, data []byte) (*nails.Result, error) {
+	h, err := nails.ReadHeader(data)
 	if err != nil {
 		return nil, err
 	}
@@ -249,12 +255,10 @@ func (s *Segmenter) Segment(ctx context.Context, data []byte) (*Result, error) {
 // admit it first). The decoded photo never leaves this call, so its planes come from a
 // pool and go back to it once the nails are found: a 12 MP JPEG's 1/4-scale planes are
 // 1.1 MB that a busy server would otherwise allocate and collect per request.
-func (s *Segmenter) SegmentHeader(ctx context.Context, data []byte, h Header) (*Result, error) {
+func (s *Segmenter) SegmentHeader(ctx context.Context, data []byte, h nails.Header) (*nails.Result, error) {
 	t0 := time.Now()
-	planes := planePool.Get().(*[]byte)
-	p, err := decodeReduced(ctx, data, h, s.cfg.Limits, s.decodeSize(h), planes)
+	p, release, err := nails.DecodePooled(ctx, data, h, s.cfg.Limits, s.decodeSize(h))
 	if err != nil {
-		putPlanes(planes)
 		return nil, err
 	}
 	decode := time.Since(t0)
@@ -263,7 +267,7 @@ func (s *Segmenter) SegmentHeader(ctx context.Context, data []byte, h Header) (*
 	// before it joins), and its Result holds none of it. Not deferred: after a panic
 	// (which the server recovers) a piece of spread may still be reading the planes, so
 	// they are left to the collector then.
-	putPlanes(planes)
+	release()
 	if err != nil {
 		return nil, err
 	}
@@ -271,121 +275,44 @@ func (s *Segmenter) SegmentHeader(ctx context.Context, data []byte, h Header) (*
 	return res, nil
 }
 
-// planePool holds decoded YCbCr planes between SegmentHeader calls; putPlanes keeps
-// only those up to maxPooledPlanes, so a rare huge decode (a stretch-resized panorama)
-// is not held past its request.
-var planePool = sync.Pool{New: func() any { return new([]byte) }}
-
-const maxPooledPlanes = 4 << 20
-
-func putPlanes(b *[]byte) {
-	if cap(*b) <= maxPooledPlanes {
-		planePool.Put(b)
-	}
-}
-
 // Decode decodes a photo at the smallest size that still covers the model's input
-// (DecodeReduced): all SegmentPhoto needs, at a fraction of a full decode's time and
+// (nails.DecodeReduced): all SegmentPhoto needs, at a fraction of a full decode's time and
 // memory for a large JPEG. Results are in the photo's full-size coordinates.
-func (s *Segmenter) Decode(ctx context.Context, data []byte, h Header) (*Photo, error) {
-	return DecodeReduced(ctx, data, h, s.cfg.Limits, s.decodeSize(h))
+func (s *Segmenter) Decode(ctx context.Context, data []byte, h nails.Header) (*nails.Photo, error) {
+	return nails.DecodeReduced(ctx, data, h, s.cfg.Limits, s.decodeSize(h))
 }
 
 // decodeSize is the least size, as displayed, that a photo with header h is decoded at
 // for the model: its letterboxed size in the model input.
-func (s *Segmenter) decodeSize(h Header) image.Point {
-	size := h.Displayed()
-	g := NewGeometry(size.X, size.Y, s.manifest.Input)
-	return image.Pt(g.NW, g.NH)
-}
+func (s *Segmenter) decodeSize(h nails.Header) image.Point { return s.manifest.DecodeSize(h) }
 
 // SegmentPhoto finds the nails of an already decoded photo.
-func (s *Segmenter) SegmentPhoto(ctx context.Context, p *Photo) (*Result, error) {
-	if least := s.cfg.Limits.withDefaults().MinSide; p.Width < least || p.Height < least {
-		return nil, wrap(ErrTooSmall, "%dx%d: a side is under %d px, too small to show a fingernail", p.Width, p.Height, least)
-	}
-	if s.batch != nil {
-		return s.batch.segment(ctx, p)
-	}
-	slot, err := s.lanes.acquire(ctx)
-	if err != nil {
+func (s *Segmenter) SegmentPhoto(ctx context.Context, p *nails.Photo) (*nails.Result, error) {
+	if err := s.cfg.Limits.CheckPhoto(p); err != nil {
 		return nil, err
 	}
-	released := false
-	release := func() {
-		if !released {
-			s.lanes.release(slot)
-			released = true
-		}
-	}
-	defer release()
-
-	var tm Timings
-	t := time.Now()
-	buf, err := slot.Float32s(s.input)
-	if err != nil {
-		return nil, err
-	}
-	g, err := s.prepare(p, buf)
-	if err != nil {
-		return nil, err
-	}
-	batch := s.manifest.Batch()
-	if err := slot.SetInputShape(s.input, trt.Shape{int64(batch), 3, int64(g.InH), int64(g.InW)}); err != nil {
-		return nil, err
-	}
-	tm.Preprocess = time.Since(t)
-
-	t = time.Now()
-	if err := slot.Run(ctx); err != nil {
-		return nil, wrapInference(err)
-	}
-	tm.Infer = time.Since(t)
-
-	t = time.Now()
-	shapes, err := readShapes(slot, slot.Pool().Engine())
-	if err != nil {
-		return nil, err
-	}
-	nails, err := s.decoder.decode(outputs{slot: slot, shapes: shapes, n: batch}, g)
-	release() // masks are copied out of the slot: let the next request in
-	if err != nil {
-		return nil, err
-	}
-	return s.result(p, nails, tm, t), nil
+	res, err := s.batch.segment(ctx, p)
+	return res, domainError(err)
 }
 
-// result finishes decoded nails (areas, boxes, contours, numbering) into p's Result;
+// result finishes decoded nails (areas, boxes, contours, numbering) into p's nails.Result;
 // postprocessing is timed from t.
-func (s *Segmenter) result(p *Photo, nails []Nail, tm Timings, t time.Time) *Result {
-	nails = finish(nails, s.cfg.PolygonTolerance)
+func (s *Segmenter) result(p *nails.Photo, found []nails.Nail, tm nails.Timings, t time.Time) *nails.Result {
+	found = nails.FinishNails(found, s.cfg.PolygonTolerance)
 	tm.Postprocess = time.Since(t)
-	return &Result{Width: p.Width, Height: p.Height, Model: s.manifest.ID(), Nails: nails, Timings: tm}
+	return &nails.Result{Width: p.Width, Height: p.Height, Model: s.manifest.ID(), Nails: found, Timings: tm}
 }
 
-// prepare writes p's model input into buf: the letterboxed, normalised photo and, with
-// mirror TTA, its mirror image after it (in the same pass, for an upright JPEG).
-func (s *Segmenter) prepare(p *Photo, buf []float32) (Geometry, error) {
-	g := NewGeometry(p.Width, p.Height, s.manifest.Input)
-	var mirrored []float32
-	if s.manifest.TTA == TTAHFlip {
-		mirrored = buf[3*g.InW*g.InH:]
-	}
-	return g, preprocess(p, g, s.manifest.Input, buf, mirrored)
+// prepare writes p's model input into buf (nails.Manifest.Prepare).
+func (s *Segmenter) prepare(p *nails.Photo, buf []float32) (nails.Geometry, error) {
+	return s.manifest.Prepare(p, buf)
 }
 
 func wrapInference(err error) error { return fmt.Errorf("nails: inference: %w", err) }
 
-// mirror writes src (rows of width w) into dst flipped left to right. The loop runs
-// down the output row so the compiler can drop both bounds checks (1.7x faster than
-// indexing out[w-1-x] for a 512x512x3 tensor).
-func mirror(src, dst []float32, w int) {
-	for r := 0; r+w <= len(src); r += w {
-		row, out := src[r:r+w], dst[r:r+w]
-		for j := len(out) - 1; j >= 0; j-- {
-			out[j] = row[len(row)-1-j]
-		}
-	}
+// wrap attaches detail to one of the nails error classes.
+func wrap(class error, format string, args ...any) error {
+	return fmt.Errorf("%w: %s", class, fmt.Sprintf(format, args...))
 }
 
 // Close frees the contexts and the engine. Requests still running finish first.

@@ -1,4 +1,4 @@
-package nails_test
+package segment_test
 
 import (
 	"os"
@@ -19,7 +19,7 @@ func TestReadmeGoExampleFromAnotherModule(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a module")
 	}
-	root, err := filepath.Abs("..")
+	root, err := filepath.Abs(filepath.Join("..", ".."))
 	require.NoError(t, err)
 	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
 	require.NoError(t, err)

@@ -1,4 +1,4 @@
-package nails
+package segment
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+
+	"github.com/nailtrt/nailtrt/internal/testimg"
 )
 
 // Floors for the bundled model on the first 60 `hands` val photos with per-nail
@@ -30,7 +32,7 @@ func TestBundledModelOnValHands(t *testing.T) {
 	if testing.Short() {
 		t.Skip("runs the bundled model over dataset photos")
 	}
-	checkValHands(t, bundledModel(t), datasetDir(t))
+	checkValHands(t, testimg.BundledModel(t), testimg.DatasetDir(t))
 }
 
 func checkValHands(t *testing.T, model, dir string) {

@@ -1,4 +1,4 @@
-package nails_test
+package segment_test
 
 import (
 	"context"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/nailtrt/nailtrt/internal/benchkit"
 	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/nails/segment"
 )
 
 // A large JPEG decoded at the model's size (DCT scaling) finds the same nails as the
@@ -17,7 +18,7 @@ import (
 func TestReducedDecodeFindsTheSameNails(t *testing.T) {
 	ex, err := benchkit.ExamplePhoto()
 	require.NoError(t, err)
-	seg, err := nails.Open(context.Background(), nails.Config{})
+	seg, err := segment.Open(context.Background(), segment.Config{})
 	require.NoError(t, err)
 	defer seg.Close()
 	for _, size := range []image.Point{{2016, 1512}, {4032, 3024}} {

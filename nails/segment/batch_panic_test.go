@@ -1,4 +1,4 @@
-package nails
+package segment
 
 import (
 	"context"
@@ -12,13 +12,14 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nailtrt/nailtrt/internal/testimg"
 	"github.com/nailtrt/nailtrt/trt"
 )
 
 // A batch run that panics fails each member with an error (none reads outputs of a run
 // that never happened) and gives its slot back: with one context, the next request runs.
 func TestBatchLeaderPanic(t *testing.T) {
-	s, err := Open(context.Background(), Config{Model: filepath.Join("testdata", "semantic.json"), Backend: "onnxruntime",
+	s, err := Open(context.Background(), Config{Model: filepath.Join("..", "testdata", "semantic.json"), Backend: "onnxruntime",
 		Threads: 1, Contexts: 1, MaxBatch: 4, BatchDelay: 100 * time.Millisecond})
 	require.NoError(t, err)
 	defer s.Close()
@@ -29,7 +30,7 @@ func TestBatchLeaderPanic(t *testing.T) {
 			panic("boom")
 		}
 	}
-	photo := encodePNG(t, solidPhoto(64, 48, color.RGBA{200, 150, 120, 255}))
+	photo := testimg.PNG(t, testimg.Solid(64, 48, color.RGBA{200, 150, 120, 255}))
 	errs := make([]error, 3)
 	var wg sync.WaitGroup
 	for i := range errs {

@@ -1,4 +1,4 @@
-package nails
+package segment
 
 import (
 	"context"
@@ -16,7 +16,7 @@ func TestLanesWideWhenAlone(t *testing.T) {
 	if runtime.GOMAXPROCS(0) < 2 {
 		t.Skip("one core: automatic threads need no wide session")
 	}
-	s, err := Open(context.Background(), Config{Model: filepath.Join("testdata", "semantic.json"), Backend: "onnxruntime", Contexts: 2})
+	s, err := Open(context.Background(), Config{Model: filepath.Join("..", "testdata", "semantic.json"), Backend: "onnxruntime", Contexts: 2})
 	require.NoError(t, err)
 	defer s.Close()
 	require.NotNil(t, s.wide, "automatic threads on %d cores open a wide session", runtime.GOMAXPROCS(0))

@@ -1,4 +1,4 @@
-package nails
+package segment
 
 import (
 	"context"
@@ -8,19 +8,23 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/nailtrt/nailtrt/nails"
 	"github.com/nailtrt/nailtrt/trt"
 )
 
-// batcher runs concurrent requests' photos through the model together, as Triton's
-// dynamic batcher does: the first request to arrive opens a batch and leads it; requests
+// batcher is the one way a photo reaches the model. A lone request is a batch of one;
+// with Config.MaxBatch above one request's images it runs concurrent requests' photos
+// through the model together, as Triton's dynamic batcher does: the first request to arrive opens a batch and leads it; requests
 // arriving while it waits for an execution slot, or for at most Config.BatchDelay, join
 // it, until it holds Config.MaxBatch images (a TTA mirror counts as one). The leader
 // copies every member's input into the slot, runs the model once, and each member
 // decodes its own part of the outputs concurrently; the last one done frees the slot.
 //
-// Each request preprocesses into a buffer of its own (pooled) before it joins, so a
-// batch waits for nobody's preprocessing; the price is one copy of each input into the
-// slot (2 x 3 MB for a 512 px input with TTA, about a millisecond).
+// When requests may share a run, each preprocesses into a buffer of its own (pooled)
+// before it joins, so a batch waits for nobody's preprocessing; the price is one copy
+// of each input into the slot (2 x 3 MB for a 512 px input with TTA, about a
+// millisecond). When they may not (batching off: every batch is one request), the
+// leader preprocesses straight into the slot's input, as there is nobody to wait for.
 //
 // A batch's results are bit-for-bit those of the same photos run alone: the decoders
 // read each member's images only, and the runtime computes batch items independently
@@ -58,7 +62,13 @@ type batch struct {
 }
 
 type member struct {
+	photo *nails.Photo
+	// input holds the photo preprocessed before joining (batching on); nil: the leader
+	// preprocesses it into the slot (batching off). geom and prep are set by whichever
+	// did, before the batch's ran is closed.
 	input *[]float32
+	geom  nails.Geometry
+	prep  time.Duration
 }
 
 func newBatcher(s *Segmenter, maxImages int, delay time.Duration) *batcher {
@@ -69,19 +79,24 @@ func newBatcher(s *Segmenter, maxImages int, delay time.Duration) *batcher {
 	return b
 }
 
-// segment is SegmentPhoto through a batch.
-func (b *batcher) segment(ctx context.Context, p *Photo) (*Result, error) {
-	var tm Timings
-	t := time.Now()
-	buf := b.bufs.Get().(*[]float32)
-	g, err := b.s.prepare(p, *buf)
-	if err != nil {
-		b.bufs.Put(buf)
-		return nil, err
-	}
-	tm.Preprocess = time.Since(t)
+// batching reports whether requests may share a run.
+func (b *batcher) batching() bool { return b.maxImages > b.per }
 
-	bt, k, leader := b.join(&member{input: buf})
+// segment runs p through the model in a batch (of one when batching is off).
+func (b *batcher) segment(ctx context.Context, p *nails.Photo) (*nails.Result, error) {
+	m := &member{photo: p}
+	if b.batching() {
+		t := time.Now()
+		buf := b.bufs.Get().(*[]float32)
+		g, err := b.s.prepare(p, *buf)
+		if err != nil {
+			b.bufs.Put(buf)
+			return nil, err
+		}
+		m.input, m.geom, m.prep = buf, g, time.Since(t)
+	}
+
+	bt, k, leader := b.join(m)
 	if leader {
 		b.lead(ctx, bt)
 	}
@@ -90,22 +105,29 @@ func (b *batcher) segment(ctx context.Context, p *Photo) (*Result, error) {
 	case <-ctx.Done():
 		// Gone before the run ended: the slot still counts this member, so a goroutine
 		// waits for the run to hand its part back.
-		go func() { <-bt.ran; b.done(bt); b.bufs.Put(buf) }()
+		go func() { <-bt.ran; b.done(bt); b.put(m) }()
 		return nil, &trt.Error{Op: "batch", Code: trt.CodeCancelled, Msg: ctx.Err().Error(), Err: ctx.Err()}
 	}
-	b.bufs.Put(buf) // copied into the slot before the run
+	b.put(m) // copied into the slot before the run
 	if bt.err != nil {
 		b.done(bt)
 		return nil, bt.err
 	}
-	tm.Infer = bt.infer
-	t = time.Now()
-	nails, err := b.s.decoder.decode(outputs{slot: bt.slot, shapes: bt.shapes, item: k * b.per, n: b.per}, g)
+	tm := nails.Timings{Preprocess: m.prep, Infer: bt.infer}
+	t := time.Now()
+	found, err := b.s.decoder.Decode(outputs{slot: bt.slot, shapes: bt.shapes, item: k * b.per, n: b.per}, m.geom)
 	b.done(bt)
 	if err != nil {
 		return nil, err
 	}
-	return b.s.result(p, nails, tm, t), nil
+	return b.s.result(p, found, tm, t), nil
+}
+
+// put returns m's pooled input buffer, if it has one.
+func (b *batcher) put(m *member) {
+	if m.input != nil {
+		b.bufs.Put(m.input)
+	}
 }
 
 // join adds m to the open batch, or opens one with m as its leader. k is m's place.
@@ -174,7 +196,16 @@ func (b *batcher) lead(ctx context.Context, bt *batch) {
 		return
 	}
 	for i, m := range bt.members {
-		copy(in[i*b.floats:(i+1)*b.floats], *m.input)
+		dst := in[i*b.floats : (i+1)*b.floats]
+		if m.input != nil {
+			copy(dst, *m.input)
+			continue
+		}
+		t := time.Now()
+		if m.geom, bt.err = b.s.prepare(m.photo, dst); bt.err != nil {
+			return
+		}
+		m.prep = time.Since(t)
 	}
 	g := b.s.manifest.Input
 	if bt.err = slot.SetInputShape(b.s.input, trt.Shape{int64(len(bt.members) * b.per), 3, int64(g.Height), int64(g.Width)}); bt.err != nil {
@@ -183,31 +214,31 @@ func (b *batcher) lead(ctx context.Context, bt *batch) {
 	if b.beforeRun != nil {
 		b.beforeRun()
 	}
+	// A shared run is not cancelled with the leader's ctx (the other members' answers
+	// depend on it); a batch of one is the leader's alone.
+	run := context.WithoutCancel(ctx)
+	if len(bt.members) == 1 {
+		run = ctx
+	}
 	t := time.Now()
-	if err := slot.Run(context.WithoutCancel(ctx)); err != nil {
+	if err := slot.Run(run); err != nil {
 		bt.err = wrapInference(err)
 		return
 	}
 	bt.infer = time.Since(t)
-	b.runs.Add(1)
-	b.requests.Add(int64(len(bt.members)))
+	if b.batching() {
+		b.runs.Add(1)
+		b.requests.Add(int64(len(bt.members)))
+	}
 	bt.shapes, bt.err = readShapes(slot, slot.Pool().Engine())
 }
 
-// BatchStats counts the model runs of batched requests and the requests they carried
-// (their ratio is the mean batch). Both are 0 when batching is off.
-type BatchStats struct {
-	MaxImages int // images per run at most; 0: batching off
-	Runs      int64
-	Requests  int64
-}
-
 // BatchStats reports the dynamic batcher's work so far.
-func (s *Segmenter) BatchStats() BatchStats {
-	if s.batch == nil {
-		return BatchStats{}
+func (s *Segmenter) BatchStats() nails.BatchStats {
+	if !s.batch.batching() {
+		return nails.BatchStats{}
 	}
-	return BatchStats{MaxImages: s.batch.maxImages, Runs: s.batch.runs.Load(), Requests: s.batch.requests.Load()}
+	return nails.BatchStats{MaxImages: s.batch.maxImages, Runs: s.batch.runs.Load(), Requests: s.batch.requests.Load()}
 }
 
 // done is called once by every member of bt when it no longer reads the slot; the
