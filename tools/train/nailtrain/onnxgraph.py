@@ -92,6 +92,7 @@ def _slice(x, starts, ends, axes=None, steps=None, **_):
 OPS = {
     "Conv": _conv,
     "Relu": lambda x, **_: F.relu(x),
+    "Clip": lambda x, lo=None, hi=None, **_: x.clamp(*(None if v is None else float(v) for v in (lo, hi))),
     "Add": lambda a, b, **_: a + b,
     "Resize": _resize,
     "Shape": lambda x, **_: torch.tensor(x.shape, dtype=torch.int64),
@@ -104,7 +105,8 @@ OPS = {
     "DequantizeLinear": _dequantize,
 }
 # Positional input names of the operators whose optional inputs may be left empty ("").
-_INPUTS = {"Resize": ("x", "roi", "scales", "sizes"), "Slice": ("x", "starts", "ends", "axes", "steps"),
+_INPUTS = {"Resize": ("x", "roi", "scales", "sizes"), "Clip": ("x", "lo", "hi"),
+           "Slice": ("x", "starts", "ends", "axes", "steps"),
            "Conv": ("x", "w", "b"), "QuantizeLinear": ("x", "scale", "zp"), "DequantizeLinear": ("x", "scale", "zp")}
 
 

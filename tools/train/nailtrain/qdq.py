@@ -1,4 +1,4 @@
-"""Static INT8 quantisation of an exported NailNet in ONNX's QDQ form.
+"""Static INT8 quantisation of an exported model (NailNet, MobileNetV2Seg) in ONNX's QDQ form.
 
 ONNX Runtime's own quantiser (onnxruntime.quantization) is a pip package, and pip is not
 reachable here, so this writes the same kind of graph with the onnx package alone. In QDQ
@@ -16,8 +16,11 @@ QLinearAdd, a uint8 Resize) at session creation. What is written:
 - every Conv, Add and Resize is quantised except the head: the last Conv and the
   upsampling after it stay float, so the logit map the threshold reads keeps full
   precision (one channel: the float cost is small);
-- a Relu keeps its input float and its output quantised (zero point 0): ONNX Runtime then
-  drops the Relu into the preceding integer kernel, whose uint8 output clamps at zero;
+- a Relu, or a Clip (ReLU6, MobileNetV2's activation), keeps its input float and its
+  output quantised (zero point 0, and for ReLU6 a range inside [0, 6] since the output
+  never leaves it): ONNX Runtime then drops it into the preceding integer kernel, whose
+  uint8 output clamps at zero and, with that scale, at 6 too (its Relu/Clip-Quantize
+  fusion removes an activation the quantisation range already implies);
 - a Resize's output reuses its input's scale and zero point (bilinear output stays in
   the input's range): ONNX Runtime only runs Resize on uint8 when the two match.
 """
@@ -96,7 +99,7 @@ def quantised_tensors(model, keep_float):
         for t in n.input[:_DATA_INPUTS[n.op_type]]:
             add(t)
         users = consumers.get(n.output[0], [])
-        if users and all(u.op_type == "Relu" for u in users):
+        if users and all(u.op_type in ("Relu", "Clip") for u in users):
             for u in users:
                 add(u.output[0])
         else:

@@ -8,7 +8,7 @@ import torch
 from PIL import Image
 
 from nailtrain import dataset
-from nailtrain.model import NailNet
+from nailtrain.model import MobileNetV2Seg, NailNet
 
 NAILNET_WIDTHS = (8, 8, 16, 16, 16)
 HEADER = ["id", "source", "split", "image", "mask", "width", "height", "nails", "instances", "origin"]
@@ -97,7 +97,17 @@ def exported_nailnet(tmp_path, size=64):
     """(model, path): a seeded NailNet of NAILNET_WIDTHS in eval mode and its ONNX export
     (opset 17, dynamic batch, BatchNorms folded as export.py writes them)."""
     torch.manual_seed(0)
-    m = NailNet(NAILNET_WIDTHS)
+    return _exported(tmp_path, NailNet(NAILNET_WIDTHS), size)
+
+
+def exported_mnv2(tmp_path, size=64):
+    """exported_nailnet for a small seeded MobileNetV2Seg: ReLU6 (Clip in ONNX)
+    activations and inverted residuals, the bundled model's kind."""
+    torch.manual_seed(0)
+    return _exported(tmp_path, MobileNetV2Seg(0.35, 32, (8, 8, 8, 8)), size)
+
+
+def _exported(tmp_path, m, size):
     # Train-mode passes give the BatchNorms statistics other than the initial 0/1, so
     # the fold is not the identity.
     m.train()

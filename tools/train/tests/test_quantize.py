@@ -22,16 +22,21 @@ def _ranges(graph, batches):
     return r
 
 
-def _calibrated(tmp_path):
-    torch_model, path = builders.exported_nailnet(tmp_path)
+# Both kinds of model nailtrt ships: NailNet (Relu) and MobileNetV2Seg (ReLU6 as Clip).
+ARCHS = {"nailnet": builders.exported_nailnet, "mnv2": builders.exported_mnv2}
+
+
+def _calibrated(tmp_path, arch="nailnet"):
+    torch_model, path = ARCHS[arch](tmp_path)
     model = onnx.load(str(path))
     torch.manual_seed(2)
     batches = [torch.randn(2, 3, 64, 64) for _ in range(3)]
     return torch_model, model, _ranges(onnxgraph.Graph(model), batches), batches
 
 
-def test_graph_runs_the_export_as_pytorch_does(tmp_path):
-    torch_model, path = builders.exported_nailnet(tmp_path)
+@pytest.mark.parametrize("arch", ARCHS)
+def test_graph_runs_the_export_as_pytorch_does(tmp_path, arch):
+    torch_model, path = ARCHS[arch](tmp_path)
     x = torch.randn(2, 3, 48, 80)  # another size than exported: the Resize sizes come from Shape
     with torch.no_grad():
         want = torch_model(x).numpy()
@@ -85,8 +90,9 @@ def test_weight_params_are_per_channel_and_symmetric():
     assert scales[1] < scales[0] / 50 and scales[3] == 1.0
 
 
-def test_quantised_graph_has_the_groups_onnx_runtime_fuses(tmp_path):
-    _, model, ranges, _ = _calibrated(tmp_path)
+@pytest.mark.parametrize("arch", ARCHS)
+def test_quantised_graph_has_the_groups_onnx_runtime_fuses(tmp_path, arch):
+    _, model, ranges, _ = _calibrated(tmp_path, arch)
     q = qdq.quantise(model, ranges)
     inits = {i.name: numpy_helper.to_array(i) for i in q.graph.initializer}
     producer = {o: n for n in q.graph.node for o in n.output}
@@ -110,9 +116,9 @@ def test_quantised_graph_has_the_groups_onnx_runtime_fuses(tmp_path):
         x_scale = inits[x_dq.input[1]]
         assert w_scale.shape == (inits[w_dq.input[0]].shape[0],)
         np.testing.assert_allclose(b_scale, x_scale * w_scale, rtol=1e-6)
-        # the output is quantised, directly or after the Relu ONNX Runtime folds in
+        # the output is quantised, directly or after the Relu or Clip ONNX Runtime folds in
         out_users = consumers[n.output[0]]
-        if all(u.op_type == "Relu" for u in out_users):
+        if all(u.op_type in ("Relu", "Clip") for u in out_users):
             out_users = [v for u in out_users for v in consumers[u.output[0]]]
         assert [u.op_type for u in out_users] == ["QuantizeLinear"]
 
@@ -120,16 +126,19 @@ def test_quantised_graph_has_the_groups_onnx_runtime_fuses(tmp_path):
         if n.op_type == "QuantizeLinear":  # read only by its DequantizeLinear (and Shapes)
             assert {u.op_type for u in consumers[n.output[0]]} <= {"DequantizeLinear", "Shape"}
             assert "DequantizeLinear" in {u.op_type for u in consumers[n.output[0]]}
-        if n.op_type == "Relu" and n.output[0] in consumers:  # zero point 0: fused away
+        if n.op_type in ("Relu", "Clip") and n.output[0] in consumers:  # zero point 0: fused away
             (qn,) = consumers[n.output[0]]
             assert qn.op_type == "QuantizeLinear" and inits[qn.input[2]] == 0
+            if n.op_type == "Clip":  # ReLU6: the uint8 range ends at or below 6, so the clip is implied
+                assert 255 * inits[qn.input[1]] <= 6.0 + 1e-6
         if n.op_type == "Resize" and n.name not in head:  # same parameters in and out
             (qn,) = consumers[n.output[0]]
             assert qn.input[1:] == producer[n.input[0]].input[1:]
 
 
-def test_quantised_graph_stays_close_to_the_float_one(tmp_path):
-    _, model, ranges, batches = _calibrated(tmp_path)
+@pytest.mark.parametrize("arch", ARCHS)
+def test_quantised_graph_stays_close_to_the_float_one(tmp_path, arch):
+    _, model, ranges, batches = _calibrated(tmp_path, arch)
     q = onnxgraph.Graph(qdq.quantise(model, ranges))
     f = onnxgraph.Graph(model)
     for x in batches:
