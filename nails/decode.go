@@ -69,17 +69,6 @@ func (l Limits) Check(h Header) error {
 	return nil
 }
 
-// Photo is a decoded image and the EXIF orientation to display it with. Width and
-// Height are the displayed size; Src is as stored in the file.
-type Photo struct {
-	Src           image.Image
-	Orientation   int // EXIF 1..8
-	Width, Height int
-	Format        string // "jpeg", "png", "gif", "webp"
-
-	rgba *image.RGBA // oriented copy, made on first use by RGBA()
-}
-
 // Format sniffing by magic bytes: the Content-Type a client sends is not trusted.
 func sniff(data []byte) string {
 	switch {
@@ -227,10 +216,4 @@ func safeWebPConfig(data []byte) (cfg image.Config, err error) {
 		}
 	}()
 	return webp.DecodeConfig(bytes.NewReader(data))
-}
-
-// NewPhoto wraps an already decoded image (orientation 1).
-func NewPhoto(img image.Image) *Photo {
-	b := img.Bounds()
-	return &Photo{Src: img, Orientation: 1, Width: b.Dx(), Height: b.Dy(), Format: "image"}
 }

@@ -40,7 +40,7 @@ func (h Header) Pixels() int64 { return int64(h.Width) * int64(h.Height) }
 
 // DecodeBytes estimates the peak memory of decoding the image to pixels, as this
 // package's decoders do it, and of the oriented RGBA copy that preprocessing and
-// rendering read. It is an upper bound measured per format (see decode_test.go):
+// rendering read. It is an upper bound measured per format (see header_test.go):
 //
 //   - JPEG: the decoded planes (components bytes a pixel, written straight into Go
 //     memory), priced at twice that for libjpeg-turbo's own buffers;

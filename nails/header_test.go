@@ -3,14 +3,11 @@ package nails
 import (
 	"bytes"
 	"context"
-	"errors"
 	"image"
 	"image/color"
 	"image/color/palette"
 	"image/gif"
 	"image/png"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -169,34 +166,4 @@ func TestDecodeContextCancelled(t *testing.T) {
 	cancel()
 	_, err := DecodeContext(ctx, testimg.JPEG(t, testimg.Pattern(16, 16), 80), Limits{})
 	assert.ErrorIs(t, err, context.Canceled)
-}
-
-// Every manifest either parses to a valid model description or fails with ErrManifest.
-func FuzzManifest(f *testing.F) {
-	for _, name := range []string{"semantic.json", "rfdetr.json", "yolo.json"} {
-		if b, err := os.ReadFile(filepath.Join("testdata", name)); err == nil {
-			f.Add(b)
-		}
-	}
-	f.Add([]byte(`{}`))
-	f.Add([]byte(`{"name":"x","input":{"height":-1}}`))
-	f.Fuzz(func(t *testing.T, data []byte) {
-		m, err := ParseManifest(data, "testdata")
-		if err != nil {
-			if !errors.Is(err, ErrManifest) {
-				t.Fatalf("unclassified error: %v", err)
-			}
-			return
-		}
-		if m.Input.Width <= 0 || m.Input.Height <= 0 {
-			t.Fatalf("valid manifest with input %dx%d", m.Input.Width, m.Input.Height)
-		}
-	})
-}
-
-// --model x.onnx is the commonest first mistake: say what to give instead.
-func TestManifestPathThatIsONNX(t *testing.T) {
-	_, err := LoadManifest("testdata/semantic.onnx")
-	require.ErrorIs(t, err, ErrManifest)
-	assert.Contains(t, err.Error(), "JSON manifest")
 }

@@ -5,6 +5,23 @@ import (
 	"image/draw"
 )
 
+// Photo is a decoded image and the EXIF orientation to display it with. Width and
+// Height are the displayed size; Src is as stored in the file.
+type Photo struct {
+	Src           image.Image
+	Orientation   int // EXIF 1..8
+	Width, Height int
+	Format        string // "jpeg", "png", "gif", "webp"
+
+	rgba *image.RGBA // oriented copy, made on first use by RGBA()
+}
+
+// NewPhoto wraps an already decoded image (orientation 1).
+func NewPhoto(img image.Image) *Photo {
+	b := img.Bounds()
+	return &Photo{Src: img, Orientation: 1, Width: b.Dx(), Height: b.Dy(), Format: "image"}
+}
+
 // srcPoint maps a displayed pixel (x, y) to the stored pixel it shows, for the photo's
 // EXIF orientation. w, h are the stored size.
 func srcPoint(o, x, y, w, h int) (int, int) {

@@ -425,19 +425,6 @@ func bilinearResample(img *image.RGBA, g Geometry, n normaliser, dst []float32) 
 	})
 }
 
-// clamp limits v to [lo, hi]. Branches, not min and max: for floats those keep NaN and
-// order -0 before +0, which costs several instructions per call in the pixel loops
-// (15% of a paint profile); a NaN comes back as itself here.
-func clamp[T int | float32](v, lo, hi T) T {
-	if v < lo {
-		return lo
-	}
-	if v > hi {
-		return hi
-	}
-	return v
-}
-
 // mirror writes src (rows of width w) into dst flipped left to right. The loop runs
 // down the output row so the compiler can drop both bounds checks (1.7x faster than
 // indexing out[w-1-x] for a 512x512x3 tensor).

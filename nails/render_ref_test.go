@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// The painting code as it was before it was made fast (render.go), kept as the
+// The painting code as it was before it was made fast (shape.go, paint.go), kept as the
 // readable definition the fast code is checked against (TestPaintMatchesTheReference):
 // one pass per quantity, float64 sums, a full-resolution mask from Mask.Full, the
 // generic clamp. (growTip and fitShading are shared: TestGrowTipMatchesTheNeighbourhoodScan

@@ -2,7 +2,7 @@
 // PNG, pixel = nail id); the page paints them itself on every camera frame, so painting
 // keeps up with the camera while at most one frame is at the server.
 //
-// The look follows the server's renderer (nails/render.go) in spirit: the polish colour
+// The look follows the server's renderer (nails/paint.go) in spirit: the polish colour
 // is modulated by the photo's own luminance relative to the nail's mean, so the finger's
 // curvature and shadows stay, and bright spots above the mean become a specular highlight
 // scaled by glossiness.

@@ -3,7 +3,7 @@
 // only in how they index and launch, so a reference that matches the Go pipeline (the
 // goldens in native/tests/testdata/cuda) vouches for the kernel's arithmetic too.
 //
-// Every function here reproduces one step of nails/preprocess.go, nails/decode_semantic.go
+// Every function here reproduces one step of nails/preprocess.go, nails/output_semantic.go
 // or nails/mask.go operation for operation, in the same precision (double where Go uses
 // float64, float where it uses float32). Bit-for-bit agreement needs each operation rounded
 // alone: g++ in ISO C++ mode does not contract a*b+c into a fused multiply-add, and nvcc

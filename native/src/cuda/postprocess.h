@@ -1,4 +1,4 @@
-// The semantic decoder (nails/decode_semantic.go and the mask sampling of nails/mask.go)
+// The semantic decoder (nails/output_semantic.go and the mask sampling of nails/mask.go)
 // split into the stages the GPU path runs: per-pixel work (pixels.h; kernels in
 // postprocess.cu) and the host stages between them, which stay on the CPU because they
 // are small and sequential: 8-connected components over the thresholded byte map (a few
