@@ -42,6 +42,11 @@ type resultCache struct {
 	misses    atomic.Int64
 	evictions atomic.Int64
 	removing  atomic.Bool // Purge/trim in progress: those are not evictions
+
+	// waiting counts the callers of get waiting for a computation, their own or one
+	// they joined. Only tests read it: they wait for every caller to have joined the
+	// computation they hold, instead of sleeping and hoping they all arrived.
+	waiting atomic.Int32
 }
 
 func newResultCache(size int, maxBytes int64, ttl time.Duration) *resultCache {
@@ -117,7 +122,9 @@ func (c *resultCache) get(ctx context.Context, key string, size func() (image.Po
 		}
 		return r, nil
 	})
+	c.waiting.Add(1)
 	v, err := await(ctx, ch)
+	c.waiting.Add(-1)
 	if err != nil {
 		return nil, false, err
 	}

@@ -8,7 +8,6 @@ import (
 	"log"
 	"net/http"
 	"net/http/httptest"
-	"time"
 
 	"github.com/nailtrt/nailtrt/nails/segment"
 	"github.com/nailtrt/nailtrt/server"
@@ -25,9 +24,7 @@ func Example() {
 
 	mux := http.NewServeMux()
 	mux.Handle("/", api)
-	for !api.Ready() { // the warm-up inference runs in the background
-		time.Sleep(5 * time.Millisecond)
-	}
+	<-api.Loaded() // the warm-up inference runs in the background; Ready says how it ended
 	rec := httptest.NewRecorder()
 	mux.ServeHTTP(rec, httptest.NewRequest("GET", "/readyz", nil))
 	fmt.Println(rec.Code, rec.Body.String())

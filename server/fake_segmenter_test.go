@@ -89,7 +89,10 @@ func TestIdenticalUploadsShareOneInference(t *testing.T) {
 		go func() { defer wg.Done(); codes[i] = postImage(t, s, "/api/nails/segment", img, nil).Code }()
 	}
 	require.Eventually(t, func() bool { return fake.calls.Load() == 1 }, 5*time.Second, time.Millisecond)
-	time.Sleep(20 * time.Millisecond) // let the other seven arrive and wait
+	// All eight wait on the one inference the gate holds: none can have been answered
+	// from the cache instead.
+	require.Eventually(t, func() bool { return s.cache.waiting.Load() == 8 }, 5*time.Second, time.Millisecond,
+		"the other seven join the inference in flight")
 	close(gate)
 	wg.Wait()
 	for _, c := range codes {

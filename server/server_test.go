@@ -129,15 +129,25 @@ func TestReadinessFollowsTheLoad(t *testing.T) {
 
 func TestRequestWaitsForTheLoad(t *testing.T) {
 	needsRuntime(t)
-	release := make(chan struct{})
+	loading, release := make(chan struct{}), make(chan struct{})
 	s := newTestServer(t, Config{Lazy: true}, func(ctx context.Context) (Segmenter, error) {
+		close(loading)
 		<-release
 		return fixtureLoader(ctx)
 	})
 	assert.Contains(t, do(t, s, "GET", "/readyz", nil, "").Body.String(), "idle")
 	done := make(chan *httptest.ResponseRecorder)
 	go func() { done <- postImage(t, s, "/api/nails/segment", photoJPEG(t, 64, 48, 0), nil) }()
-	time.Sleep(20 * time.Millisecond)
+	select { // lazy: the request starts the load, and waits for it
+	case <-loading:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the request did not start the load")
+	}
+	select {
+	case rec := <-done:
+		t.Fatalf("answered before the model loaded: %d %s", rec.Code, rec.Body.String())
+	default:
+	}
 	close(release)
 	rec := <-done
 	assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
@@ -370,14 +380,16 @@ func TestMaterialsAndStats(t *testing.T) {
 }
 
 func TestCacheTTLAndBytes(t *testing.T) {
-	s := newTestServer(t, Config{CacheTTL: 100 * time.Millisecond}, nil)
+	// A TTL far longer than two small requests take (-race included), and short enough
+	// to wait for.
+	s := newTestServer(t, Config{CacheTTL: time.Second}, nil)
 	waitReady(t, s)
 	img := photoJPEG(t, 64, 48, 3)
 	require.False(t, decodeJSON[SegmentResponse](t, postImage(t, s, "/api/nails/segment", img, nil)).Cached)
 	require.True(t, decodeJSON[SegmentResponse](t, postImage(t, s, "/api/nails/segment", img, nil)).Cached)
-	time.Sleep(300 * time.Millisecond)
+	// The TTL passes: the entry expires and the cache's cleanup evicts it.
+	require.Eventually(t, func() bool { return s.cache.stats().Evictions > 0 }, 10*time.Second, 5*time.Millisecond)
 	assert.False(t, decodeJSON[SegmentResponse](t, postImage(t, s, "/api/nails/segment", img, nil)).Cached, "expired")
-	assert.Positive(t, s.cache.stats().Evictions)
 
 	// A byte bound that holds one result: a second photo evicts the first.
 	probe := newResultCache(100, 0, time.Minute)
@@ -426,7 +438,9 @@ func TestSingleflight(t *testing.T) {
 			cached[i] = hit
 		}()
 	}
-	time.Sleep(50 * time.Millisecond)
+	// All ten wait on the one computation the gate holds: none can have been answered
+	// from the cache instead.
+	require.Eventually(t, func() bool { return c.waiting.Load() == 10 }, 5*time.Second, time.Millisecond)
 	close(gate)
 	wg.Wait()
 	assert.Equal(t, 1, calls, "ten identical requests, one inference")

@@ -161,7 +161,8 @@ func TestServeEndToEnd(t *testing.T) {
 			}
 		}()
 	}
-	time.Sleep(500 * time.Millisecond)
+	// Under load: renders are being answered, and the six clients keep more in flight.
+	require.Eventually(t, func() bool { return answered.Load() > 0 }, 60*time.Second, 5*time.Millisecond, "no render answered")
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	done := make(chan error)
 	go func() { done <- cmd.Wait() }()

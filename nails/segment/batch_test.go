@@ -74,20 +74,40 @@ func TestBatchingCancelledMember(t *testing.T) {
 	require.NoError(t, err)
 	photo, err := benchkit.ScaledJPEG(ex, 640, 480, 9)
 	require.NoError(t, err)
-	seg, err := segment.Open(context.Background(), segment.Config{Threads: 1, Contexts: 1, MaxBatch: 4, BatchDelay: 300 * time.Millisecond})
+	// A window far longer than the test: the batch runs when it is full, not before.
+	seg, err := segment.Open(context.Background(), segment.Config{Threads: 1, Contexts: 1, MaxBatch: 6, BatchDelay: time.Minute})
 	require.NoError(t, err)
 	defer seg.Close()
+	members := seg.BatchStats().MaxImages / seg.Manifest().Batch() // requests that fill a batch
+	require.GreaterOrEqual(t, members, 3, "room for the leader, the one that leaves and one more")
+	joined := func(n int) {
+		t.Helper()
+		require.Eventually(t, func() bool { return segment.OpenBatchMembers(seg) == n }, 30*time.Second, time.Millisecond)
+	}
 	var wg sync.WaitGroup
-	var leaderErr error
-	wg.Go(func() { _, leaderErr = seg.Segment(context.Background(), photo) })
-	time.Sleep(20 * time.Millisecond)
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	_, err = seg.Segment(ctx, photo)
-	require.ErrorIs(t, err, context.DeadlineExceeded)
+	errs := make([]error, members-1) // the leader's, then the others' that stay
+	wg.Go(func() { _, errs[0] = seg.Segment(context.Background(), photo) })
+	joined(1)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	left := make(chan error)
+	go func() { _, err := seg.Segment(ctx, photo); left <- err }()
+	joined(2)
+	cancel() // gives up while the batch waits for more
+	require.ErrorIs(t, <-left, context.Canceled)
+
+	for i := 1; i < len(errs); i++ { // the rest fill the batch, which then runs
+		wg.Go(func() { _, errs[i] = seg.Segment(context.Background(), photo) })
+	}
 	wg.Wait()
-	require.NoError(t, leaderErr)
-	// The slot came back: the next request runs.
-	_, err = seg.Segment(context.Background(), photo)
-	require.NoError(t, err)
+	for i, err := range errs {
+		require.NoError(t, err, "member %d", i)
+	}
+	// The slot came back: the next batch (full at once, the window is long) runs.
+	for range members {
+		go func() { _, err := seg.Segment(context.Background(), photo); left <- err }()
+	}
+	for range members {
+		require.NoError(t, <-left)
+	}
 }
