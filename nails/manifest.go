@@ -141,6 +141,7 @@ func parseManifest(data []byte, dir string) (*Manifest, error) {
 		return nil, err
 	}
 	m.dir = dir
+	m.applyDefaults()
 	if err := m.validate(); err != nil {
 		return nil, err
 	}
@@ -191,30 +192,16 @@ func (m *Manifest) Batch() int {
 	return 1
 }
 
-func (m *Manifest) validate() error {
-	var problems []string
-	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
-	if m.Name == "" {
-		bad("name is empty")
-	}
-	if m.File == "" {
-		bad("file is empty")
-	}
+// applyDefaults fills what a manifest may leave out: NCHW, RGB, a 1/255 scale, unit
+// standard deviations, letterbox, threshold 0.5, and the output format's own defaults.
+// A value it fills is always one validate accepts.
+func (m *Manifest) applyDefaults() {
 	in := &m.Input
-	if in.Height <= 0 || in.Width <= 0 || in.Height > 4096 || in.Width > 4096 {
-		bad("input size %dx%d is outside 1..4096", in.Width, in.Height)
-	}
 	if in.Layout == "" {
 		in.Layout = "NCHW"
 	}
-	if in.Layout != "NCHW" {
-		bad("input layout %q is not supported (NCHW only)", in.Layout)
-	}
 	if in.Color == "" {
 		in.Color = ColorRGB
-	}
-	if in.Color != ColorRGB && in.Color != ColorBGR {
-		bad("input color %q must be RGB or BGR", in.Color)
 	}
 	if in.Scale == 0 {
 		in.Scale = 1.0 / 255
@@ -227,17 +214,75 @@ func (m *Manifest) validate() error {
 	if in.Resize == "" {
 		in.Resize = ResizeLetterbox
 	}
+	if m.Threshold == 0 {
+		m.Threshold = 0.5
+	}
+	o := &m.Output
+	switch o.Format {
+	case FormatRFDETR:
+		if o.TopK <= 0 {
+			o.TopK = 100
+		}
+	case FormatYOLO:
+		if o.NMSIoU <= 0 {
+			o.NMSIoU = 0.45
+		}
+	}
+	if o.MaxDetections <= 0 {
+		o.MaxDetections = 100
+	}
+}
+
+// validate checks a manifest whose defaults are filled (applyDefaults). Every problem
+// is reported, not just the first, so that one edit of the file can fix them all.
+func (m *Manifest) validate() error {
+	var problems []string
+	bad := func(format string, args ...any) { problems = append(problems, fmt.Sprintf(format, args...)) }
+	if m.Name == "" {
+		bad("name is empty")
+	}
+	if m.File == "" {
+		bad("file is empty")
+	}
+	m.Input.check(bad)
+	if m.Threshold <= 0 || m.Threshold >= 1 {
+		bad("threshold %v must be in (0,1)", m.Threshold)
+	}
+	m.Output.check(bad)
+	switch m.TTA {
+	case TTANone:
+	case TTAHFlip:
+		if m.Output.Format != FormatSemantic {
+			bad("tta %q is only supported for the %s format", m.TTA, FormatSemantic)
+		}
+	default:
+		bad("tta %q must be empty or hflip", m.TTA)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%s", strings.Join(problems, "; "))
+	}
+	return nil
+}
+
+// check reports what is wrong with an input spec to bad.
+func (in *InputSpec) check(bad func(format string, args ...any)) {
+	if in.Height <= 0 || in.Width <= 0 || in.Height > 4096 || in.Width > 4096 {
+		bad("input size %dx%d is outside 1..4096", in.Width, in.Height)
+	}
+	if in.Layout != "NCHW" {
+		bad("input layout %q is not supported (NCHW only)", in.Layout)
+	}
+	if in.Color != ColorRGB && in.Color != ColorBGR {
+		bad("input color %q must be RGB or BGR", in.Color)
+	}
 	if in.Resize != ResizeLetterbox && in.Resize != ResizeStretch {
 		bad("input resize %q must be letterbox or stretch", in.Resize)
 	}
-	if m.Threshold <= 0 || m.Threshold >= 1 {
-		if m.Threshold == 0 {
-			m.Threshold = 0.5
-		} else {
-			bad("threshold %v must be in (0,1)", m.Threshold)
-		}
-	}
-	o := &m.Output
+}
+
+// check reports what is wrong with an output spec to bad: the tensors its format
+// needs, and knobs set for a format that does not read them.
+func (o *OutputSpec) check(bad func(format string, args ...any)) {
 	switch o.Format {
 	case FormatSemantic:
 		if o.Logits == "" {
@@ -247,15 +292,9 @@ func (m *Manifest) validate() error {
 		if o.Dets == "" || o.Labels == "" || o.Masks == "" {
 			bad("output.dets, output.labels and output.masks are required for %s", o.Format)
 		}
-		if o.TopK <= 0 {
-			o.TopK = 100
-		}
 	case FormatYOLO:
 		if o.Boxes == "" || o.Protos == "" {
 			bad("output.boxes and output.protos are required for %s", o.Format)
-		}
-		if o.NMSIoU <= 0 {
-			o.NMSIoU = 0.45
 		}
 	default:
 		bad("output.format %q is not one of %s, %s, %s", o.Format, FormatSemantic, FormatRFDETR, FormatYOLO)
@@ -271,22 +310,6 @@ func (m *Manifest) validate() error {
 			bad("output.%s is only supported for the %s format", f.name, FormatSemantic)
 		}
 	}
-	switch m.TTA {
-	case TTANone:
-	case TTAHFlip:
-		if o.Format != FormatSemantic {
-			bad("tta %q is only supported for the %s format", m.TTA, FormatSemantic)
-		}
-	default:
-		bad("tta %q must be empty or hflip", m.TTA)
-	}
-	if o.MaxDetections <= 0 {
-		o.MaxDetections = 100
-	}
-	if len(problems) > 0 {
-		return fmt.Errorf("%s", strings.Join(problems, "; "))
-	}
-	return nil
 }
 
 // VerifyFile checks the model file's sha256 against the manifest (when it has one).

@@ -55,7 +55,8 @@ func RenderJPEG(data []byte, res *Result, m Material) (out []byte, ok bool, err 
 	// Two phases, each region on its own goroutine: read and paint every region, then
 	// write every one back. No region is written before all are read, so the context
 	// MCUs a read decodes around its region are always the photo's own (jpeg_edit.h).
-	regions := editRegions(res, o, w, h, int(info.mcu_w), int(info.mcu_h))
+	ed := jpegEdit{e: e, o: o, w: w, h: h, mcuW: int(info.mcu_w), mcuH: int(info.mcu_h)}
+	regions := editRegions(res, o, w, h, ed.mcuW, ed.mcuH)
 	stored := make([]*image.RGBA, len(regions))
 	defer func() {
 		for _, img := range stored {
@@ -64,6 +65,27 @@ func RenderJPEG(data []byte, res *Result, m Material) (out []byte, ok bool, err 
 			}
 		}
 	}()
+	if err := ed.readAndPaint(regions, stored, res, m); err != nil {
+		return nil, false, err
+	}
+	if err := ed.writeBack(regions, stored); err != nil {
+		return nil, false, err
+	}
+	return ed.finish(len(data))
+}
+
+// jpegEdit is a JPEG open for in-place editing (nt_edit_open), with what RenderJPEG's
+// phases need of it: its orientation, stored size and MCU size.
+type jpegEdit struct {
+	e          *C.nt_jpeg_edit
+	o          int // EXIF orientation
+	w, h       int // stored size
+	mcuW, mcuH int
+}
+
+// readAndPaint decodes every region, with an MCU of context around it, into stored[i]
+// (from regionPool) and paints its nails there.
+func (ed jpegEdit) readAndPaint(regions []editRegion, stored []*image.RGBA, res *Result, m Material) error {
 	var read errgroup.Group
 	read.SetLimit(runtime.GOMAXPROCS(0))
 	for i, r := range regions {
@@ -71,29 +93,32 @@ func RenderJPEG(data []byte, res *Result, m Material) (out []byte, ok bool, err 
 			// An MCU of context on every side (upsampling at the region's edges reads it),
 			// which keeps the region's origin on the MCU grid: an MCU's width left and
 			// right, its height above and below (they differ for 4:2:2 and 4:4:0).
-			mw, mh := int(info.mcu_w), int(info.mcu_h)
-			outer := image.Rect(r.rect.Min.X-mw, r.rect.Min.Y-mh, r.rect.Max.X+mw, r.rect.Max.Y+mh).Intersect(image.Rect(0, 0, w, h))
+			mw, mh := ed.mcuW, ed.mcuH
+			outer := image.Rect(r.rect.Min.X-mw, r.rect.Min.Y-mh, r.rect.Max.X+mw, r.rect.Max.Y+mh).Intersect(image.Rect(0, 0, ed.w, ed.h))
 			pix := regionPool.Get().(*[]byte)
 			img := &image.RGBA{Pix: resize(pix, 4*outer.Dx()*outer.Dy()), Stride: 4 * outer.Dx(), Rect: outer}
 			stored[i] = img
 			var errbuf [256]C.char
-			if C.nt_edit_get(e, C.int(outer.Min.X), C.int(outer.Min.Y), C.int(outer.Dx()), C.int(outer.Dy()),
+			if C.nt_edit_get(ed.e, C.int(outer.Min.X), C.int(outer.Min.Y), C.int(outer.Dx()), C.int(outer.Dy()),
 				(*C.uchar)(unsafe.Pointer(&img.Pix[0])), &errbuf[0], C.int(len(errbuf))) != 0 {
 				return editErr(&errbuf)
 			}
-			return paintStored(img, o, w, h, res, m, r.nails)
+			return paintStored(img, ed.o, ed.w, ed.h, res, m, r.nails)
 		})
 	}
-	if err := read.Wait(); err != nil {
-		return nil, false, err
-	}
+	return read.Wait()
+}
+
+// writeBack re-encodes each region's painted pixels (stored[i], without its context)
+// into the photo's coefficients.
+func (ed jpegEdit) writeBack(regions []editRegion, stored []*image.RGBA) error {
 	var write errgroup.Group
 	write.SetLimit(runtime.GOMAXPROCS(0))
 	for i, r := range regions {
 		write.Go(func() error {
 			img := stored[i]
 			var errbuf [256]C.char
-			if C.nt_edit_put(e, C.int(img.Rect.Min.X), C.int(img.Rect.Min.Y), C.int(img.Rect.Dx()), C.int(img.Rect.Dy()),
+			if C.nt_edit_put(ed.e, C.int(img.Rect.Min.X), C.int(img.Rect.Min.Y), C.int(img.Rect.Dx()), C.int(img.Rect.Dy()),
 				(*C.uchar)(unsafe.Pointer(&img.Pix[0])), C.int(r.rect.Min.X), C.int(r.rect.Min.Y), C.int(r.rect.Dx()),
 				C.int(r.rect.Dy()), &errbuf[0], C.int(len(errbuf))) != 0 {
 				return editErr(&errbuf)
@@ -101,17 +126,21 @@ func RenderJPEG(data []byte, res *Result, m Material) (out []byte, ok bool, err 
 			return nil
 		})
 	}
-	if err := write.Wait(); err != nil {
-		return nil, false, err
-	}
+	return write.Wait()
+}
+
+// finish writes the edited file of a photo of n bytes, keeping its orientation (and ICC
+// profile: jpeg_edit.h).
+func (ed jpegEdit) finish(n int) ([]byte, bool, error) {
+	var errbuf [256]C.char
 	// The file is written into Go memory sized for it: the photo's own size (the same
 	// coefficients and, usually, Huffman tables, minus the metadata dropped) with room
 	// for repainted blocks that code longer. Too small, it is written again into twice
 	// as much (the coefficients are still in memory); no photo here has needed that.
-	for capacity := finishCapacity(len(data)); ; capacity *= 2 {
+	for capacity := finishCapacity(n); ; capacity *= 2 {
 		out := make([]byte, capacity)
 		var size C.ulong
-		switch C.nt_edit_finish(e, C.int(o), (*C.uchar)(unsafe.Pointer(&out[0])), C.ulong(len(out)), &size,
+		switch C.nt_edit_finish(ed.e, C.int(ed.o), (*C.uchar)(unsafe.Pointer(&out[0])), C.ulong(len(out)), &size,
 			&errbuf[0], C.int(len(errbuf))) {
 		case 0:
 			return out[:size:size], true, nil

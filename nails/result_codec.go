@@ -118,7 +118,53 @@ func (r *Result) MarshalBinary() ([]byte, error) {
 // hold (Result.Bytes); a value claiming more is refused before it is allocated. Errors
 // wrap ErrBadResult.
 func UnmarshalResult(data []byte, size image.Point, limit int) (*Result, error) {
-	d := codecReader{b: data}
+	d := resultDecoder{limit: limit, mem: budget{left: limit}}
+	r, err := d.head(data, size)
+	if err != nil {
+		return nil, err
+	}
+	count := d.count(maxCodecNails)
+	if d.err != nil {
+		return nil, d.err
+	}
+	// Every size below is claimed against the budget before it is allocated.
+	if !d.mem.take(1, 128) || !d.mem.take(count, 96) {
+		return nil, fmt.Errorf("%w: %d nails need more than the %d-byte limit", ErrBadResult, count, limit)
+	}
+	alpha := 0
+	r.Nails = make([]Nail, count)
+	for i := range r.Nails {
+		n, err := d.nail(&r.Nails[i])
+		if err != nil {
+			return nil, err
+		}
+		alpha += n
+	}
+	if alpha > 0 {
+		if err := readAlpha(d.b, r.Nails, alpha); err != nil {
+			return nil, err
+		}
+	} else if len(d.b) != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrBadResult, len(d.b))
+	}
+	return r, nil
+}
+
+// resultDecoder reads one encoded Result: a codecReader, with the photo every value is
+// checked against and the budget every allocation is claimed from (head sets the photo).
+type resultDecoder struct {
+	codecReader
+	photo image.Rectangle
+	// Contours run along pixel corners: from (0,0) to (Width,Height) inclusive.
+	corners image.Rectangle
+	pixels  int
+	mem     budget
+	limit   int // for the messages: mem holds what is left of it
+}
+
+// head reads what comes before the nails (magic, version, size, model, timings). Its
+// error is the magic's, the version's or the size's; the others stay in d.err.
+func (d *resultDecoder) head(data []byte, size image.Point) (*Result, error) {
 	if !bytes.HasPrefix(data, []byte(resultMagic)) || len(data) < 4 {
 		return nil, fmt.Errorf("%w: no %q header", ErrBadResult, resultMagic)
 	}
@@ -132,110 +178,110 @@ func UnmarshalResult(data []byte, size image.Point, limit int) (*Result, error) 
 		// so a small value claiming a huge photo costs nothing here or downstream.
 		return nil, fmt.Errorf("%w: a %dx%d result for a %dx%d photo", ErrBadResult, r.Width, r.Height, size.X, size.Y)
 	}
-	photo := image.Rect(0, 0, r.Width, r.Height)
-	// Contours run along pixel corners: from (0,0) to (Width,Height) inclusive.
-	corners := image.Rect(0, 0, r.Width+1, r.Height+1)
-	pixels := r.Width * r.Height // each at most MaxInt32: the product fits a 64-bit int
+	d.photo = image.Rect(0, 0, r.Width, r.Height)
+	d.corners = image.Rect(0, 0, r.Width+1, r.Height+1)
+	d.pixels = r.Width * r.Height // each at most MaxInt32: the product fits a 64-bit int
 	r.Model = string(d.bytes(d.count(maxModelID)))
 	r.Timings = Timings{Decode: d.duration(), Preprocess: d.duration(), Infer: d.duration(), Postprocess: d.duration()}
-	count := d.count(maxCodecNails)
-	if d.err != nil {
-		return nil, d.err
-	}
-	// Every size below is claimed against the budget before it is allocated.
-	mem := budget{left: limit}
-	if !mem.take(1, 128) || !mem.take(count, 96) {
-		return nil, fmt.Errorf("%w: %d nails need more than the %d-byte limit", ErrBadResult, count, limit)
-	}
-	alpha := 0
-	r.Nails = make([]Nail, count)
-	for i := range r.Nails {
-		n := &r.Nails[i]
-		n.ID = d.count(math.MaxInt32)
-		if n.Score = math.Float64frombits(binary.LittleEndian.Uint64(d.bytes(8))); math.IsNaN(n.Score) || math.IsInf(n.Score, 0) {
-			d.fail("score %v", n.Score) // no JSON encoder can write it
-		}
-		n.Class = d.count(math.MaxInt32)
-		n.Box = d.rect(photo)
-		n.Area = d.count(pixels)
-		if d.flag() {
-			rect := d.rect(photo)
-			n.Mask = &Mask{Rect: rect, Scale: d.count(maxMaskScale)}
-			gw, gh := n.Mask.Cells() // inside the photo: at most its pixels
-			if d.err != nil {
-				return nil, d.err
-			}
-			if !mem.take(gw*gh+maskOverhead, 1) {
-				return nil, fmt.Errorf("%w: masks need more than the %d-byte limit", ErrBadResult, limit)
-			}
-			alpha += gw * gh
-		}
-		rings := d.count(pixels + 1)
-		if d.err != nil {
-			return nil, d.err
-		}
-		if !mem.take(rings, 24) {
-			return nil, fmt.Errorf("%w: contours need more than the %d-byte limit", ErrBadResult, limit)
-		}
-		if rings > 0 {
-			n.Contours = make([]Contour, rings)
-		}
-		for j := range n.Contours {
-			c := &n.Contours[j]
-			c.Hole = d.flag()
-			// Two varint bytes at least per point: a count beyond what is left is a lie.
-			pts := d.count(len(d.b) / 2)
-			if d.err != nil {
-				return nil, d.err
-			}
-			if !mem.take(pts, 16) {
-				return nil, fmt.Errorf("%w: contours need more than the %d-byte limit", ErrBadResult, limit)
-			}
-			if pts > 0 {
-				c.Points = make([]image.Point, pts)
-			}
-			prev := image.Point{}
-			for k := range c.Points {
-				// Each point is checked before the next step is added: the sum
-				// stays within the photo and cannot overflow.
-				prev = prev.Add(image.Point{d.delta(), d.delta()})
-				if d.err == nil && !prev.In(corners) {
-					d.fail("contour point %v outside the %v photo", prev, photo.Size())
-				}
-				if d.err != nil {
-					return nil, d.err
-				}
-				c.Points[k] = prev
-			}
-		}
-		if d.err != nil {
-			return nil, d.err
-		}
-	}
-	if alpha > 0 {
-		// One allocation for every mask; the stream must fill it exactly.
-		all := make([]byte, alpha)
-		// bytes.Reader is an io.ByteReader, so flate reads no further than its stream.
-		br := bytes.NewReader(d.b)
-		zr := flate.NewReader(br)
-		if _, err := io.ReadFull(zr, all); err != nil {
-			return nil, fmt.Errorf("%w: mask data: %v", ErrBadResult, err)
-		}
-		// The stream must end here, cleanly: more data, or a cut final block, is damage.
-		if n, err := zr.Read(make([]byte, 1)); n != 0 || err != io.EOF || br.Len() != 0 {
-			return nil, fmt.Errorf("%w: mask data does not end with its rectangles", ErrBadResult)
-		}
-		for i := range r.Nails {
-			if m := r.Nails[i].Mask; m != nil {
-				gw, gh := m.Cells()
-				size := gw * gh
-				m.Alpha, all = all[:size:size], all[size:]
-			}
-		}
-	} else if len(d.b) != 0 {
-		return nil, fmt.Errorf("%w: %d trailing bytes", ErrBadResult, len(d.b))
-	}
 	return r, nil
+}
+
+// nail reads one nail into n and returns the bytes of its mask's alpha, which come
+// later, with every other mask's, in one stream (readAlpha).
+func (d *resultDecoder) nail(n *Nail) (alpha int, err error) {
+	n.ID = d.count(math.MaxInt32)
+	if n.Score = math.Float64frombits(binary.LittleEndian.Uint64(d.bytes(8))); math.IsNaN(n.Score) || math.IsInf(n.Score, 0) {
+		d.fail("score %v", n.Score) // no JSON encoder can write it
+	}
+	n.Class = d.count(math.MaxInt32)
+	n.Box = d.rect(d.photo)
+	n.Area = d.count(d.pixels)
+	if d.flag() {
+		rect := d.rect(d.photo)
+		n.Mask = &Mask{Rect: rect, Scale: d.count(maxMaskScale)}
+		gw, gh := n.Mask.Cells() // inside the photo: at most its pixels
+		if d.err != nil {
+			return 0, d.err
+		}
+		if !d.mem.take(gw*gh+maskOverhead, 1) {
+			return 0, fmt.Errorf("%w: masks need more than the %d-byte limit", ErrBadResult, d.limit)
+		}
+		alpha = gw * gh
+	}
+	rings := d.count(d.pixels + 1)
+	if d.err != nil {
+		return 0, d.err
+	}
+	if !d.mem.take(rings, 24) {
+		return 0, fmt.Errorf("%w: contours need more than the %d-byte limit", ErrBadResult, d.limit)
+	}
+	if rings > 0 {
+		n.Contours = make([]Contour, rings)
+	}
+	for j := range n.Contours {
+		if err := d.contour(&n.Contours[j]); err != nil {
+			return 0, err
+		}
+	}
+	if d.err != nil {
+		return 0, d.err
+	}
+	return alpha, nil
+}
+
+// contour reads one ring of a nail's outline into c.
+func (d *resultDecoder) contour(c *Contour) error {
+	c.Hole = d.flag()
+	// Two varint bytes at least per point: a count beyond what is left is a lie.
+	pts := d.count(len(d.b) / 2)
+	if d.err != nil {
+		return d.err
+	}
+	if !d.mem.take(pts, 16) {
+		return fmt.Errorf("%w: contours need more than the %d-byte limit", ErrBadResult, d.limit)
+	}
+	if pts > 0 {
+		c.Points = make([]image.Point, pts)
+	}
+	prev := image.Point{}
+	for k := range c.Points {
+		// Each point is checked before the next step is added: the sum
+		// stays within the photo and cannot overflow.
+		prev = prev.Add(image.Point{d.delta(), d.delta()})
+		if d.err == nil && !prev.In(d.corners) {
+			d.fail("contour point %v outside the %v photo", prev, d.photo.Size())
+		}
+		if d.err != nil {
+			return d.err
+		}
+		c.Points[k] = prev
+	}
+	return nil
+}
+
+// readAlpha reads the masks' alpha, alpha bytes in all, from the DEFLATE stream that
+// must be all of rest, and hands each mask of nails its share.
+func readAlpha(rest []byte, ns []Nail, alpha int) error {
+	// One allocation for every mask; the stream must fill it exactly.
+	all := make([]byte, alpha)
+	// bytes.Reader is an io.ByteReader, so flate reads no further than its stream.
+	br := bytes.NewReader(rest)
+	zr := flate.NewReader(br)
+	if _, err := io.ReadFull(zr, all); err != nil {
+		return fmt.Errorf("%w: mask data: %v", ErrBadResult, err)
+	}
+	// The stream must end here, cleanly: more data, or a cut final block, is damage.
+	if n, err := zr.Read(make([]byte, 1)); n != 0 || err != io.EOF || br.Len() != 0 {
+		return fmt.Errorf("%w: mask data does not end with its rectangles", ErrBadResult)
+	}
+	for i := range ns {
+		if m := ns[i].Mask; m != nil {
+			gw, gh := m.Cells()
+			size := gw * gh
+			m.Alpha, all = all[:size:size], all[size:]
+		}
+	}
+	return nil
 }
 
 // budget counts the bytes a decoding Result will hold against its limit. Claims are

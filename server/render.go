@@ -81,17 +81,9 @@ func (s *Server) render(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	out := nails.Output{Format: formValue(c, "format"), DefaultQuality: s.cfg.JPEGQuality}
-	if q := formValue(c, "quality"); q != "" {
-		v, err := strconv.Atoi(q)
-		if err != nil || v < 1 || v > 100 {
-			_ = c.Error(newError(http.StatusBadRequest, "bad_quality", "quality=%q must be 1..100", q))
-			return
-		}
-		out.Quality = v
-	}
-	if out, err = out.Check(); err != nil {
-		_ = c.Error(newError(http.StatusBadRequest, "bad_format", "%v", err))
+	out, err := s.renderOutput(c)
+	if err != nil {
+		_ = c.Error(err)
 		return
 	}
 	// A JPEG back for a JPEG sent, at the photo's own quality: painted in place (the
@@ -99,17 +91,40 @@ func (s *Server) render(c *gin.Context) {
 	if out.InPlace() {
 		held := &reservation{b: s.memory}
 		defer held.release()
-		body, res, cached, ok, err := s.renderInPlace(c.Request.Context(), data, mat, held)
+		painted, err := s.renderInPlace(c.Request.Context(), data, mat, held)
 		if err != nil {
 			_ = c.Error(err)
 			return
 		}
-		if ok {
+		if painted != nil {
 			release() // only the painted JPEG is needed now, and held keeps its bytes
-			s.sendRender(c, "image/jpeg", body, res, mat, cached)
+			s.sendRender(c, "image/jpeg", painted.body, painted.res, mat, painted.cached)
 			return
 		}
 	}
+	s.renderWhole(c, data, release, mat, out)
+}
+
+// renderOutput reads the form's format and quality (a 400 when they are bad).
+func (s *Server) renderOutput(c *gin.Context) (nails.Output, error) {
+	out := nails.Output{Format: formValue(c, "format"), DefaultQuality: s.cfg.JPEGQuality}
+	if q := formValue(c, "quality"); q != "" {
+		v, err := strconv.Atoi(q)
+		if err != nil || v < 1 || v > 100 {
+			return out, newError(http.StatusBadRequest, "bad_quality", "quality=%q must be 1..100", q)
+		}
+		out.Quality = v
+	}
+	out, err := out.Check()
+	if err != nil {
+		return out, newError(http.StatusBadRequest, "bad_format", "%v", err)
+	}
+	return out, nil
+}
+
+// renderWhole paints the photo decoded whole and encodes it as out says: every photo
+// renderInPlace does not edit. release gives the upload back.
+func (s *Server) renderWhole(c *gin.Context, data []byte, release func(), mat nails.Material, out nails.Output) {
 	// Decode once: the pixels are needed to paint, and the same photo feeds inference
 	// on a cache miss. Admitted once for the whole request: decode, the painted RGBA
 	// copy and the encoded output (at most 4 bytes a pixel again) are held together.
@@ -141,25 +156,34 @@ func (s *Server) render(c *gin.Context) {
 		_ = c.Error(err)
 		return
 	}
-	t = time.Now()
-	img, err := nails.Render(photo, res, mat)
+	body, err := s.paintAndEncode(photo, res, mat, out)
 	if err != nil {
 		_ = c.Error(err)
 		return
 	}
-	s.metrics.observeStage("render", time.Since(t))
-	t = time.Now()
-	body, err := out.Encode(img)
-	if err != nil {
-		_ = c.Error(err)
-		return
-	}
-	s.metrics.observeStage("encode", time.Since(t))
 	// Only the encoded body is left to send, and a client may read it slowly: keep its
 	// bytes reserved, give the pixels' share and the upload back to everyone else now.
 	held.shrinkTo(int64(len(body)))
 	release()
 	s.sendRender(c, out.ContentType(), body, res, mat, cached)
+}
+
+// paintAndEncode paints res's nails on photo with mat and encodes the painted photo,
+// timing each stage.
+func (s *Server) paintAndEncode(photo *nails.Photo, res *nails.Result, mat nails.Material, out nails.Output) ([]byte, error) {
+	t := time.Now()
+	img, err := nails.Render(photo, res, mat)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics.observeStage("render", time.Since(t))
+	t = time.Now()
+	body, err := out.Encode(img)
+	if err != nil {
+		return nil, err
+	}
+	s.metrics.observeStage("encode", time.Since(t))
+	return body, nil
 }
 
 // sendRender answers with the painted photo. With no nails it is the photo unpainted,
@@ -179,37 +203,46 @@ func (s *Server) sendRender(c *gin.Context, contentType string, body []byte, res
 	c.Data(http.StatusOK, contentType, body)
 }
 
+// paintedJPEG is what renderInPlace painted: the body to send and the segmentation
+// painted (from the cache or not).
+type paintedJPEG struct {
+	body   []byte
+	res    *nails.Result
+	cached bool
+}
+
 // renderInPlace paints a JPEG without decoding or encoding it whole (nails.RenderJPEG):
 // the segmentation comes from the cache, or from a decode at the model's size on a
 // miss, and only the blocks under the nails are re-encoded. A 12 MP photo costs a
 // fraction of a full decode + encode, and the photo keeps its own compression outside
 // the nails. The memory it paints with is reserved in held, which keeps the painted
-// body's bytes when it returns (for the caller to release once sent). ok is false (and
-// nothing is held) for photos it does not edit: not a colour JPEG, or a layout
+// body's bytes when it returns (for the caller to release once sent). It returns nil
+// (and nothing is held) for photos it does not edit: not a colour JPEG, or a layout
 // RenderJPEG leaves to the whole-photo path.
-func (s *Server) renderInPlace(ctx context.Context, data []byte, mat nails.Material, held *reservation) (body []byte, res *nails.Result, cached, ok bool, err error) {
+func (s *Server) renderInPlace(ctx context.Context, data []byte, mat nails.Material, held *reservation) (*paintedJPEG, error) {
 	h, err := nails.ReadHeader(data)
 	if err != nil || h.Format != "jpeg" || h.Components != 3 {
-		return nil, nil, false, false, nil // the whole-photo path reports what is wrong
+		return nil, nil // the whole-photo path reports what is wrong
 	}
 	if err := s.cfg.Limits.Check(h); err != nil {
-		return nil, nil, false, false, err
+		return nil, err
 	}
-	if res, cached, err = s.segmentation(ctx, data, nil); err != nil {
-		return nil, nil, false, false, err
+	res, cached, err := s.segmentation(ctx, data, nil)
+	if err != nil {
+		return nil, err
 	}
 	// Held while painting: the photo's coefficients (2 bytes a sample, at most 6 a
 	// pixel), the painted regions and the output.
 	if err := held.grow(ctx, 6*h.Pixels()+2*int64(len(data))); err != nil {
-		return nil, nil, false, false, err
+		return nil, err
 	}
 	t := time.Now()
-	body, ok, err = nails.RenderJPEG(data, res, mat)
+	body, ok, err := nails.RenderJPEG(data, res, mat)
 	if !ok || err != nil {
 		held.release()
-		return body, res, cached, ok, err
+		return nil, err
 	}
 	s.metrics.observeStage("render", time.Since(t))
 	held.shrinkTo(int64(len(body)))
-	return body, res, cached, ok, nil
+	return &paintedJPEG{body: body, res: res, cached: cached}, nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/nailtrt/nailtrt/internal/benchkit"
 	"github.com/nailtrt/nailtrt/nails"
+	"github.com/nailtrt/nailtrt/nails/segment"
 	"github.com/nailtrt/nailtrt/option"
 )
 
@@ -36,91 +37,136 @@ func runBench(args []string) error {
 	if err := f.parse(args); err != nil {
 		return err
 	}
-	if *image == "" {
-		return fmt.Errorf("--image is required: the photo to send (e.g. --image docs/examples/hand.jpg)")
-	}
-	data, err := os.ReadFile(*image)
+	data, err := readBenchImage(*image, *cache)
 	if err != nil {
 		return err
 	}
-	if *cache != "miss" && *cache != "hit" {
-		return fmt.Errorf("--cache %q: want miss or hit", *cache)
+	conc, err := parseConcurrency(levels)
+	if err != nil {
+		return err
 	}
-	if *cache == "miss" && !bytes.HasPrefix(data, []byte{0xFF, 0xD8}) {
-		return fmt.Errorf("--cache miss needs a JPEG (its bytes are varied with a comment segment)")
-	}
-	var conc []int
-	for _, s := range levels {
-		c, err := strconv.Atoi(s)
-		if err != nil || c < 1 {
-			return fmt.Errorf("--concurrency: %q is not a positive integer", s)
-		}
-		conc = append(conc, c)
-	}
-	var do func(ctx context.Context, body []byte) error
-	var rss func() string
-	var label string
+	var target benchTarget
 	if *url == "" {
 		seg, err := openSegmenter(m)
 		if err != nil {
 			return err
 		}
 		defer seg.Close()
-		mat, err := nails.LookupPreset(*material)
+		if target, err = inProcessTarget(seg, *endpoint, *material); err != nil {
+			return err
+		}
+	} else {
+		target = serverTarget(*url, *endpoint, *material)
+	}
+	return benchLevels(target, data, *image, *cache, conc, *n)
+}
+
+// readBenchImage reads the photo to send, refusing what --cache cannot use.
+func readBenchImage(image, cache string) ([]byte, error) {
+	if image == "" {
+		return nil, fmt.Errorf("--image is required: the photo to send (e.g. --image docs/examples/hand.jpg)")
+	}
+	data, err := os.ReadFile(image)
+	if err != nil {
+		return nil, err
+	}
+	if cache != "miss" && cache != "hit" {
+		return nil, fmt.Errorf("--cache %q: want miss or hit", cache)
+	}
+	if cache == "miss" && !bytes.HasPrefix(data, []byte{0xFF, 0xD8}) {
+		return nil, fmt.Errorf("--cache miss needs a JPEG (its bytes are varied with a comment segment)")
+	}
+	return data, nil
+}
+
+// parseConcurrency reads --concurrency's client counts.
+func parseConcurrency(levels []string) ([]int, error) {
+	var conc []int
+	for _, s := range levels {
+		c, err := strconv.Atoi(s)
+		if err != nil || c < 1 {
+			return nil, fmt.Errorf("--concurrency: %q is not a positive integer", s)
+		}
+		conc = append(conc, c)
+	}
+	return conc, nil
+}
+
+// benchTarget is what a bench drives: do sends one request, rss reads the resident
+// memory of whatever answers it, label names it.
+type benchTarget struct {
+	do    func(ctx context.Context, body []byte) error
+	rss   func() string
+	label string
+}
+
+// inProcessTarget is the pipeline in this process: seg's segmentation, or with
+// endpoint render a full decode, segmentation and render with material.
+func inProcessTarget(seg *segment.Segmenter, endpoint, material string) (benchTarget, error) {
+	mat, err := nails.LookupPreset(material)
+	if err != nil {
+		return benchTarget{}, err
+	}
+	do := func(ctx context.Context, body []byte) error {
+		if endpoint != "render" {
+			_, err := seg.Segment(ctx, body) // decodes at the size the model needs
+			return err
+		}
+		p, err := nails.Decode(body, nails.Limits{})
 		if err != nil {
 			return err
 		}
-		do = func(ctx context.Context, body []byte) error {
-			if *endpoint != "render" {
-				_, err := seg.Segment(ctx, body) // decodes at the size the model needs
-				return err
-			}
-			p, err := nails.Decode(body, nails.Limits{})
-			if err != nil {
-				return err
-			}
-			res, err := seg.SegmentPhoto(ctx, p)
-			if err == nil {
-				_, err = nails.Render(p, res, mat)
-			}
-			return err
+		res, err := seg.SegmentPhoto(ctx, p)
+		if err == nil {
+			_, err = nails.Render(p, res, mat)
 		}
-		rss = selfRSS
-		label = fmt.Sprintf("pipeline in-process (%s, %s)", seg.Manifest().ID(), seg.Backend())
-	} else {
-		base := strings.TrimRight(*url, "/")
-		path := "/api/nails/segment"
-		if *endpoint == "render" {
-			path = "/api/nails/render"
-		}
-		client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}}
-		do = func(ctx context.Context, body []byte) error {
-			return postImage(ctx, client, base+path, body, *material)
-		}
-		rss = func() string { return serverRSS(client, base) }
-		label = "server " + base + path
+		return err
 	}
-	fmt.Printf("%s, image %s (%d bytes), cache %s\n", label, *image, len(data), *cache)
-	fmt.Printf("resident memory at rest: %s\n", rss())
+	return benchTarget{do: do, rss: selfRSS,
+		label: fmt.Sprintf("pipeline in-process (%s, %s)", seg.Manifest().ID(), seg.Backend())}, nil
+}
+
+// serverTarget is a running server at url, posting to its segment or render endpoint.
+func serverTarget(url, endpoint, material string) benchTarget {
+	base := strings.TrimRight(url, "/")
+	path := "/api/nails/segment"
+	if endpoint == "render" {
+		path = "/api/nails/render"
+	}
+	client := &http.Client{Timeout: 60 * time.Second, Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}}
+	return benchTarget{
+		do: func(ctx context.Context, body []byte) error {
+			return postImage(ctx, client, base+path, body, material)
+		},
+		rss:   func() string { return serverRSS(client, base) },
+		label: "server " + base + path,
+	}
+}
+
+// benchLevels sends n requests of data (the file image) at each concurrency level and
+// prints their latencies, with the target's memory before and after.
+func benchLevels(target benchTarget, data []byte, image, cache string, conc []int, n int) error {
+	fmt.Printf("%s, image %s (%d bytes), cache %s\n", target.label, image, len(data), cache)
+	fmt.Printf("resident memory at rest: %s\n", target.rss())
 	var seq atomic.Int64
 	body := func() []byte {
-		if *cache == "hit" {
+		if cache == "hit" {
 			return data
 		}
 		return benchkit.VaryJPEG(data, fmt.Sprintf("nailtrt-bench-%d-%d", time.Now().UnixNano(), seq.Add(1)))
 	}
-	if *cache == "hit" { // fill the cache first
-		if err := do(context.Background(), data); err != nil {
+	if cache == "hit" { // fill the cache first
+		if err := target.do(context.Background(), data); err != nil {
 			return err
 		}
 	}
 	fmt.Printf("%8s %8s %7s %9s %9s %9s %9s %10s\n", "clients", "requests", "errors", "p50 ms", "p90 ms", "p99 ms", "max ms", "req/s")
 	for _, c := range conc {
-		lat, errs, wall := runLevel(c, *n, func() error { return do(context.Background(), body()) })
-		fmt.Printf("%8d %8d %7d %9.2f %9.2f %9.2f %9.2f %10.1f\n", c, *n, errs, pct(lat, 50), pct(lat, 90), pct(lat, 99),
-			pct(lat, 100), float64(*n)/wall.Seconds())
+		lat, errs, wall := runLevel(c, n, func() error { return target.do(context.Background(), body()) })
+		fmt.Printf("%8d %8d %7d %9.2f %9.2f %9.2f %9.2f %10.1f\n", c, n, errs, pct(lat, 50), pct(lat, 90), pct(lat, 99),
+			pct(lat, 100), float64(n)/wall.Seconds())
 	}
-	fmt.Printf("resident memory after load: %s\n", rss())
+	fmt.Printf("resident memory after load: %s\n", target.rss())
 	return nil
 }
 
@@ -167,7 +213,8 @@ func pct(lat []time.Duration, p int) float64 {
 	return float64(s[max(0, i)].Microseconds()) / 1000
 }
 
-// withComment inserts a JPEG COM segment after SOI: a different file, the same pixels.
+// postImage posts img as a multipart upload (field file, with material) to url; a
+// status other than 200 is an error carrying the response body.
 func postImage(ctx context.Context, client *http.Client, url string, img []byte, material string) error {
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)

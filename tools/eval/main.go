@@ -21,6 +21,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nailtrt/nailtrt/nails"
 	"github.com/nailtrt/nailtrt/nails/segment"
 )
 
@@ -66,106 +67,24 @@ func run(model, dataset, split, backend string, threads int, out string, write b
 	if err != nil {
 		return err
 	}
-	if opts.sources != "" {
-		keep := strings.Split(opts.sources, ",")
-		rows = slices.DeleteFunc(rows, func(r row) bool { return !slices.Contains(keep, r.source) })
-		if len(rows) == 0 {
-			return fmt.Errorf("no images of sources %q in split %q", opts.sources, split)
-		}
+	if rows, err = keepSources(rows, opts.sources, split); err != nil {
+		return err
 	}
-	var perImage *csv.Writer
-	if opts.perImage != "" {
-		f, err := os.Create(opts.perImage)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		perImage = csv.NewWriter(f)
-		defer perImage.Flush()
-		_ = perImage.Write([]string{"id", "source", "image", "iou", "found", "labelled", "matched"})
+	perImage, closePerImage, err := createPerImage(opts.perImage)
+	if err != nil {
+		return err
 	}
+	defer closePerImage()
 	seg, err := segment.Open(context.Background(), segment.Config{Model: model, Backend: backend, Threads: threads})
 	if err != nil {
 		return err
 	}
 	defer seg.Close()
-	acc := map[string]*accumulator{}
-	var latencies []time.Duration
-	for _, r := range rows {
-		data, err := os.ReadFile(filepath.Join(dataset, r.image))
-		if err != nil {
-			return err
-		}
-		truth, w, h, err := readMask(filepath.Join(dataset, r.mask))
-		if err != nil {
-			return fmt.Errorf("%s: %w", r.id, err)
-		}
-		var truths [][]bool
-		if r.instances != "" {
-			labels, iw, ih, err := readLabels(filepath.Join(dataset, r.instances))
-			if err != nil {
-				return fmt.Errorf("%s: %w", r.id, err)
-			}
-			if iw != w || ih != h {
-				return fmt.Errorf("%s: instance map is %dx%d, mask %dx%d", r.id, iw, ih, w, h)
-			}
-			truths = instancesFromLabels(labels)
-		}
-		t0 := time.Now()
-		res, err := seg.Segment(context.Background(), data)
-		if err != nil {
-			return fmt.Errorf("%s: %w", r.id, err)
-		}
-		latencies = append(latencies, time.Since(t0))
-		if res.Width != w || res.Height != h {
-			return fmt.Errorf("%s: photo is %dx%d, mask %dx%d (EXIF rotation in the dataset?)", r.id, res.Width, res.Height, w, h)
-		}
-		pred := make([]bool, w*h)
-		var preds [][]bool
-		for _, n := range res.Nails {
-			inst := make([]bool, w*h)
-			for y := n.Box.Min.Y; y < n.Box.Max.Y; y++ {
-				for x := n.Box.Min.X; x < n.Box.Max.X; x++ {
-					if n.Mask.Inside(x, y) {
-						inst[y*w+x], pred[y*w+x] = true, true
-					}
-				}
-			}
-			preds = append(preds, inst)
-		}
-		var one accumulator
-		one.add(pred, truth, w, h, preds, truths)
-		if perImage != nil {
-			_ = perImage.Write([]string{r.id, r.source, r.image, fmt.Sprintf("%.4f", one.result()["iou"]),
-				fmt.Sprint(one.npred), fmt.Sprint(one.ntrue), fmt.Sprint(one.tp)})
-		}
-		for _, key := range []string{r.source, "origin:" + r.origin} {
-			if key == "origin:" {
-				continue
-			}
-			if acc[key] == nil {
-				acc[key] = &accumulator{}
-			}
-			acc[key].merge(&one)
-		}
+	acc, latencies, err := scoreRows(seg, dataset, rows, perImage)
+	if err != nil {
+		return err
 	}
-	table := map[string]map[string]float64{}
-	overall := &accumulator{}
-	sources := make([]string, 0, len(acc))
-	var origins []string
-	for s, a := range acc {
-		if o, ok := strings.CutPrefix(s, "origin:"); ok {
-			origins = append(origins, o)
-			table[split+"/origin:"+o] = a.result()
-			continue
-		}
-		sources = append(sources, s)
-		overall.merge(a)
-		table[split+"/"+s] = a.result()
-	}
-	sort.Strings(sources)
-	sort.Strings(origins)
-	table[split+"/overall"] = overall.result()
+	table, sources, origins := tabulate(acc, split)
 	slices.Sort(latencies)
 
 	fmt.Printf("model %s (%s) on %s/%s, %d images, median segment %.1f ms\n\n", seg.Manifest().ID(), seg.Backend(), dataset, split,
@@ -195,6 +114,138 @@ func run(model, dataset, split, backend string, threads int, out string, write b
 		return writeMetrics(model, table)
 	}
 	return nil
+}
+
+// createPerImage creates the per-image CSV at path and writes its header; done
+// flushes and closes it. With path "" the writer is nil and done does nothing.
+func createPerImage(path string) (w *csv.Writer, done func(), err error) {
+	if path == "" {
+		return nil, func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	w = csv.NewWriter(f)
+	_ = w.Write([]string{"id", "source", "image", "iou", "found", "labelled", "matched"})
+	return w, func() { w.Flush(); f.Close() }, nil
+}
+
+// scoreRows scores every row, accumulated by source and by "origin:"+origin (rows
+// with one), writing a line per row to perImage when it is not nil; latencies are the
+// segmentations' times, in row order.
+func scoreRows(seg *segment.Segmenter, dataset string, rows []row, perImage *csv.Writer) (acc map[string]*accumulator, latencies []time.Duration, err error) {
+	acc = map[string]*accumulator{}
+	for _, r := range rows {
+		one, took, err := scoreRow(seg, dataset, r)
+		if err != nil {
+			return nil, nil, err
+		}
+		latencies = append(latencies, took)
+		if perImage != nil {
+			_ = perImage.Write([]string{r.id, r.source, r.image, fmt.Sprintf("%.4f", one.result()["iou"]),
+				fmt.Sprint(one.npred), fmt.Sprint(one.ntrue), fmt.Sprint(one.tp)})
+		}
+		for _, key := range []string{r.source, "origin:" + r.origin} {
+			if key == "origin:" {
+				continue
+			}
+			if acc[key] == nil {
+				acc[key] = &accumulator{}
+			}
+			acc[key].merge(one)
+		}
+	}
+	return acc, latencies, nil
+}
+
+// keepSources keeps the rows of the comma-separated sources ("" keeps every row).
+func keepSources(rows []row, sources, split string) ([]row, error) {
+	if sources == "" {
+		return rows, nil
+	}
+	keep := strings.Split(sources, ",")
+	rows = slices.DeleteFunc(rows, func(r row) bool { return !slices.Contains(keep, r.source) })
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("no images of sources %q in split %q", sources, split)
+	}
+	return rows, nil
+}
+
+// scoreRow segments one row's photo and scores it against the row's masks; took is the
+// segmentation's time alone.
+func scoreRow(seg *segment.Segmenter, dataset string, r row) (one *accumulator, took time.Duration, err error) {
+	data, err := os.ReadFile(filepath.Join(dataset, r.image))
+	if err != nil {
+		return nil, 0, err
+	}
+	truth, w, h, err := readMask(filepath.Join(dataset, r.mask))
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", r.id, err)
+	}
+	var truths [][]bool
+	if r.instances != "" {
+		labels, iw, ih, err := readLabels(filepath.Join(dataset, r.instances))
+		if err != nil {
+			return nil, 0, fmt.Errorf("%s: %w", r.id, err)
+		}
+		if iw != w || ih != h {
+			return nil, 0, fmt.Errorf("%s: instance map is %dx%d, mask %dx%d", r.id, iw, ih, w, h)
+		}
+		truths = instancesFromLabels(labels)
+	}
+	t0 := time.Now()
+	res, err := seg.Segment(context.Background(), data)
+	if err != nil {
+		return nil, 0, fmt.Errorf("%s: %w", r.id, err)
+	}
+	took = time.Since(t0)
+	if res.Width != w || res.Height != h {
+		return nil, 0, fmt.Errorf("%s: photo is %dx%d, mask %dx%d (EXIF rotation in the dataset?)", r.id, res.Width, res.Height, w, h)
+	}
+	pred, preds := predictedMasks(res, w, h)
+	one = &accumulator{}
+	one.add(pred, truth, w, h, preds, truths)
+	return one, took, nil
+}
+
+// predictedMasks rasterises res's nails on a w x h grid: their union, and one mask each.
+func predictedMasks(res *nails.Result, w, h int) (pred []bool, preds [][]bool) {
+	pred = make([]bool, w*h)
+	for _, n := range res.Nails {
+		inst := make([]bool, w*h)
+		for y := n.Box.Min.Y; y < n.Box.Max.Y; y++ {
+			for x := n.Box.Min.X; x < n.Box.Max.X; x++ {
+				if n.Mask.Inside(x, y) {
+					inst[y*w+x], pred[y*w+x] = true, true
+				}
+			}
+		}
+		preds = append(preds, inst)
+	}
+	return pred, preds
+}
+
+// tabulate is the metrics table, keyed split/source and split/origin:o, with
+// split/overall over the sources; and the sources and origins, sorted.
+func tabulate(acc map[string]*accumulator, split string) (table map[string]map[string]float64, sources, origins []string) {
+	table = map[string]map[string]float64{}
+	overall := &accumulator{}
+	sources = make([]string, 0, len(acc))
+	for s, a := range acc {
+		if o, ok := strings.CutPrefix(s, "origin:"); ok {
+			origins = append(origins, o)
+			table[split+"/origin:"+o] = a.result()
+			continue
+		}
+		sources = append(sources, s)
+		overall.merge(a)
+		table[split+"/"+s] = a.result()
+	}
+	sort.Strings(sources)
+	sort.Strings(origins)
+	table[split+"/overall"] = overall.result()
+	return table, sources, origins
 }
 
 // printTable prints one metrics row per key; "overall" is appended for the source table.
