@@ -5,8 +5,8 @@
 //
 // One file per idea:
 //
-//	header.go, exif.go      the image header, checked before anything is decoded; EXIF orientation
-//	decode.go, jpeg_*.go    bytes -> Photo (libjpeg-turbo for JPEG, at the scale the model needs)
+//	header.go, exif.go      bytes -> Header: format sniffed, Limits checked before any decode; EXIF orientation
+//	decode.go, jpeg_*.go    bytes and Header -> Photo (libjpeg-turbo for JPEG, at the scale the model needs)
 //	photo.go                Photo: planes or RGBA, orientation, the displayed view
 //	manifest.go             a model's manifest: input, output format, post-processing, checks
 //	preprocess.go           Photo -> the model's input tensor, letterboxed and normalised

@@ -3,9 +3,12 @@ package nails
 import (
 	"bytes"
 	"encoding/binary"
+	"fmt"
 	"image"
 	"image/gif"
 	"image/png"
+
+	"golang.org/x/image/webp"
 )
 
 // Header is what an image's header says about it, read without decoding pixels: enough
@@ -76,6 +79,78 @@ func (h Header) DecodeBytes() int64 {
 	return px*(perPixel+4) + 1<<20
 }
 
+// Limits bound what Decode accepts. The zero value means the defaults.
+type Limits struct {
+	MaxPixels int // width*height; default 40 MP
+	MaxSide   int // longest side; default 12,000 px
+	// MaxScans bounds a JPEG's start-of-scan markers. Encoders write at most a dozen or
+	// so; a crafted progressive file repeating an empty scan thousands of times costs
+	// seconds of CPU per kilobyte. Default 64.
+	MaxScans int
+	// MinSide is the shortest side a photo may have to be segmented (ErrTooSmall below):
+	// no nail is big enough to find there, and the model answered noise (a 10x10 image
+	// came back "one nail, 0.80"). Default 32 px.
+	MinSide int
+}
+
+const (
+	DefaultMaxPixels = 40_000_000
+	DefaultMaxSide   = 12_000
+	DefaultMaxScans  = 64
+	DefaultMinSide   = 32
+)
+
+func (l Limits) withDefaults() Limits {
+	if l.MaxPixels <= 0 {
+		l.MaxPixels = DefaultMaxPixels
+	}
+	if l.MaxSide <= 0 {
+		l.MaxSide = DefaultMaxSide
+	}
+	if l.MaxScans <= 0 {
+		l.MaxScans = DefaultMaxScans
+	}
+	if l.MinSide <= 0 {
+		l.MinSide = DefaultMinSide
+	}
+	return l
+}
+
+// Check refuses a header over the limits (ErrTooLarge), before any pixel is decoded.
+// (MinSide is checked where nails are searched for: small images decode fine.)
+func (l Limits) Check(h Header) error {
+	l = l.withDefaults()
+	if h.Width <= 0 || h.Height <= 0 {
+		return wrap(ErrUndecodable, "%s header says %dx%d", h.Format, h.Width, h.Height)
+	}
+	if h.Width > l.MaxSide || h.Height > l.MaxSide {
+		return wrap(ErrTooLarge, "%dx%d: a side exceeds %d px", h.Width, h.Height, l.MaxSide)
+	}
+	if h.Pixels() > int64(l.MaxPixels) {
+		return wrap(ErrTooLarge, "%dx%d is %.1f MP, over the %.1f MP limit", h.Width, h.Height,
+			float64(h.Pixels())/1e6, float64(l.MaxPixels)/1e6)
+	}
+	if h.Scans > l.MaxScans {
+		return wrap(ErrTooLarge, "the JPEG has %d scans, over the limit of %d", h.Scans, l.MaxScans)
+	}
+	return nil
+}
+
+// Format sniffing by magic bytes: the Content-Type a client sends is not trusted.
+func sniff(data []byte) string {
+	switch {
+	case len(data) >= 3 && data[0] == 0xFF && data[1] == 0xD8 && data[2] == 0xFF:
+		return "jpeg"
+	case len(data) >= 8 && bytes.Equal(data[:8], []byte("\x89PNG\r\n\x1a\n")):
+		return "png"
+	case len(data) >= 6 && (bytes.Equal(data[:6], []byte("GIF87a")) || bytes.Equal(data[:6], []byte("GIF89a"))):
+		return "gif"
+	case len(data) >= 12 && bytes.Equal(data[:4], []byte("RIFF")) && bytes.Equal(data[8:12], []byte("WEBP")):
+		return "webp"
+	}
+	return ""
+}
+
 // ReadHeader sniffs the format and reads the header. Errors wrap ErrEmpty,
 // ErrUnsupportedFormat or ErrUndecodable.
 func ReadHeader(data []byte) (Header, error) {
@@ -118,6 +193,17 @@ func ReadHeader(data []byte) (Header, error) {
 		h.Orientation = 0
 	}
 	return h, nil
+}
+
+// safeWebPConfig is webp.DecodeConfig with a panic turned into an error (x/image/webp
+// has panicked on crafted files before).
+func safeWebPConfig(data []byte) (cfg image.Config, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("decoder panic: %v", r)
+		}
+	}()
+	return webp.DecodeConfig(bytes.NewReader(data))
 }
 
 // jpegSegments walks a JPEG's marker segments after SOI, calling fn with each marker
