@@ -12,13 +12,14 @@ import (
 	"strings"
 )
 
-// Format is an output format the decoders understand (OutputSpec.Format).
-type Format string
+// OutputFormat is a model output layout the decoders understand (OutputSpec.Format);
+// an image's format is a plain string ("jpeg", "png", ...: Header.Format), a different idea.
+type OutputFormat string
 
 const (
-	FormatSemantic Format = "semantic"
-	FormatRFDETR   Format = "rfdetr-seg"
-	FormatYOLO     Format = "yolo-seg"
+	FormatSemantic OutputFormat = "semantic"
+	FormatRFDETR   OutputFormat = "rfdetr-seg"
+	FormatYOLO     OutputFormat = "yolo-seg"
 )
 
 // Resize is how a photo is fitted to the model's input (InputSpec.Resize).
@@ -81,7 +82,7 @@ type InputSpec struct {
 
 // OutputSpec names the output tensors of each format, plus decoding knobs.
 type OutputSpec struct {
-	Format Format `json:"format"`
+	Format OutputFormat `json:"format"`
 	// semantic
 	Logits  string `json:"logits,omitempty"`
 	MinArea int    `json:"min_area,omitempty"` // smallest component, in model-input pixels
