@@ -37,7 +37,7 @@ func DecodeHeader(ctx context.Context, data []byte, h Header, lim Limits) (*Phot
 }
 
 // DecodeReduced is DecodeHeader for a photo that will only be looked at at size, as
-// displayed (Segmenter.Decode asks for its model's input): a JPEG is decoded with
+// displayed (segment.Segmenter.Decode asks for its model's input): a JPEG is decoded with
 // libjpeg-turbo's DCT scaling at the smallest of 1/8, 1/4, 1/2 and 1 whose size still
 // covers size in both directions. A 12 MP photo for a 512 px model decodes at 1/4. The
 // Photo keeps the full displayed size in Width and Height, with Src smaller (Reduced);

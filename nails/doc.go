@@ -1,7 +1,12 @@
-// Package nails is nailtrt's domain: photos in, fingernails out, polish painted on. It
-// imports no runner (no trt, no nails/segment): its tests, and the server's fake-model
-// tests, build without the native library (make test-layers holds it). Running the
-// model is package nails/segment's job; it calls the pieces below around each run.
+// Package nails is nailtrt's domain: photos in, fingernails out, polish painted on.
+// Running the model is package nails/segment's job; it calls the pieces below around
+// each run.
+//
+// It must not import the runtime or the runner (nails/segment, trt), nor anything
+// above it (server, web, cmd): only option and internal helpers. Built with -tags
+// nonative, its tests (all but orientation_test.go, which runs the whole pipeline
+// through nails/segment) and the server's fake-model tests link no native runner;
+// make test-layers holds it.
 //
 // One file per idea:
 //

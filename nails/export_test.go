@@ -5,8 +5,8 @@ import (
 	"testing"
 )
 
-// Internals lent to the external tests (package nails_test, which run the pipeline
-// through package segment and so cannot live in package nails without an import cycle).
+// Internals lent to orientation_test.go (package nails_test: it runs the pipeline
+// through package segment, so it cannot live in package nails without an import cycle).
 var (
 	EncodeJPEGSampled = encodeJPEGSampled
 	TurboSamplings    = turboSamplings

@@ -1,7 +1,7 @@
 //go:build !nonative
 
-// Package nails_test holds the domain's tests that run the whole pipeline through the
-// runtime (package segment, hence the native runner): left out with -tags nonative.
+// The domain's tests that run the whole pipeline through the runtime (package segment,
+// hence the native runner): left out with -tags nonative (make test-layers).
 // export_test.go lends them the internals they need.
 package nails_test
 

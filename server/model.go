@@ -15,7 +15,9 @@ import (
 	"github.com/nailtrt/nailtrt/nails"
 )
 
-// Loader opens the model. It runs once, in the background.
+// Loader opens the model, in the background (on the first request with Config.Lazy),
+// and again after a failure until one succeeds or Config.LoadAttempts are spent. The
+// nailtrt command's loader opens a *segment.Segmenter (openLoader in cmd/nailtrt/serve.go).
 type Loader func(ctx context.Context) (Segmenter, error)
 
 // Model states, as /readyz and /api/health report them.

@@ -10,7 +10,7 @@ import (
 	"github.com/nailtrt/nailtrt/nails"
 )
 
-// Built with -tags nonative: no runtime, so no native library to link (runtime_test.go
+// Built with -tags nonative: no runtime, so no native runner to link (runtime_test.go
 // says why). Tests that need the model skip; a loader that is used anyway fails.
 
 func modelLoader(string, nails.Limits) Loader {

@@ -11,9 +11,10 @@ import (
 )
 
 // The server's integration tests run the fixture model through the real runtime
-// (package segment, hence the native runner). With -tags nonative (make
-// test-nonative) this file is left out, the test binary links no native library, and
-// the tests that need it skip (nonative_test.go): the fake-model tests still run.
+// (package segment, hence the native runner). With -tags nonative (make test-layers)
+// this file, batch_test.go and example_test.go are left out, the test binary links no
+// runner, and the tests that need it skip (nonative_test.go): the fake-model tests
+// still run.
 
 var _ Segmenter = (*segment.Segmenter)(nil)
 

@@ -2,6 +2,10 @@
 // (native/, C ABI in native/include/nailtrt.h): TensorRT on NVIDIA GPUs, ONNX Runtime on
 // the CPU, one API for both.
 //
+// It is the lowest Go layer and knows nothing of photos or nails: it imports no other
+// nailtrt package. The model runtime (nails/segment) builds on it; the domain (nails)
+// and the HTTP layer (server) must not import it (make test-layers).
+//
 // The pieces map one-to-one onto native handles, and each Go value owns exactly one:
 //
 //   - Engine: a loaded model (Open, OpenBytes). Safe for concurrent use.
