@@ -21,10 +21,11 @@ LIMIT=$((64 * 1024 * 1024))
 NAME=nailtrt-gpu
 STAGE=$OUT/$NAME
 # Packages whose tests exercise what the GPU changes: trt (CUDA streams, pinned buffers,
-# the context pool, TensorRT when present) and nails (the goldens the kernels' references
-# are held to). The pipeline's tests through the runner moved to nails/segment and are
-# not packed yet (docs/gpu.md, "What is left").
-GO_PACKAGES=(trt nails)
+# the context pool, TensorRT when present), nails (the goldens the kernels' references
+# are held to) and nails/segment (the pipeline through the runner: batching, lanes,
+# pooled decodes, the fixture models). A test binary is named for its package with "/"
+# as "_" (nails_segment.test); run.sh maps it back.
+GO_PACKAGES=(trt nails nails/segment)
 NATIVE_TESTS=(nailtrt_unit_tests nailtrt_abi_tests nailtrt_pixel_tests)
 
 cd "$ROOT"
@@ -56,12 +57,14 @@ done
 
 for pkg in "${GO_PACKAGES[@]}"; do
   echo "pack: go test -c ./$pkg"
-  $GO test -c -trimpath -ldflags "-s -w" -o "$STAGE/tests/go/$pkg.test" "./$pkg"
+  mkdir -p "$STAGE/src/$pkg" # where the binary runs from
+  $GO test -c -trimpath -ldflags "-s -w" -o "$STAGE/tests/go/${pkg//\//_}.test" "./$pkg"
 done
 
 echo "pack: fixtures and the bundled model"
 # The Go tests run from src/<package>, so the tree keeps the repository's layout.
 copy() { mkdir -p "$STAGE/src/$(dirname "$1")" && cp -r "$1" "$STAGE/src/$1"; }
+copy go.mod # tests find the committed files from the folder holding it (internal/testimg.Root)
 copy trt/testdata
 copy nails/testdata
 copy native/tests/testdata/cuda

@@ -71,15 +71,16 @@ say ""
 say "## Go tests (go test -c binaries, run from their package folder)"
 for t in "$HERE"/tests/go/*.test; do
   [ -x "$t" ] || continue
-  pkg=$(basename "$t" .test)
+  name=$(basename "$t" .test); pkg=${name//_//} # nails_segment.test: ./nails/segment
+  log="$REPORT/go-$name.log"
   # The README test builds a module with the go command, which a GPU machine lacks.
   (cd "$HERE/src/$pkg" && "$t" -test.v -test.count=1 -test.timeout=8m -test.skip '^TestReadmeGoExampleFromAnotherModule$') \
-    > "$REPORT/go-$pkg.log" 2>&1
+    > "$log" 2>&1
   rc=$?
   [ $rc -ne 0 ] && failed=1
-  p=$(grep -c -- '^--- PASS' "$REPORT/go-$pkg.log")
-  s=$(grep -c -- '--- SKIP' "$REPORT/go-$pkg.log")
-  f=$(grep -c -- '--- FAIL' "$REPORT/go-$pkg.log")
+  p=$(grep -c -- '^--- PASS' "$log")
+  s=$(grep -c -- '--- SKIP' "$log")
+  f=$(grep -c -- '--- FAIL' "$log")
   status="rc $rc: $p passed, $s skipped (subtests included), $f failed"
   note "go test ./$pkg" "$status"
   say "### ./$pkg: $status"
@@ -87,8 +88,8 @@ for t in "$HERE"/tests/go/*.test; do
   # a subtest's messages before its parent's result lines).
   awk '/_test\.go:[0-9]+: / { msg = $0; sub(/^ +/, "", msg) }
        /--- SKIP: / { name = $0; sub(/^ *--- SKIP: /, "", name); sub(/ \(.*$/, "", name); print name ": " msg; msg = "" }' \
-    "$REPORT/go-$pkg.log" | head -20 | block
-  [ $rc -ne 0 ] && grep -B2 -A12 -- '--- FAIL' "$REPORT/go-$pkg.log" | head -80 | block
+    "$log" | head -20 | block
+  [ $rc -ne 0 ] && grep -B2 -A12 -- '--- FAIL' "$log" | head -80 | block
 done
 say ""
 
