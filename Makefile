@@ -394,10 +394,10 @@ train: train-deps native
 gpu-pack: train-deps
 	$(PYTHON) tools/train/pack.py --dataset $(DATASET) --out $(BUILD)/gpu-data
 
-# The INT8 build of a NailNet model (tools/train/quantize.py: static QDQ calibrated on
-# ~64 train photos, then its val metrics through the Go pipeline). Not part of make train
-# since nailseg 3.0.0: its MobileNetV2 encoder uses ReLU6 (Clip), which qdq.py does not
-# quantise yet (tools/train/README.md, INT8). MODEL and INT8_OUT choose the files.
+# The INT8 build of a model (tools/train/quantize.py: static QDQ calibrated on ~64 train
+# photos, ReLU6/Clip included since nailseg 3.x; then its val metrics through the Go
+# pipeline). MODEL and INT8_OUT choose the files; engines/README.md says what it costs
+# and gains on this CPU.
 INT8_OUT ?= build/int8/nailseg-int8
 quantize: train-deps native
 	$(PYTHON) tools/train/quantize.py --model $(MODEL) --out $(INT8_OUT)
