@@ -382,12 +382,17 @@ train: train-deps native
 	  --steps 2000 --lr 4e-3 --seed 31 $(TRAIN_ARGS)
 	$(PYTHON) tools/train/train.py --workdir build/train2 --arch mnv2 --init build/train/best.pt --negatives 0.15 \
 	  --steps 2000 --lr 1.5e-3 --seed 32 --hard 2 $(TRAIN_ARGS)
-	$(PYTHON) tools/train/export.py --checkpoint build/train2/best.pt --metrics build/train2/metrics.json --out engines/nailseg \
-	  --parity-dir build/train2/parity --threshold 0.6 --min-area 100 --min-score 0.85 --mask-threshold 0.4 --tta hflip
-	$(GO) run ./tools/parity --dir build/train2/parity
+	$(PYTHON) tools/train/train.py --workdir build/train3 --arch mnv2 --init build/train2/best.pt --negatives 0.15 \
+	  --steps 2000 --lr 1.5e-3 --seed 35 --hard 2 --small 400 $(TRAIN_ARGS)
+	$(PYTHON) tools/train/train.py --workdir build/train4 --arch mnv2 --init build/train3/best.pt --negatives 0.15 \
+	  --steps 1500 --lr 8e-4 --seed 36 --hard 2 --small 400 $(TRAIN_ARGS)
+	$(PYTHON) tools/train/export.py --checkpoint build/train4/best.pt --metrics build/train4/metrics.json --out engines/nailseg \
+	  --parity-dir build/train4/parity --threshold 0.6 --min-area 100 --min-score 0.85 --mask-threshold 0.4 --tta hflip
+	$(GO) run ./tools/parity --dir build/train4/parity
 	$(MAKE) --no-print-directory $(NOHAND)/.done
 	$(GO) run ./tools/eval --model engines/nailseg.json --dataset $(DATASET) --split val --nohand $(NOHAND) --write-manifest
 	$(GO) run ./tools/eval --model engines/nailseg.json --dataset $(DATASET) --split test
+	$(MAKE) --no-print-directory quantize MODEL=engines/nailseg.json INT8_OUT=engines/nailseg-int8
 
 # A compact copy of the dataset (~54 MiB: photos re-encoded, masks 1-bit) to carry to a
 # lent GPU machine, which takes 64 MiB a call (DEVELOPERS.md, "Training on a lent GPU").
@@ -401,7 +406,8 @@ gpu-pack: train-deps
 INT8_OUT ?= build/int8/nailseg-int8
 quantize: train-deps native
 	$(PYTHON) tools/train/quantize.py --model $(MODEL) --out $(INT8_OUT)
-	$(GO) run ./tools/eval --model $(INT8_OUT).json --dataset $(DATASET) --split val --write-manifest
+	$(MAKE) --no-print-directory $(NOHAND)/.done
+	$(GO) run ./tools/eval --model $(INT8_OUT).json --dataset $(DATASET) --split val --nohand $(NOHAND) --write-manifest
 
 # Any manifest over any split, through the Go pipeline and the native runner, with the
 # no-hand photos beside it (false nails per photo). SPLIT=test is the honest split

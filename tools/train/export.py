@@ -22,7 +22,7 @@ from nailtrain import augment
 from nailtrain import model as models
 
 NAME = "nailseg"
-VERSION = "3.0.0"
+VERSION = "3.1.0"
 
 
 def main():
