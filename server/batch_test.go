@@ -3,7 +3,6 @@
 package server
 
 import (
-	"context"
 	"strings"
 	"sync"
 	"testing"
@@ -22,11 +21,8 @@ func TestBatchingSameAnswers(t *testing.T) {
 	offCfg, onCfg := fixture, fixture
 	offCfg.MaxBatch = 1
 	onCfg.MaxBatch, onCfg.BatchDelay = 8, 100*time.Millisecond
-	loader := func(cfg segment.Config) Loader {
-		return func(ctx context.Context) (Segmenter, error) { return segment.Open(ctx, cfg) }
-	}
-	off := newTestServer(t, Config{Contexts: 1}, loader(offCfg))
-	on := newTestServer(t, Config{Contexts: 1}, loader(onCfg))
+	off := newTestServer(t, Config{Contexts: 1}, segmentLoader(offCfg))
+	on := newTestServer(t, Config{Contexts: 1}, segmentLoader(onCfg))
 	waitReady(t, off)
 	waitReady(t, on)
 	photos := make([][]byte, 12)

@@ -20,8 +20,13 @@ var _ Segmenter = (*segment.Segmenter)(nil)
 
 // modelLoader opens the manifest at model on ONNX Runtime (one thread) with limits.
 func modelLoader(model string, limits nails.Limits) Loader {
+	return segmentLoader(segment.Config{Model: model, Backend: "onnxruntime", Threads: 1, Limits: limits})
+}
+
+// segmentLoader is the Loader that opens cfg with the real runtime.
+func segmentLoader(cfg segment.Config) Loader {
 	return func(ctx context.Context) (Segmenter, error) {
-		seg, err := segment.Open(ctx, segment.Config{Model: model, Backend: "onnxruntime", Threads: 1, Limits: limits})
+		seg, err := segment.Open(ctx, cfg)
 		if err != nil {
 			return nil, err // not a non-nil interface around a nil pointer
 		}
