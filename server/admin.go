@@ -2,6 +2,7 @@ package server
 
 import (
 	"crypto/subtle"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,17 +18,19 @@ import (
 // loading or retrying; 503 once every load attempt has failed, so an orchestrator
 // restarts a replica that cannot recover by itself.
 func (s *Server) healthz(c *gin.Context) {
-	if state, _, err := s.model.status(); state == stateFailed && err != errClosed {
-		c.JSON(http.StatusServiceUnavailable, gin.H{"status": "failed", "reason": "the model could not be loaded; see the server log"})
-		return
+	for _, m := range s.models() {
+		if state, _, err := m.status(); state == stateFailed && err != errClosed {
+			c.JSON(http.StatusServiceUnavailable, gin.H{"status": "failed", "reason": "a model could not be loaded; see the server log"})
+			return
+		}
 	}
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
 }
 
-// readyz is readiness: 200 once the model is loaded and warmed, 503 (with the state and,
-// after a failure, the reason) until then.
+// readyz is readiness: 200 once the models are loaded and warmed, 503 (with the state of
+// the first that is not) until then.
 func (s *Server) readyz(c *gin.Context) {
-	state, _, _ := s.model.status()
+	state := s.state()
 	if state == stateReady {
 		c.JSON(http.StatusOK, gin.H{"status": "ready"})
 		return
@@ -50,21 +53,39 @@ func (s *Server) health(c *gin.Context) {
 		body["reason"] = "the model could not be loaded; see the server log"
 	}
 	if seg != nil {
-		m := seg.Manifest()
 		body["backend"] = seg.Backend()
 		if b := seg.BatchStats(); b.MaxImages > 0 {
 			body["batching"] = gin.H{"max_images": b.MaxImages, "runs": b.Runs, "requests": b.Requests}
 		}
-		body["model"] = gin.H{"name": m.Name, "version": m.Version, "file": m.File, "input": []int{m.Input.Width, m.Input.Height}}
+		body["model"] = modelJSON(seg.Manifest())
 	} else {
 		body["backend"] = nil
 		body["model"] = nil
+	}
+	// The live model (?model=live): null when there is none (the photo model answers).
+	body["live_model"] = nil
+	if s.live != nil {
+		state, seg, err := s.live.status()
+		live := gin.H{"state": state}
+		if seg != nil {
+			maps.Copy(live, modelJSON(seg.Manifest()))
+		}
+		if err != nil && err != errClosed {
+			body["status"] = "degraded"
+			live["reason"] = "the live model could not be loaded; see the server log"
+		}
+		body["live_model"] = live
 	}
 	if load, warm := s.model.timings(); load > 0 {
 		body["load_ms"] = ms(load)
 		body["warmup_ms"] = ms(warm)
 	}
 	c.JSON(http.StatusOK, body)
+}
+
+// modelJSON is how /api/health describes a model.
+func modelJSON(m *nails.Manifest) gin.H {
+	return gin.H{"name": m.Name, "version": m.Version, "file": m.File, "input": []int{m.Input.Width, m.Input.Height}}
 }
 
 type materialJSON struct {
@@ -123,11 +144,13 @@ func (s *Server) cacheClear(c *gin.Context) {
 		_ = c.Error(newError(http.StatusForbidden, "forbidden", "cross-origin cache clear refused"))
 		return
 	}
-	modelID := ""
-	if _, seg, _ := s.model.status(); seg != nil {
-		modelID = seg.Manifest().CacheID()
+	var modelIDs []string
+	for _, m := range s.models() {
+		if _, seg, _ := m.status(); seg != nil {
+			modelIDs = append(modelIDs, seg.Manifest().CacheID())
+		}
 	}
-	local, shared, err := s.cache.clear(modelID)
+	local, shared, err := s.cache.clear(modelIDs...)
 	body := gin.H{"cleared": local}
 	if s.cache.shared != nil {
 		body["shared_cleared"] = shared // this model's values in Redis; -1: no model loaded yet

@@ -175,20 +175,24 @@ func (c *resultCache) add(key string, r *nails.Result) {
 	}
 }
 
-// clear empties this replica's level, and the shared level's values of modelID (other
-// models sharing the Redis keep theirs). modelID "" (no model loaded yet) leaves the
-// shared level alone. shared is -1 without a shared level.
-func (c *resultCache) clear(modelID string) (local, shared int, err error) {
+// clear empties this replica's level, and the shared level's values of modelIDs (the
+// models this server runs; other models sharing the Redis keep theirs). No IDs (no
+// model loaded yet) leaves the shared level alone. shared is -1 without a shared level.
+func (c *resultCache) clear(modelIDs ...string) (local, shared int, err error) {
 	c.mu.Lock()
 	local = c.lru.Len()
 	c.removing.Store(true)
 	c.lru.Purge()
 	c.removing.Store(false)
 	c.mu.Unlock()
-	if c.shared == nil || modelID == "" {
+	if c.shared == nil || len(modelIDs) == 0 {
 		return local, -1, nil
 	}
-	shared, err = c.shared.clear(modelID)
+	for _, id := range modelIDs {
+		n, cerr := c.shared.clear(id)
+		shared += n
+		err = errors.Join(err, cerr)
+	}
 	return local, shared, err
 }
 

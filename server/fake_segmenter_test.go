@@ -41,7 +41,7 @@ func (f *fakeSegmenter) SegmentPhoto(ctx context.Context, p *nails.Photo) (*nail
 	if f.segment != nil {
 		return f.segment(ctx, p)
 	}
-	return &nails.Result{Width: p.Width, Height: p.Height}, nil
+	return &nails.Result{Width: p.Width, Height: p.Height, Model: f.manifest.ID()}, nil
 }
 
 func (f *fakeSegmenter) Segment(ctx context.Context, data []byte) (*nails.Result, error) {

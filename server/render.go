@@ -151,7 +151,7 @@ func (s *Server) renderWhole(c *gin.Context, data []byte, release func(), mat na
 	if h.Format == "jpeg" {
 		segPhoto = nil
 	}
-	res, cached, err := s.segmentation(c.Request.Context(), data, segPhoto)
+	res, cached, err := s.segmentation(c.Request.Context(), s.model, data, segPhoto)
 	if err != nil {
 		_ = c.Error(err)
 		return
@@ -227,7 +227,7 @@ func (s *Server) renderInPlace(ctx context.Context, data []byte, mat nails.Mater
 	if err := s.cfg.Limits.Check(h); err != nil {
 		return nil, err
 	}
-	res, cached, err := s.segmentation(ctx, data, nil)
+	res, cached, err := s.segmentation(ctx, s.model, data, nil)
 	if err != nil {
 		return nil, err
 	}

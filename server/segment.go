@@ -34,13 +34,14 @@ func (s *Server) admitDecode(ctx context.Context, data []byte, extra func(nails.
 	return h, held, nil
 }
 
-// segmentation returns the nails of an image, from the cache or by inference. photo may
-// be nil (the bytes are decoded here, admitted by their estimated memory, only on a
-// miss) or an already decoded photo of data whose memory the caller has admitted.
-func (s *Server) segmentation(ctx context.Context, data []byte, photo *nails.Photo) (*nails.Result, bool, error) {
+// segmentation returns the nails of an image by model m, from the cache or by
+// inference. photo may be nil (the bytes are decoded here, admitted by their estimated
+// memory, only on a miss) or an already decoded photo of data whose memory the caller
+// has admitted.
+func (s *Server) segmentation(ctx context.Context, m *model, data []byte, photo *nails.Photo) (*nails.Result, bool, error) {
 	wait, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
-	ready, err := s.model.get(wait)
+	ready, err := m.get(wait)
 	if err != nil {
 		return nil, false, err
 	}
@@ -56,7 +57,7 @@ func (s *Server) segmentation(ctx context.Context, data []byte, photo *nails.Pho
 		// that asked has gone.
 		ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.cfg.RequestTimeout)
 		defer cancel()
-		seg, release, err := s.model.hold()
+		seg, release, err := m.hold()
 		if err != nil {
 			return nil, err
 		}
@@ -153,7 +154,23 @@ func SegmentJSON(res *nails.Result, mode string, classes []string) SegmentRespon
 
 var ms = nails.Milliseconds
 
-// segment is POST /api/nails/segment[?mask=polygon|rle|png|none].
+// pickModel is the model a segment request asks for: ?model=photo (the default) or
+// live, which is the photo model when the server has no live model.
+func (s *Server) pickModel(c *gin.Context) (*model, error) {
+	switch name := c.DefaultQuery("model", "photo"); name {
+	case "photo":
+		return s.model, nil
+	case "live":
+		if s.live == nil {
+			return s.model, nil
+		}
+		return s.live, nil
+	default:
+		return nil, newError(http.StatusBadRequest, "bad_model", "model=%q: want photo or live", name)
+	}
+}
+
+// segment is POST /api/nails/segment[?mask=polygon|rle|png|none][&model=photo|live].
 func (s *Server) segment(c *gin.Context) {
 	t0 := time.Now()
 	mode := c.DefaultQuery("mask", "polygon")
@@ -163,20 +180,25 @@ func (s *Server) segment(c *gin.Context) {
 		_ = c.Error(newError(http.StatusBadRequest, "bad_mask", "mask=%q: want polygon, rle, png or none", mode))
 		return
 	}
+	m, err := s.pickModel(c)
+	if err != nil {
+		_ = c.Error(err)
+		return
+	}
 	data, release, err := s.readImage(c)
 	if err != nil {
 		_ = c.Error(err)
 		return
 	}
 	defer release()
-	res, cached, err := s.segmentation(c.Request.Context(), data, nil)
+	res, cached, err := s.segmentation(c.Request.Context(), m, data, nil)
 	if err != nil {
 		_ = c.Error(err)
 		return
 	}
 	release() // the upload is not needed to answer: a slow reader must not hold it
 	classes := []string(nil)
-	if _, seg, _ := s.model.status(); seg != nil {
+	if _, seg, _ := m.status(); seg != nil {
 		classes = seg.Manifest().Classes
 	}
 	out := SegmentJSON(res, mode, classes)

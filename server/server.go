@@ -17,7 +17,8 @@ import (
 type Server struct {
 	cfg      Config
 	log      *slog.Logger
-	model    *model
+	model    *model // the photo model
+	live     *model // the live model (?model=live); nil: live requests use model
 	cache    *resultCache
 	limit    *limiter
 	memory   *budget // decode -> inference -> paint -> encode
@@ -39,6 +40,11 @@ type Options struct {
 	// Versions describes the native libraries for /api/health (nailtrt serve passes
 	// segment.Versions()); "" reports none.
 	Versions string
+	// Live opens the live model, which POST /api/nails/segment?model=live (the page's
+	// camera mode) runs: cheaper per frame than the photo model, less exact. nil: those
+	// requests use the photo model. It loads beside the photo model, with the same
+	// retries, and readiness waits for both.
+	Live Loader
 }
 
 // New builds a server whose model comes from load. Unless cfg.Lazy, loading starts now
@@ -74,11 +80,16 @@ func New(cfg Config, load Loader, opts Options) *Server {
 			log.Info("shared cache", "redis", redactURL(cfg.RedisURL), "timeout", cfg.RedisTimeout)
 		}
 	}
+	if opts.Live != nil {
+		s.live = newModel(opts.Live, log.With("role", "live"), cfg.LoadAttempts)
+	}
 	s.metrics = newMetrics(s.cache, s.gpu, s.limit, s.model)
 	s.metrics.reg.MustRegister(connCollectors(&s.conns)...)
 	s.handler = s.routes()
 	if !cfg.Lazy {
-		s.model.start()
+		for _, m := range s.models() {
+			m.start()
+		}
 	}
 	return s
 }
@@ -91,14 +102,42 @@ func NewWithSegmenter(cfg Config, seg Segmenter, opts Options) *Server {
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
-// Loaded is closed once the model's load has ended, ready or failed (Ready says which).
-// With Config.Lazy the load, and so this, waits for the first request.
-func (s *Server) Loaded() <-chan struct{} { return s.model.done }
+// models is the photo model, then the live one when there is one.
+func (s *Server) models() []*model {
+	if s.live == nil {
+		return []*model{s.model}
+	}
+	return []*model{s.model, s.live}
+}
 
-// Ready reports whether the model is loaded and warmed.
+// Loaded is closed once every model's load has ended, ready or failed (Ready says
+// which). With Config.Lazy a load, and so this, waits for the first request that needs it.
+func (s *Server) Loaded() <-chan struct{} {
+	if s.live == nil {
+		return s.model.done
+	}
+	both := make(chan struct{})
+	go func() {
+		<-s.model.done
+		<-s.live.done
+		close(both)
+	}()
+	return both
+}
+
+// Ready reports whether every model is loaded and warmed.
 func (s *Server) Ready() bool {
-	state, _, _ := s.model.status()
-	return state == stateReady
+	return s.state() == stateReady
+}
+
+// state is the models' state as readiness sees it: the first one not ready, else ready.
+func (s *Server) state() string {
+	for _, m := range s.models() {
+		if state, _, _ := m.status(); state != stateReady {
+			return state
+		}
+	}
+	return stateReady
 }
 
 // Serve runs the server on ln until ctx is cancelled, then shuts down gracefully:
@@ -143,7 +182,12 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 // Close frees the model and NVML and, after its pending writes, the shared cache's
 // connections. Call it after the last request.
 func (s *Server) Close() error {
-	err := s.model.close()
+	var err error
+	for _, m := range s.models() {
+		if cerr := m.close(); err == nil {
+			err = cerr
+		}
+	}
 	s.gpu.Close()
 	if s.cache.shared != nil {
 		if cerr := s.cache.shared.close(); err == nil && !errors.Is(cerr, redis.ErrClosed) {

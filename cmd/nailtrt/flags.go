@@ -231,8 +231,8 @@ func addModelFlags(f *flags) *segment.Config {
 // resolveModel finds the manifest: as given, else next to the binary (../engines), so
 // an installed binary finds its bundled model from any working directory.
 func resolveModel(p string) string {
-	if p == "" {
-		return "" // the bundled model
+	if p == "" || strings.HasPrefix(p, segment.BuiltinPrefix) {
+		return p // a bundled model
 	}
 	if _, err := os.Stat(p); err == nil || filepath.IsAbs(p) {
 		return p

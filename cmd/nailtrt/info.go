@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/nailtrt/nailtrt/nails"
 	"github.com/nailtrt/nailtrt/nails/segment"
@@ -43,7 +44,7 @@ func runInfo(args []string) error {
 	}
 	defer e.Close()
 	where := man.ModelPath()
-	if m.Model == "" {
+	if m.Model == "" || strings.HasPrefix(m.Model, segment.BuiltinPrefix) {
 		where = "bundled, built into this binary"
 	}
 	fmt.Printf("model %s (%s, %s) on %s:\n", man.ID(), where, man.Output.Format, e.Backend())

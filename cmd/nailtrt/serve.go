@@ -26,12 +26,20 @@ type serveSettings struct {
 	adminTokenFile, adminToken string
 	memoryLimit                int64
 	logLevel, logFormat        string
+	liveModel                  string
 }
 
+// liveOff is the --live-model value that runs no live model.
+const liveOff = "off"
+
 // serveOptions is every option of nailtrt serve, in the order --help and the README's
-// table list them: the model's (the runtime's), the server's, then the command's own.
+// table list them: the model's (the runtime's) and the live model's, the server's, then
+// the command's own.
 func serveOptions(model *segment.Config, cfg *server.Config, s *serveSettings) []option.Option {
-	opts := append(model.Options(), cfg.Options()...)
+	opts := append(model.Options(), option.Option{Flag: "live-model", Env: "NAILTRT_LIVE_MODEL",
+		Default: segment.BuiltinPrefix + "nailseg-live", DefaultDoc: "`builtin:nailseg-live` (built in)", Value: option.String(&s.liveModel),
+		Help: "model for camera frames (POST /api/nails/segment?model=live, the page's live mode): a manifest, or builtin:<name>; run with the same backend and contexts as --model; off: those requests use --model"})
+	opts = append(opts, cfg.Options()...)
 	return append(opts, []option.Option{
 		// The admin token never comes from the command line, where ps shows it to every user.
 		{Flag: "admin-token-file", Env: "NAILTRT_ADMIN_TOKEN_FILE", Value: option.String(&s.adminTokenFile),
@@ -69,6 +77,7 @@ func runServe(args []string) error {
 		return err
 	}
 	model.Model = resolveModel(model.Model)
+	live := liveConfig(model, set.liveModel)
 	// The settings the server shares with the runtime are defined once, by the runtime's
 	// options: the photo limits it checks before admitting a request, and how many
 	// inferences its limiter lets through at once.
@@ -81,6 +90,11 @@ func runServe(args []string) error {
 	if !cfg.Lazy {
 		if err := segment.Preflight(model); err != nil {
 			return fmt.Errorf("%w (with --lazy, serve starts anyway and loads on the first request)", err)
+		}
+		if live != nil {
+			if err := segment.Preflight(*live); err != nil {
+				return fmt.Errorf("live model: %w (--live-model off serves camera frames with --model)", err)
+			}
 		}
 	}
 	if limit := memoryLimit(set.memoryLimit, cfg.MemoryBudget, cfg.UploadBudget); limit > 0 {
@@ -95,8 +109,11 @@ func runServe(args []string) error {
 	}
 	log.Info("listening", "addr", ln.Addr().String(), "since_start_ms", ms(time.Since(processStart)),
 		"model", model.Model, "backend", model.Backend, "lazy", cfg.Lazy, "page", !cfg.DisableUI)
-	srv := server.New(cfg, timedLoader(openLoader(model), log),
-		server.Options{Logger: log, GPU: nvmlgpu.New(), Versions: segment.Versions()})
+	opts := server.Options{Logger: log, GPU: nvmlgpu.New(), Versions: segment.Versions()}
+	if live != nil {
+		opts.Live = timedLoader(openLoader(*live), log.With("role", "live"))
+	}
+	srv := server.New(cfg, timedLoader(openLoader(model), log), opts)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	go announce(ctx, srv, openURL(ln.Addr()), cfg, set.logFormat, log)
@@ -141,6 +158,16 @@ func openURL(addr net.Addr) string {
 		host = "127.0.0.1"
 	}
 	return "http://" + net.JoinHostPort(host, port)
+}
+
+// liveConfig is the live model's runtime settings: the photo model's, with the model
+// --live-model names; nil for off.
+func liveConfig(photo segment.Config, liveModel string) *segment.Config {
+	if liveModel == liveOff {
+		return nil
+	}
+	photo.Model = resolveModel(liveModel)
+	return &photo
 }
 
 // openLoader is the server's Loader for the runtime settings in cfg: opening the model

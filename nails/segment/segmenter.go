@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"fmt"
 	"image"
+	"maps"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -18,7 +20,10 @@ import (
 // Config configures Open. The zero value runs the bundled model; every zero field
 // takes its default from Options (the same table the nailtrt command's flags come from).
 type Config struct {
-	Model   string // manifest path, e.g. engines/nailseg.json; "" = the bundled model (built in)
+	// Model is a manifest path (e.g. engines/nailseg.json), "builtin:<name>" for a model
+	// built into the binary (package engines: nailseg, nailseg-live), or "" for the
+	// bundled photo model, builtin:nailseg.
+	Model   string
 	Backend string // auto (default), onnxruntime or tensorrt
 	// Threads is ONNX Runtime's intra-op threads per inference. 0 (default) fits them
 	// to the load: a request alone in flight runs on every core, concurrent ones share
@@ -137,25 +142,43 @@ func open(ctx context.Context, cfg Config) (*Segmenter, error) {
 	return s, nil
 }
 
+// BuiltinPrefix starts a Config.Model that names a model built into the binary
+// (package engines) rather than a manifest file: "builtin:nailseg-live".
+const BuiltinPrefix = "builtin:"
+
 // LoadModel reads and verifies the manifest at path (its model file's SHA-256 included),
-// or, for "", the bundled model (package engines), whose ONNX bytes it returns too: what
-// Open loads, for commands that look at the model without segmenting.
+// or, for "" or "builtin:<name>", a bundled model (package engines), whose ONNX bytes it
+// returns too: what Open loads, for commands that look at the model without segmenting.
 func LoadModel(path string) (*nails.Manifest, []byte, error) {
-	if path != "" {
+	name, builtin := strings.CutPrefix(path, BuiltinPrefix)
+	if path == "" {
+		name, builtin = "nailseg", true
+	}
+	if !builtin {
 		m, err := nails.LoadManifest(path)
 		if err != nil {
 			return nil, nil, err
 		}
 		return m, nil, m.VerifyFile()
 	}
-	m, err := nails.ParseManifest(engines.Manifest, "")
+	b, ok := engines.Builtins[name]
+	if !ok {
+		return nil, nil, wrap(nails.ErrManifest, "no built-in model %q (built in: %s)", name, builtinNames())
+	}
+	m, err := nails.ParseManifest(b.Manifest, "")
 	if err != nil {
 		return nil, nil, err
 	}
-	if sum := sha256.Sum256(engines.Model); m.SHA256 != "" && !strings.EqualFold(hex.EncodeToString(sum[:]), m.SHA256) {
-		return nil, nil, wrap(nails.ErrManifest, "the bundled model's sha256 differs from its manifest's (rebuild after make train)")
+	if sum := sha256.Sum256(b.Model); m.SHA256 != "" && !strings.EqualFold(hex.EncodeToString(sum[:]), m.SHA256) {
+		return nil, nil, wrap(nails.ErrManifest, "the bundled model %s's sha256 differs from its manifest's (rebuild after make train)", name)
 	}
-	return m, engines.Model, nil
+	return m, b.Model, nil
+}
+
+// builtinNames lists engines.Builtins' names, sorted, for messages.
+func builtinNames() string {
+	names := slices.Sorted(maps.Keys(engines.Builtins))
+	return strings.Join(names, ", ")
 }
 
 // Preflight runs the checks Open would fail on that take no time: the manifest, the

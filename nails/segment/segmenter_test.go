@@ -79,3 +79,39 @@ func TestUnavailableBackendIsTheDomainsError(t *testing.T) {
 	assert.ErrorIs(t, err, trt.ErrUnavailable)
 	assert.ErrorIs(t, Preflight(cfg), nails.ErrUnavailable)
 }
+
+// The built-in models load by name, each verified against its manifest's checksum, and
+// the live one runs: a camera frame through it finds what the photo model finds on
+// docs/examples/hand.jpg within a nail or two (it is the same weights at 384 px, one pass).
+func TestBuiltinModels(t *testing.T) {
+	photo, photoBytes, err := LoadModel("")
+	require.NoError(t, err)
+	again, _, err := LoadModel(BuiltinPrefix + "nailseg")
+	require.NoError(t, err)
+	assert.Equal(t, photo.ID(), again.ID(), `"" is builtin:nailseg`)
+	live, liveBytes, err := LoadModel(BuiltinPrefix + "nailseg-live")
+	require.NoError(t, err)
+	assert.Equal(t, "nailseg-live", live.Name)
+	assert.Equal(t, photo.Version, live.Version, "the live model is the photo model's weights: one version")
+	assert.NotEqual(t, photoBytes, liveBytes)
+	assert.Less(t, live.Input.Width, photo.Input.Width)
+	assert.Equal(t, nails.TTANone, live.TTA)
+
+	_, _, err = LoadModel(BuiltinPrefix + "nailseg-fast")
+	require.ErrorIs(t, err, nails.ErrManifest)
+	assert.Contains(t, err.Error(), "nailseg, nailseg-live", "the message lists what is built in")
+
+	src, err := os.ReadFile(filepath.Join("..", "..", "docs", "examples", "hand.jpg"))
+	require.NoError(t, err)
+	count := func(model string) int {
+		s, err := Open(context.Background(), Config{Model: model, Threads: 1})
+		require.NoError(t, err)
+		defer s.Close()
+		res, err := s.Segment(context.Background(), src)
+		require.NoError(t, err)
+		return len(res.Nails)
+	}
+	n, nLive := count(""), count(BuiltinPrefix+"nailseg-live")
+	assert.InDelta(t, n, nLive, 2, "photo model %d nails, live model %d", n, nLive)
+	assert.Positive(t, nLive)
+}

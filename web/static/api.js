@@ -78,10 +78,11 @@ export async function render(photo, polish, signal) {
   };
 }
 
-// segment returns the JSON of /api/nails/segment; mask is polygon, rle, png or none.
-export async function segment(photo, mask = 'polygon', signal) {
+// segment returns the JSON of /api/nails/segment; mask is polygon, rle, png or none;
+// model is photo (the accurate model) or live (the cheaper one for camera frames).
+export async function segment(photo, mask = 'polygon', signal, model = 'photo') {
   // The raw image as the body: no multipart framing to build or parse.
-  const res = await call(`/api/nails/segment?mask=${mask}`, {
+  const res = await call(`/api/nails/segment?mask=${mask}&model=${model}`, {
     method: 'POST', body: photo, signal, headers: { 'Content-Type': photo.type || 'application/octet-stream' },
   });
   return res.json();

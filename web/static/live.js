@@ -1,4 +1,5 @@
-// Live mode: webcam frames (640x480 JPEG) to /api/nails/segment?mask=png, at most one in
+// Live mode: webcam frames (640x480 JPEG) to /api/nails/segment?mask=png&model=live (the
+// server's live model: a 384 px input, one pass, a third of the photo model's cost), at most one in
 // flight (frames captured meanwhile are dropped, never queued); every camera frame is
 // painted here from the latest mask, so the preview keeps the camera's frame rate.
 import { segment } from './api.js';
@@ -88,7 +89,7 @@ export class Live {
     try {
       this.grabCtx.drawImage(this.canvas, 0, 0);
       const jpeg = await this.grab.convertToBlob({ type: 'image/jpeg', quality: 0.8 });
-      const res = await segment(jpeg, 'png');
+      const res = await segment(jpeg, 'png', undefined, 'live');
       this.idx = res.mask_png ? await nailPixels(res.mask_png, W, H) : new Uint32Array(0);
       this.nails = res.nails.length;
       this.done.push(performance.now());
