@@ -37,17 +37,18 @@ class Synth(torch.utils.data.IterableDataset):
     """Endless normalised training crops; weights (source -> share, in this order) default
     to augment.SOURCE_WEIGHTS."""
 
-    def __init__(self, by_source, crop, size, seed, weights=None, negatives=None, neg_share=0.0, small=0.0):
+    def __init__(self, by_source, crop, size, seed, weights=None, negatives=None, neg_share=0.0, small=0.0,
+                 clean=0.0):
         self.by_source, self.crop, self.size, self.seed = by_source, crop, size, seed
         self.weights = dict(augment.SOURCE_WEIGHTS if weights is None else weights)
-        self.negatives, self.neg_share, self.small = negatives, neg_share, small
+        self.negatives, self.neg_share, self.small, self.clean = negatives, neg_share, small, clean
 
     def __iter__(self):
         info = torch.utils.data.get_worker_info()
         rng = np.random.default_rng([self.seed, info.id if info else 0])
         while True:
             img, lab = augment.synth(rng, self.by_source, self.crop, self.size, self.weights,
-                                     self.negatives, self.neg_share)
+                                     self.negatives, self.neg_share, self.clean)
             w = augment.small_nail_weights(lab, self.small)
             yield torch.from_numpy(augment.normalise(img)), torch.from_numpy(lab)[None], torch.from_numpy(w)[None]
 
@@ -264,6 +265,10 @@ def main():
     ap.add_argument("--small", type=float, default=0.0,
                     help="small-nail loss weights: pixels of a nail smaller than this many crop pixels weigh "
                          "sqrt(SMALL / area), at most 4 (augment.small_nail_weights; 0: uniform, as before)")
+    ap.add_argument("--clean", type=float, default=0.0,
+                    help="share of the hand crops that are the photo as inference sees it (augment.clean_view: "
+                         "no synthetic background, mosaic, rotation, polish or glare) instead of a synthetic "
+                         "scene; for the last cycles, which fit the real photos (0: all synthetic, as before)")
     ap.add_argument("--eval-sources", default="hands,closeups,fingers,fingertips",
                     help="val sources evaluated during training (for selection)")
     args = ap.parse_args()
@@ -343,7 +348,7 @@ def main():
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], total_steps=args.steps,
                                                 pct_start=0.05)
     loader = torch.utils.data.DataLoader(Synth(by_source, args.crop, args.size, args.seed, weights,
-                                               neg_train, args.negatives, args.small),
+                                               neg_train, args.negatives, args.small, args.clean),
                                          batch_size=args.batch, num_workers=args.workers,
                                          pin_memory=device.type == "cuda")
     ema = EMA(model, args.ema) if args.ema > 0 else None

@@ -322,15 +322,43 @@ def photometric(rng, img):
 
 # ---------------------------------------------------------------- one training sample
 
-def synth(rng, by_source, n=320, infer_size=384, weights=SOURCE_WEIGHTS, negatives=None, neg_share=0.0):
+def clean_view(rng, s, n, infer_size):
+    """One photo as inference sees it: scaled as the letterbox scales it (times a mild
+    0.85-1.2), mirrored left-right half the time, on the letterbox's pad colour, an n x n
+    window placed over a nail. No background, mosaic, rotation, polish or glare: the
+    synthetic scenes teach what a nail is anywhere, and these keep the model fitted to the
+    real photos it is judged on (YOLOX's and YOLOv8's last epochs without mosaic, for the
+    same reason). Returns float image and label."""
+    h, w = s.image.shape[:2]
+    scale = infer_size / max(h, w) * math.exp(rng.uniform(math.log(0.85), math.log(1.2)))
+    size = (max(8, round(w * scale)), max(8, round(h * scale)))
+    im = Image.fromarray(s.image).resize(size, Image.BILINEAR)
+    lab = Image.fromarray((s.target * 255).astype(np.uint8)).resize(size, Image.BILINEAR)
+    if rng.random() < 0.5:
+        im, lab = im.transpose(Image.FLIP_LEFT_RIGHT), lab.transpose(Image.FLIP_LEFT_RIGHT)
+    img = np.asarray(im, dtype=np.float32)
+    lab = (np.asarray(lab) > 127).astype(np.float32)
+    canvas = np.empty((n, n, 3), np.float32)
+    canvas[:] = PAD_RGB
+    label = np.zeros((n, n), np.float32)
+    paste(canvas, label, img, lab, np.ones(lab.shape, np.float32), *_place(rng, n, img, lab))
+    return canvas, label
+
+
+def synth(rng, by_source, n=320, infer_size=384, weights=SOURCE_WEIGHTS, negatives=None, neg_share=0.0,
+          clean=0.0):
     """One (image uint8 HxWx3, label float HxW) training pair of size n x n; photos are
     drawn from by_source (source -> samples) with the given source shares. With neg_share
     > 0, that share of the pairs are photos with no hand (negatives.sample over the
-    wallpapers in `negatives`, or a generated scene) and an empty label; with 0 no extra
-    random draw is made, so earlier seeded runs repeat."""
+    wallpapers in `negatives`, or a generated scene) and an empty label; with clean > 0,
+    that share of the others are clean_view (a photo as inference sees it) rather than a
+    synthetic scene. Either at 0 makes no extra random draw, so earlier seeded runs repeat."""
     if neg_share > 0 and rng.random() < neg_share:
         img = negatives_mod.sample(rng, negatives or [], n)
         return photometric(rng, img), np.zeros((n, n), np.float32)
+    if clean > 0 and rng.random() < clean:
+        canvas, label = clean_view(rng, pick(rng, by_source, weights), n, infer_size)
+        return photometric(rng, canvas), label
     canvas, label = background(rng, n, by_source, infer_size, weights)
     s = pick(rng, by_source, weights)
     img, lab, alpha = transform(rng, s, photo_scale(rng, s, infer_size))

@@ -79,6 +79,33 @@ def test_synth_keeps_label_on_nails(samples, geometry_only):
     assert checked >= 40, "most crops hold a nail"
 
 
+def test_clean_view_is_the_photo_on_the_pad(samples, geometry_only):
+    # clean=1: every non-negative crop is one photo, scaled and maybe mirrored, nothing
+    # pasted around it but the letterbox colour: the red channel is 255 exactly on the
+    # label (bilinear edges aside), and every pixel is either the photo's or the pad's.
+    marked, blank = _marked_and_blank(samples)
+    padded = 0
+    for seed in range(40):
+        img_m, lab_m = augment.synth(np.random.default_rng(seed), marked, 64, 96, clean=1.0)
+        img_b, lab_b = augment.synth(np.random.default_rng(seed), blank, 64, 96, clean=1.0)
+        np.testing.assert_array_equal(lab_m, lab_b)
+        nails = (img_m[..., 0].astype(int) - img_b[..., 0]) > 127
+        edge = ndimage.binary_dilation(lab_m > 0.5) & ~ndimage.binary_erosion(lab_m > 0.5)
+        assert not ((nails != (lab_m > 0.5)) & ~edge).any(), f"seed {seed}"
+        pad = (img_b == np.array(augment.PAD_RGB, np.uint8)).all(axis=2)
+        padded += int(pad.any())
+        # The builders' photos are green and blue off the nails, never the pad's grey.
+        assert not (pad & (lab_m > 0.5)).any()
+    assert padded > 0, "some crops reach past a photo's edge onto the pad"
+
+
+def test_clean_zero_draws_as_before(samples):
+    for seed in range(5):
+        a = augment.synth(np.random.default_rng(seed), samples, 64, 96)
+        b = augment.synth(np.random.default_rng(seed), samples, 64, 96, clean=0.0)
+        np.testing.assert_array_equal(a[0], b[0])
+
+
 def test_polish_changes_only_nails(samples):
     for seed in range(20):
         rng = np.random.default_rng(seed)
