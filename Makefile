@@ -70,7 +70,7 @@ PYTEST_PACKAGES := $(PYTHON_PACKAGES) python3-pytest python3-flake8
 
 .PHONY: build native deps ort test test-native test-go test-layers test-python test-install install bench run dev fixtures clean check-tensorrt \
         check-cuda cuda-deps cuda-objects gpu-bundle gpu-bundle-rehearse \
-        train train-deps gpu-pack quantize apt dataset eval eval-all gallery fuzz soak browser-deps test-browser screenshots test-deploy lint
+        train train-deps live gpu-pack quantize apt dataset eval eval-all gallery fuzz soak browser-deps test-browser screenshots test-deploy lint
 
 # ---------------------------------------------------------------- set-up
 
@@ -362,37 +362,57 @@ fixtures: train-deps
 
 # ---------------------------------------------------------------- model
 
-# Trains the bundled model (nailseg 3.x) from the committed pretrained encoder (seeded),
-# exports it, checks the export through the native runner against PyTorch, then
-# evaluates it through the Go pipeline on val (stored in the manifest, with the no-hand
-# photos) and test (printed, never used to choose). Two cycles, about 80 minutes on the
-# 2-core machine (tools/train/README.md, "Model v3"): DeepLabV3's MobileNetV2-0.5 encoder
-# under a U-Net decoder with 15% no-hand images, 2,000 steps at 4e-3; then 2,000 more from
-# its best checkpoint at 1.5e-3 with hard-example weights. The post-processing (threshold
-# 0.6, min area 100, min score 0.85, masks drawn at 0.4, hflip TTA) was chosen on val with
-# the sweep the training README shows. To continue from the bundled model instead of
-# starting over: --arch mnv2 --init engines/nailseg.onnx (BatchNorm restored, from_onnx),
-# or --init tools/train/checkpoints/nailseg-mnv2.pt (the session's best raw checkpoint).
+# Trains the bundled models (nailseg 3.x and its live export) from the committed
+# pretrained encoder (seeded), exports them, checks each export through the native runner
+# against PyTorch, then evaluates them through the Go pipeline on val (stored in the
+# manifests, with the no-hand photos) and test (printed, never used to choose). Seven
+# cycles, about 4.5 hours on the 2-core machine (tools/train/README.md, "Model v3", says
+# what each is for): DeepLabV3's MobileNetV2-0.5 encoder under a U-Net decoder with 15%
+# no-hand images, 2,000 steps at 4e-3; 2,000 more with hard-example weights at 1.5e-3;
+# two with small-nail loss weights (3.1.0); three with a share of the crops the photo as
+# inference sees it (--clean) and, from the second, the weights averaged (--ema): 3.2.0.
+# The post-processing (threshold 0.6, min area 100, min score 0.85, masks drawn at 0.4,
+# hflip TTA) was chosen on val with the sweep the training README shows. To continue from
+# the bundled model instead of starting over: --arch mnv2 --init engines/nailseg.onnx
+# (BatchNorm restored, from_onnx), or --init tools/train/checkpoints/nailseg-mnv2.pt (the
+# last session's best raw checkpoint).
 # TRAIN_ARGS go to every cycle: NHWC convolutions and one torch thread, leaving the other
 # core to the worker that makes the crops (tools/train/README.md, "Training speed").
 TRAIN_ARGS ?= --channels-last --threads 1
 PRETRAINED := tools/train/pretrained/deeplabv3_mnv2_dm05_pascal_quant.tflite
+CYCLE := $(PYTHON) tools/train/train.py --arch mnv2 --negatives 0.15
 train: train-deps native
-	$(PYTHON) tools/train/train.py --workdir build/train --arch mnv2 --pretrained $(PRETRAINED) --negatives 0.15 \
-	  --steps 2000 --lr 4e-3 --seed 31 $(TRAIN_ARGS)
-	$(PYTHON) tools/train/train.py --workdir build/train2 --arch mnv2 --init build/train/best.pt --negatives 0.15 \
-	  --steps 2000 --lr 1.5e-3 --seed 32 --hard 2 $(TRAIN_ARGS)
-	$(PYTHON) tools/train/train.py --workdir build/train3 --arch mnv2 --init build/train2/best.pt --negatives 0.15 \
-	  --steps 2000 --lr 1.5e-3 --seed 35 --hard 2 --small 400 $(TRAIN_ARGS)
-	$(PYTHON) tools/train/train.py --workdir build/train4 --arch mnv2 --init build/train3/best.pt --negatives 0.15 \
-	  --steps 1500 --lr 8e-4 --seed 36 --hard 2 --small 400 $(TRAIN_ARGS)
-	$(PYTHON) tools/train/export.py --checkpoint build/train4/best.pt --metrics build/train4/metrics.json --out engines/nailseg \
-	  --parity-dir build/train4/parity --threshold 0.6 --min-area 100 --min-score 0.85 --mask-threshold 0.4 --tta hflip
-	$(GO) run ./tools/parity --dir build/train4/parity
+	$(CYCLE) --workdir build/train --pretrained $(PRETRAINED) --steps 2000 --lr 4e-3 --seed 31 $(TRAIN_ARGS)
+	$(CYCLE) --workdir build/train2 --init build/train/best.pt --steps 2000 --lr 1.5e-3 --seed 32 --hard 2 $(TRAIN_ARGS)
+	$(CYCLE) --workdir build/train3 --init build/train2/best.pt --steps 2000 --lr 1.5e-3 --seed 35 --hard 2 --small 400 $(TRAIN_ARGS)
+	$(CYCLE) --workdir build/train4 --init build/train3/best.pt --steps 1500 --lr 8e-4 --seed 36 --hard 2 --small 400 $(TRAIN_ARGS)
+	$(CYCLE) --workdir build/train5 --init build/train4/best.pt --steps 1500 --lr 1e-3 --seed 41 --hard 2 --small 400 \
+	  --clean 0.6 --eval-every 250 $(TRAIN_ARGS)
+	$(CYCLE) --workdir build/train6 --init build/train5/best.pt --steps 1000 --lr 5e-4 --seed 42 --hard 2 --small 400 \
+	  --clean 0.7 --ema 0.998 --eval-every 250 $(TRAIN_ARGS)
+	$(CYCLE) --workdir build/train7 --init build/train6/best.pt --steps 1500 --lr 5e-4 --seed 43 --hard 2 --small 400 \
+	  --clean 0.8 --ema 0.998 --eval-every 250 $(TRAIN_ARGS)
+	$(PYTHON) tools/train/export.py --checkpoint build/train7/best.pt --metrics build/train7/metrics.json --out engines/nailseg \
+	  --parity-dir build/train7/parity --threshold 0.6 --min-area 100 --min-score 0.85 --mask-threshold 0.4 --tta hflip
+	$(GO) run ./tools/parity --dir build/train7/parity
 	$(MAKE) --no-print-directory $(NOHAND)/.done
 	$(GO) run ./tools/eval --model engines/nailseg.json --dataset $(DATASET) --split val --nohand $(NOHAND) --write-manifest
 	$(GO) run ./tools/eval --model engines/nailseg.json --dataset $(DATASET) --split test
 	$(MAKE) --no-print-directory quantize MODEL=engines/nailseg.json INT8_OUT=engines/nailseg-int8
+	$(MAKE) --no-print-directory live CHECKPOINT=build/train7/best.pt
+
+# The live model (engines/nailseg-live, built in beside the photo model): the photo
+# model's weights exported at a 384 px input, one pass without the mirror, for camera
+# frames (engines/README.md, "Live model"); min area scaled to the smaller input.
+# CHECKPOINT picks the weights (make train passes its last cycle's).
+CHECKPOINT ?= tools/train/checkpoints/nailseg-mnv2.pt
+live: train-deps native
+	$(PYTHON) tools/train/export.py --checkpoint $(CHECKPOINT) --metrics none --name nailseg-live --out engines/nailseg-live \
+	  --size 384 --parity-dir $(BUILD)/live/parity --threshold 0.6 --min-area 56 --min-score 0.85 --mask-threshold 0.4 --tta ""
+	$(GO) run ./tools/parity --dir $(BUILD)/live/parity
+	$(MAKE) --no-print-directory $(NOHAND)/.done
+	$(GO) run ./tools/eval --model engines/nailseg-live.json --dataset $(DATASET) --split val --nohand $(NOHAND) --write-manifest
+	$(GO) run ./tools/eval --model engines/nailseg-live.json --dataset $(DATASET) --split test
 
 # A compact copy of the dataset (~54 MiB: photos re-encoded, masks 1-bit) to carry to a
 # lent GPU machine, which takes 64 MiB a call (DEVELOPERS.md, "Training on a lent GPU").

@@ -125,7 +125,16 @@ func TestTryOnPageInChromium(t *testing.T) {
 	// One cache entry: the fake camera loops 30 frames, and a real camera never repeats
 	// one, so live frames must all be misses (inferred) for the frame rate to mean
 	// anything; photo mode's repaint right after its first render still hits.
-	srv := server.NewWithSegmenter(server.Config{CacheEntries: 1}, seg, server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	// The live model beside it, as nailtrt serve runs it: live frames ask for it.
+	live := func(ctx context.Context) (server.Segmenter, error) {
+		s, err := segment.Open(ctx, segment.Config{Model: filepath.Join("..", "engines", "nailseg-live.json"), Backend: "onnxruntime"})
+		if err != nil {
+			return nil, err
+		}
+		return s, nil
+	}
+	srv := server.NewWithSegmenter(server.Config{CacheEntries: 1}, seg,
+		server.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Live: live})
 	defer srv.Close()
 	ts := httptest.NewServer(srv)
 	defer ts.Close()

@@ -8,7 +8,7 @@
 //	  app.js         wiring: tabs, controls, errors
 //	  api.js         the HTTP API (render, segment, materials) and errors people can act on
 //	  photo.js       photo mode: upload/drop/paste, before/after, outlines, download
-//	  live.js        live mode: webcam frames -> ?mask=png -> painted on a canvas here
+//	  live.js        live mode: webcam frames -> ?mask=png&model=live -> painted on a canvas here
 //	  paint.js       client-side polish that keeps the photo's shading (live mode)
 //	  style.css      layout for desktop and phone-sized screens
 //

@@ -22,7 +22,7 @@ from nailtrain import augment
 from nailtrain import model as models
 
 NAME = "nailseg"
-VERSION = "3.1.0"
+VERSION = "3.2.0"
 
 
 def main():
@@ -31,6 +31,7 @@ def main():
     ap.add_argument("--metrics", default="build/train/metrics.json")
     ap.add_argument("--out", default="engines/nailseg")
     ap.add_argument("--size", type=int, default=512)
+    ap.add_argument("--name", default=NAME, help="the manifest's model name (nailseg-live for the live model)")
     ap.add_argument("--parity-dir", default="build/train/parity")
     # Post-processing knobs, chosen on the val split with tools/eval (README: the sweep).
     ap.add_argument("--threshold", type=float, default=0.5, help="nail probability threshold")
@@ -59,7 +60,7 @@ def main():
     m = onnx.load(onnx_path)
     onnx.checker.check_model(m)
     m.producer_name = "nailtrt tools/train"
-    m.doc_string = f"{NAME} {VERSION}: {type(model).__name__} nail segmentation (see tools/train/README.md)"
+    m.doc_string = f"{args.name} {VERSION}: {type(model).__name__} nail segmentation (see tools/train/README.md)"
     onnx.save(m, onnx_path)
     size_mb = os.path.getsize(onnx_path) / 1e6
     if size_mb > 8:
@@ -81,7 +82,7 @@ def main():
         metrics = {f"val/{src}": {k: v for k, v in r.items() if k != "images"} for src, r in val.items()}
     sha = hashlib.sha256(open(onnx_path, "rb").read()).hexdigest()
     manifest = {
-        "name": NAME,
+        "name": args.name,
         "version": VERSION,
         "file": os.path.basename(onnx_path),
         "sha256": sha,
