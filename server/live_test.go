@@ -125,3 +125,15 @@ func TestAFailedLiveModelIsReported(t *testing.T) {
 	rec = postImage(t, s, "/api/nails/segment", img, nil)
 	assert.Equal(t, http.StatusOK, rec.Code, "photo requests go on")
 }
+
+// Lazy: the first request, whichever model it asks for, loads both, so readiness (which
+// waits for both) turns ready without a request for the other.
+func TestLazyLoadsBothModelsOnTheFirstRequest(t *testing.T) {
+	live := liveFake(t)
+	s := newLiveServer(t, Config{Lazy: true}, &fakeSegmenter{}, func(context.Context) (Segmenter, error) { return live, nil })
+	assert.Contains(t, do(t, s, "GET", "/readyz", nil, "").Body.String(), stateIdle)
+	rec := postImage(t, s, "/api/nails/segment", photoJPEG(t, 64, 48, 4), nil)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	waitReady(t, s)
+	assert.Equal(t, int32(0), live.calls.Load(), "loaded and warmed, never asked")
+}

@@ -41,6 +41,11 @@ func (s *Server) admitDecode(ctx context.Context, data []byte, extra func(nails.
 func (s *Server) segmentation(ctx context.Context, m *model, data []byte, photo *nails.Photo) (*nails.Result, bool, error) {
 	wait, cancel := context.WithTimeout(ctx, s.cfg.RequestTimeout)
 	defer cancel()
+	// With Config.Lazy the first request loads every model, not only its own: readiness
+	// waits for all of them, and the next request may well want the other.
+	for _, other := range s.models() {
+		other.start()
+	}
 	ready, err := m.get(wait)
 	if err != nil {
 		return nil, false, err
