@@ -153,7 +153,7 @@ func (s *Server) cacheClear(c *gin.Context) {
 	local, shared, err := s.cache.clear(modelIDs...)
 	body := gin.H{"cleared": local}
 	if s.cache.shared != nil {
-		body["shared_cleared"] = shared // this model's values in Redis; -1: no model loaded yet
+		body["shared_cleared"] = shared // these models' values in Redis; -1: no model loaded yet
 	}
 	if err != nil {
 		body["shared_error"] = "the shared cache (redis) could not be cleared; see the server log"

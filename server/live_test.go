@@ -137,3 +137,23 @@ func TestLazyLoadsBothModelsOnTheFirstRequest(t *testing.T) {
 	waitReady(t, s)
 	assert.Equal(t, int32(0), live.calls.Load(), "loaded and warmed, never asked")
 }
+
+// Cache clear removes both models' values from the shared cache (their keys differ, as
+// their answers do).
+func TestCacheClearRemovesBothModelsSharedValues(t *testing.T) {
+	rs := startRedis(t)
+	live := liveFake(t)
+	s := newLiveServer(t, Config{RedisURL: rs.url(), AdminToken: "tok"}, &fakeSegmenter{},
+		func(context.Context) (Segmenter, error) { return live, nil })
+	require.NotNil(t, s.cache.shared)
+	waitReady(t, s)
+	img := photoJPEG(t, 64, 48, 5)
+	for _, path := range []string{"/api/nails/segment", "/api/nails/segment?model=live"} {
+		rec := postImage(t, s, path, img, nil)
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	}
+	waitWrites(t, s, 2)
+	rec := do(t, s, "POST", "/api/cache/clear", nil, "", "Authorization", "Bearer tok")
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.EqualValues(t, 2, decodeJSON[map[string]any](t, rec)["shared_cleared"])
+}
