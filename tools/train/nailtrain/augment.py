@@ -240,14 +240,20 @@ def glare(rng, img, mask):
 
 # ---------------------------------------------------------------- geometry
 
-def transform(rng, s, scale, small_ok=True):
-    """Scale, flip and rotate one sample. Returns float image, float label and alpha."""
+def _scaled_mirrored(rng, s, scale):
+    """The sample's photo and label (PIL) scaled by scale, mirrored left-right half the time."""
     h, w = s.image.shape[:2]
-    nw, nh = max(8, round(w * scale)), max(8, round(h * scale))
-    im = Image.fromarray(s.image).resize((nw, nh), Image.BILINEAR)
-    lab = Image.fromarray((s.target * 255).astype(np.uint8)).resize((nw, nh), Image.BILINEAR)
+    size = (max(8, round(w * scale)), max(8, round(h * scale)))
+    im = Image.fromarray(s.image).resize(size, Image.BILINEAR)
+    lab = Image.fromarray((s.target * 255).astype(np.uint8)).resize(size, Image.BILINEAR)
     if rng.random() < 0.5:
         im, lab = im.transpose(Image.FLIP_LEFT_RIGHT), lab.transpose(Image.FLIP_LEFT_RIGHT)
+    return im, lab
+
+
+def transform(rng, s, scale, small_ok=True):
+    """Scale, flip and rotate one sample. Returns float image, float label and alpha."""
+    im, lab = _scaled_mirrored(rng, s, scale)
     if rng.random() < 0.2:
         im, lab = im.transpose(Image.FLIP_TOP_BOTTOM), lab.transpose(Image.FLIP_TOP_BOTTOM)
     alpha = Image.new("L", im.size, 255)
@@ -329,13 +335,8 @@ def clean_view(rng, s, n, infer_size):
     synthetic scenes teach what a nail is anywhere, and these keep the model fitted to the
     real photos it is judged on (YOLOX's and YOLOv8's last epochs without mosaic, for the
     same reason). Returns float image and label."""
-    h, w = s.image.shape[:2]
-    scale = infer_size / max(h, w) * math.exp(rng.uniform(math.log(0.85), math.log(1.2)))
-    size = (max(8, round(w * scale)), max(8, round(h * scale)))
-    im = Image.fromarray(s.image).resize(size, Image.BILINEAR)
-    lab = Image.fromarray((s.target * 255).astype(np.uint8)).resize(size, Image.BILINEAR)
-    if rng.random() < 0.5:
-        im, lab = im.transpose(Image.FLIP_LEFT_RIGHT), lab.transpose(Image.FLIP_LEFT_RIGHT)
+    scale = infer_size / max(s.image.shape[:2]) * math.exp(rng.uniform(math.log(0.85), math.log(1.2)))
+    im, lab = _scaled_mirrored(rng, s, scale)
     img = np.asarray(im, dtype=np.float32)
     lab = (np.asarray(lab) > 127).astype(np.float32)
     canvas = np.empty((n, n, 3), np.float32)
