@@ -47,6 +47,32 @@ def test_loss_weights_make_a_missed_small_nail_cost_more():
     assert train.loss_fn(logits, y, w) > train.loss_fn(logits, y)
 
 
+def test_lovasz_hinge_is_the_jaccard_loss_at_a_hard_prediction():
+    # Pixels with logit 0 have hinge error 1, pixels with the right sign and margin 1 have
+    # error 0: the hinge is then the Lovasz extension at the indicator of the wrong
+    # pixels, which is the Jaccard loss of the prediction that gets them wrong.
+    torch.manual_seed(1)
+    y = (torch.rand(2, 1, 12, 12) > 0.6).float()
+    wrong = torch.rand(2, 1, 12, 12) > 0.8
+    logits = torch.where(wrong, torch.tensor(0.0), 2 * y - 1)
+    pred = torch.where(wrong, 1 - y, y).bool()
+    truth = y.bool()
+    jaccard = [1 - (p & t).sum().item() / (p | t).sum().item() for p, t in zip(pred, truth)]
+    torch.testing.assert_close(train.lovasz_hinge(logits, y), torch.tensor(sum(jaccard) / 2), rtol=1e-5, atol=1e-6)
+
+
+def test_lovasz_hinge_is_zero_with_a_margin_and_adds_to_the_loss():
+    y = torch.zeros(1, 1, 8, 8)
+    y[0, 0, 2:5, 2:6] = 1
+    right = 3 * (2 * y - 1)
+    assert train.lovasz_hinge(right, y).item() == 0.0
+    assert train.loss_fn(right, y, lovasz=1.0) == train.loss_fn(right, y)
+    grey = torch.zeros_like(y)
+    assert train.loss_fn(grey, y, lovasz=1.0) > train.loss_fn(grey, y)
+    empty = torch.zeros_like(y)
+    assert train.lovasz_hinge(grey, empty).item() == 1.0, "no nail: the most confident false pixel's hinge"
+
+
 def test_evaluate_reports_every_source_and_overall(samples):
     torch.manual_seed(0)
     model = NailNet((4, 4, 4, 8, 8))
