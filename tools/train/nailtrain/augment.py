@@ -251,7 +251,7 @@ def _scaled_mirrored(rng, s, scale):
     return im, lab
 
 
-def transform(rng, s, scale, small_ok=True):
+def transform(rng, s, scale):
     """Scale, flip and rotate one sample. Returns float image, float label and alpha."""
     im, lab = _scaled_mirrored(rng, s, scale)
     if rng.random() < 0.2:

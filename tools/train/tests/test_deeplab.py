@@ -14,10 +14,9 @@ from PIL import Image
 from nailtrain import augment, from_onnx, model as models, pretrained
 
 HERE = os.path.join(os.path.dirname(__file__), "..", "pretrained")
-TFLITE = os.path.join(HERE, "deeplabv3_mnv2_dm05_pascal_quant.tflite")
 # Both DeepLabV3 MobileNetV2 files of Coral's test data: (file, width, encoder widths).
 FILES = [
-    pytest.param(TFLITE, 0.5, (8, 12, 16, 48, 160), id="dm05"),
+    pytest.param(os.path.join(HERE, "deeplabv3_mnv2_dm05_pascal_quant.tflite"), 0.5, (8, 12, 16, 48, 160), id="dm05"),
     pytest.param(os.path.join(HERE, "deeplabv3_mnv2_pascal_quant.tflite"), 1.0, (16, 24, 32, 96, 320), id="dm10"),
 ]
 
