@@ -9,6 +9,12 @@ var (
 	photoManifest []byte
 	//go:embed nailseg.onnx
 	photoModel []byte // 2.0 MB
+	//go:embed nailseg-int8.json
+	int8Manifest []byte
+	// The photo model quantised (README.md, "INT8 build"): what segment.DefaultModel
+	// loads on a CPU with VNNI; 0.8 MB.
+	//go:embed nailseg-int8.onnx
+	int8Model []byte
 	//go:embed nailseg-live.json
 	liveManifest []byte
 	// The photo model's weights at a 384 px input, one pass without the mirror, for
@@ -23,8 +29,9 @@ type Builtin struct {
 }
 
 // Builtins are the built-in models by name ("builtin:<name>" where a manifest path is
-// asked for): the photo model and the live one.
+// asked for): the photo model, float and INT8, and the live one.
 var Builtins = map[string]Builtin{
 	"nailseg":      {photoManifest, photoModel},
+	"nailseg-int8": {int8Manifest, int8Model},
 	"nailseg-live": {liveManifest, liveModel},
 }

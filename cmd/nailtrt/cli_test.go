@@ -152,7 +152,7 @@ func TestCLIVersionAndBundledInfo(t *testing.T) {
 		r := runCLI(t, t.TempDir(), arg)
 		require.Equal(t, 0, r.code, r.stderr)
 		assert.Contains(t, r.stdout, "nailtrt ")
-		assert.Regexp(t, `bundled model: nailseg@\d+\.\d+\.\d+`, r.stdout)
+		assert.Regexp(t, `bundled model: nailseg(-int8)?@\d+\.\d+\.\d+`, r.stdout)
 		assert.Contains(t, r.stdout, "onnxruntime")
 	}
 	cmd := exec.Command(nailtrtBinary(t), "info")
@@ -165,6 +165,6 @@ func TestCLIVersionAndBundledInfo(t *testing.T) {
 	cmd.Env = append(cmd.Env, "NAILTRT_BACKEND=onnxruntime")
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, string(out))
-	assert.Regexp(t, `model nailseg@\S+ \(bundled, built into this binary, semantic\) on onnxruntime`, string(out))
+	assert.Regexp(t, `model nailseg(-int8)?@\S+ \(bundled, built into this binary, semantic\) on onnxruntime`, string(out))
 	assert.Contains(t, string(out), "input image float32")
 }

@@ -61,10 +61,10 @@ func openModelEngine(path, backendName, cacheDir string) (*nails.Manifest, *trt.
 	if err != nil {
 		return nil, nil, err
 	}
-	name := path
-	if name == "" {
-		name = "bundled model"
+	if path == "" {
+		path = segment.DefaultModel(backendName) // as segment.Open chooses it
 	}
+	name := path
 	man, bundled, err := segment.LoadModel(path)
 	if err != nil {
 		return nil, nil, fmt.Errorf("model: %w", err)

@@ -14,8 +14,8 @@ import (
 // defaults; the nailtrt command registers them as flags.
 func (c *Config) Options() []option.Option {
 	return []option.Option{
-		{Flag: "model", Env: "NAILTRT_MODEL", DefaultDoc: "the bundled model (built in)", Value: option.String(&c.Model),
-			Help: "model manifest (JSON), e.g. engines/nailseg.json; unset: the bundled nailseg model, built into the binary"},
+		{Flag: "model", Env: "NAILTRT_MODEL", DefaultDoc: "the bundled model (built in: INT8 on a CPU with VNNI, else float)", Value: option.String(&c.Model),
+			Help: "model manifest (JSON) or builtin:<name>; unset: the bundled photo model, built into the binary, as builtin:nailseg-int8 where ONNX Runtime runs on a CPU with VNNI and builtin:nailseg (float) elsewhere"},
 		{Flag: "backend", Env: "NAILTRT_BACKEND", Default: "auto", Value: option.String(&c.Backend),
 			Help: "auto (TensorRT when a GPU and TensorRT work, else ONNX Runtime), onnxruntime or tensorrt"},
 		{Flag: "threads", Env: "NAILTRT_THREADS", Default: "0", DefaultDoc: "`0` (automatic)", Value: option.Int(&c.Threads),

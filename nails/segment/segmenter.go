@@ -2,17 +2,11 @@ package segment
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"fmt"
 	"image"
-	"maps"
 	"runtime"
-	"slices"
-	"strings"
 	"time"
 
-	"github.com/nailtrt/nailtrt/engines"
 	"github.com/nailtrt/nailtrt/nails"
 	"github.com/nailtrt/nailtrt/trt"
 )
@@ -21,8 +15,9 @@ import (
 // takes its default from Options (the same table the nailtrt command's flags come from).
 type Config struct {
 	// Model is a manifest path (e.g. engines/nailseg.json), "builtin:<name>" for a model
-	// built into the binary (package engines: nailseg, nailseg-live), or "" for the
-	// bundled photo model, builtin:nailseg.
+	// built into the binary (package engines: nailseg, nailseg-int8, nailseg-live), or
+	// "" for the bundled photo model in the build that suits this machine and Backend
+	// (DefaultModel: INT8 on a CPU with VNNI, else float).
 	Model   string
 	Backend string // auto (default), onnxruntime or tensorrt
 	// Threads is ONNX Runtime's intra-op threads per inference. 0 (default) fits them
@@ -81,6 +76,9 @@ func Open(ctx context.Context, cfg Config) (*Segmenter, error) {
 func open(ctx context.Context, cfg Config) (*Segmenter, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
+	}
+	if cfg.Model == "" {
+		cfg.Model = DefaultModel(cfg.Backend)
 	}
 	m, model, err := LoadModel(cfg.Model)
 	if err != nil {
@@ -142,49 +140,13 @@ func open(ctx context.Context, cfg Config) (*Segmenter, error) {
 	return s, nil
 }
 
-// BuiltinPrefix starts a Config.Model that names a model built into the binary
-// (package engines) rather than a manifest file: "builtin:nailseg-live".
-const BuiltinPrefix = "builtin:"
-
-// LoadModel reads and verifies the manifest at path (its model file's SHA-256 included),
-// or, for "" or "builtin:<name>", a bundled model (package engines), whose ONNX bytes it
-// returns too: what Open loads, for commands that look at the model without segmenting.
-func LoadModel(path string) (*nails.Manifest, []byte, error) {
-	name, builtin := strings.CutPrefix(path, BuiltinPrefix)
-	if path == "" {
-		name, builtin = "nailseg", true
-	}
-	if !builtin {
-		m, err := nails.LoadManifest(path)
-		if err != nil {
-			return nil, nil, err
-		}
-		return m, nil, m.VerifyFile()
-	}
-	b, ok := engines.Builtins[name]
-	if !ok {
-		return nil, nil, wrap(nails.ErrManifest, "no built-in model %q (built in: %s)", name, builtinNames())
-	}
-	m, err := nails.ParseManifest(b.Manifest, "")
-	if err != nil {
-		return nil, nil, err
-	}
-	if sum := sha256.Sum256(b.Model); m.SHA256 != "" && !strings.EqualFold(hex.EncodeToString(sum[:]), m.SHA256) {
-		return nil, nil, wrap(nails.ErrManifest, "the bundled model %s's sha256 differs from its manifest's (rebuild after make train)", name)
-	}
-	return m, b.Model, nil
-}
-
-// builtinNames lists engines.Builtins' names, sorted, for messages.
-func builtinNames() string {
-	names := slices.Sorted(maps.Keys(engines.Builtins))
-	return strings.Join(names, ", ")
-}
-
 // Preflight runs the checks Open would fail on that take no time: the manifest, the
 // model file it names (and its SHA-256) and the backend. A server that loads in the
 // background calls it first, so a model that can never load stops it at start.
 func Preflight(cfg Config) error {
+	if cfg.Model == "" {
+		cfg.Model = DefaultModel(cfg.Backend)
+	}
 	if _, _, err := LoadModel(cfg.Model); err != nil {
 		return err
 	}

@@ -80,15 +80,30 @@ func TestUnavailableBackendIsTheDomainsError(t *testing.T) {
 	assert.ErrorIs(t, Preflight(cfg), nails.ErrUnavailable)
 }
 
-// The built-in models load by name, each verified against its manifest's checksum, and
-// the live one runs: a camera frame through it finds what the photo model finds on
-// docs/examples/hand.jpg within a nail or two (it is the same weights at 384 px, one pass).
+// The built-in models load by name, each verified against its manifest's checksum; ""
+// is the photo model's build that suits this machine; and the INT8 build and the live
+// model run: each finds what the float photo model finds on docs/examples/hand.jpg
+// within a nail or two.
 func TestBuiltinModels(t *testing.T) {
-	photo, photoBytes, err := LoadModel("")
+	def, _, err := LoadModel("")
 	require.NoError(t, err)
-	again, _, err := LoadModel(BuiltinPrefix + "nailseg")
+	want := BuiltinPrefix + "nailseg"
+	if hasVNNI() {
+		want = BuiltinPrefix + "nailseg-int8"
+	}
+	assert.Equal(t, want, DefaultModel("onnxruntime"))
+	chosen, _, err := LoadModel(want)
 	require.NoError(t, err)
-	assert.Equal(t, photo.ID(), again.ID(), `"" is builtin:nailseg`)
+	assert.Equal(t, chosen.ID(), def.ID(), `"" is DefaultModel's choice`)
+
+	photo, photoBytes, err := LoadModel(BuiltinPrefix + "nailseg")
+	require.NoError(t, err)
+	quant, quantBytes, err := LoadModel(BuiltinPrefix + "nailseg-int8")
+	require.NoError(t, err)
+	assert.Equal(t, "nailseg-int8", quant.Name)
+	assert.Equal(t, photo.Version, quant.Version, "the INT8 build is the photo model's weights: one version")
+	assert.Equal(t, photo.Input, quant.Input)
+	assert.Less(t, len(quantBytes), len(photoBytes)/2)
 	live, liveBytes, err := LoadModel(BuiltinPrefix + "nailseg-live")
 	require.NoError(t, err)
 	assert.Equal(t, "nailseg-live", live.Name)
@@ -99,7 +114,7 @@ func TestBuiltinModels(t *testing.T) {
 
 	_, _, err = LoadModel(BuiltinPrefix + "nailseg-fast")
 	require.ErrorIs(t, err, nails.ErrManifest)
-	assert.Contains(t, err.Error(), "nailseg, nailseg-live", "the message lists what is built in")
+	assert.Contains(t, err.Error(), "nailseg, nailseg-int8, nailseg-live", "the message lists what is built in")
 
 	src, err := os.ReadFile(filepath.Join("..", "..", "docs", "examples", "hand.jpg"))
 	require.NoError(t, err)
@@ -111,7 +126,9 @@ func TestBuiltinModels(t *testing.T) {
 		require.NoError(t, err)
 		return len(res.Nails)
 	}
-	n, nLive := count(""), count(BuiltinPrefix+"nailseg-live")
+	n := count(BuiltinPrefix + "nailseg")
+	nQuant, nLive := count(BuiltinPrefix+"nailseg-int8"), count(BuiltinPrefix+"nailseg-live")
+	assert.InDelta(t, n, nQuant, 1, "photo model %d nails, its INT8 build %d", n, nQuant)
 	assert.InDelta(t, n, nLive, 2, "photo model %d nails, live model %d", n, nLive)
 	assert.Positive(t, nLive)
 }
