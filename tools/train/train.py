@@ -232,6 +232,20 @@ def selection_score(res, nohand=0.0):
     return sum(w * res[k]["iou"] for k, w in SELECT_WEIGHTS.items() if k in res) - nohand
 
 
+def stop_reason(step, args, elapsed):
+    """Why training ends after this step, "" to go on. The checkpoint is evaluated first
+    whatever the reason, so a run stopped by --max-seconds or --stop-at keeps its last
+    weights if they are its best; --stop-at ends a run where an earlier one was stopped
+    while the learning rate follows the same --steps schedule."""
+    if args.max_seconds > 0 and elapsed >= args.max_seconds:
+        return f"time limit: stopped at step {step} after {elapsed:.0f}s (--max-seconds)"
+    if 0 < args.stop_at <= step < args.steps:
+        return f"stopped at step {step} of {args.steps} (--stop-at)"
+    if step >= args.steps:
+        return f"finished: {step} steps"
+    return ""
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--dataset", default=None,
@@ -254,6 +268,10 @@ def main():
     ap.add_argument("--max-seconds", type=float, default=0,
                     help="stop training after this long (evaluating and keeping the best checkpoint first); "
                          "0: no limit. For a lent GPU's per-call time limit")
+    ap.add_argument("--stop-at", type=int, default=0,
+                    help="stop after this step of the --steps schedule (evaluating first), as a run that "
+                         "was stopped early by a time limit or a session's end was: `make train` repeats "
+                         "such runs without training past where they stopped; 0: run all --steps")
     ap.add_argument("--workers", type=int, default=1,
                     help="processes synthesising training crops (a run repeats for the same number)")
     ap.add_argument("--workdir", default="build/train")
@@ -399,8 +417,8 @@ def main():
             print(f"step {step} loss {running / 50:.4f} lr {sched.get_last_lr()[0]:.2e} {time.time() - t0:.0f}s",
                   flush=True)
             running = 0.0
-        out_of_time = args.max_seconds > 0 and time.time() - t0 >= args.max_seconds
-        if step % args.eval_every == 0 or step == args.steps or out_of_time:
+        why = stop_reason(step, args, time.time() - t0)
+        if step % args.eval_every == 0 or why:
             if ema:
                 ema.copy_to(scored)
             with all_cores(args.threads):
@@ -419,10 +437,8 @@ def main():
                 if stale >= args.patience:
                     print(f"early stop at step {step}: no gain since step {best_step}", flush=True)
                     break
-        if out_of_time:
-            print(f"time limit: stopped at step {step} after {time.time() - t0:.0f}s (--max-seconds)", flush=True)
-            break
-        if step >= args.steps:
+        if why:
+            print(why, flush=True)
             break
     # The kept checkpoint's val results are the ones its evaluation produced (the weights
     # saved are the weights evaluated), so they are reported without evaluating it again.

@@ -1,4 +1,5 @@
 """train.py's pieces that run without the dataset: the crop stream and the evaluation."""
+import argparse
 import ctypes
 import os
 
@@ -238,3 +239,17 @@ def test_keep_freed_memory_applies_on_this_glibc(monkeypatch):
     except OSError:
         pytest.skip("not glibc")
     assert train.keep_freed_memory(), "glibc refused a threshold over 32 MiB"
+
+
+def test_stop_reason_ends_where_asked_and_not_before():
+    args = argparse.Namespace(steps=1000, stop_at=0, max_seconds=0)
+    assert train.stop_reason(999, args, 1e6) == ""
+    assert train.stop_reason(1000, args, 0).startswith("finished")
+    args.stop_at = 500  # the schedule stays 1,000 steps long; the run ends halfway
+    assert train.stop_reason(499, args, 0) == ""
+    assert "--stop-at" in train.stop_reason(500, args, 0)
+    args.max_seconds = 60
+    assert train.stop_reason(10, args, 59.9) == ""
+    assert "--max-seconds" in train.stop_reason(10, args, 60)
+    args.stop_at = 1000  # at the schedule's end it is simply finished
+    assert train.stop_reason(1000, args, 0).startswith("finished")
