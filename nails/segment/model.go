@@ -41,6 +41,14 @@ func DefaultModel(backend string) string {
 	return BuiltinPrefix + floatModel
 }
 
+// modelName is the model Open and Preflight load: Model, or DefaultModel for Backend.
+func (c Config) modelName() string {
+	if c.Model == "" {
+		return DefaultModel(c.Backend)
+	}
+	return c.Model
+}
+
 // hasVNNI says whether this CPU has the 8-bit dot products ONNX Runtime's INT8
 // convolutions are fast with (x86 only: arm64's have not been measured).
 func hasVNNI() bool {

@@ -77,9 +77,7 @@ func open(ctx context.Context, cfg Config) (*Segmenter, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	if cfg.Model == "" {
-		cfg.Model = DefaultModel(cfg.Backend)
-	}
+	cfg.Model = cfg.modelName()
 	m, model, err := LoadModel(cfg.Model)
 	if err != nil {
 		return nil, err
@@ -144,10 +142,7 @@ func open(ctx context.Context, cfg Config) (*Segmenter, error) {
 // model file it names (and its SHA-256) and the backend. A server that loads in the
 // background calls it first, so a model that can never load stops it at start.
 func Preflight(cfg Config) error {
-	if cfg.Model == "" {
-		cfg.Model = DefaultModel(cfg.Backend)
-	}
-	if _, _, err := LoadModel(cfg.Model); err != nil {
+	if _, _, err := LoadModel(cfg.modelName()); err != nil {
 		return err
 	}
 	backend, err := trt.ParseBackend(cfg.Backend)
