@@ -38,8 +38,9 @@ class Synth(torch.utils.data.IterableDataset):
     to augment.SOURCE_WEIGHTS."""
 
     def __init__(self, by_source, crop, size, seed, weights=None, negatives=None, neg_share=0.0, small=0.0,
-                 clean=0.0):
+                 clean=0.0, zoom_out=0.0):
         self.by_source, self.crop, self.size, self.seed = by_source, crop, size, seed
+        self.zoom_out = zoom_out
         self.weights = dict(augment.SOURCE_WEIGHTS if weights is None else weights)
         self.negatives, self.neg_share, self.small, self.clean = negatives, neg_share, small, clean
 
@@ -48,7 +49,7 @@ class Synth(torch.utils.data.IterableDataset):
         rng = np.random.default_rng([self.seed, info.id if info else 0])
         while True:
             img, lab = augment.synth(rng, self.by_source, self.crop, self.size, self.weights,
-                                     self.negatives, self.neg_share, self.clean)
+                                     self.negatives, self.neg_share, self.clean, self.zoom_out)
             w = augment.small_nail_weights(lab, self.small)
             yield torch.from_numpy(augment.normalise(img)), torch.from_numpy(lab)[None], torch.from_numpy(w)[None]
 
@@ -310,6 +311,10 @@ def main():
                     help="share of the hand crops that are the photo as inference sees it (augment.clean_view: "
                          "no synthetic background, mosaic, rotation, polish or glare) instead of a synthetic "
                          "scene; for the last cycles, which fit the real photos (0: all synthetic, as before)")
+    ap.add_argument("--zoom-out", type=float, default=0.0,
+                    help="share of the clean crops that are four photos zoomed out to 0.35-0.65 of the "
+                         "letterbox's scale (augment.zoomed_out_mosaic: more small nails as real photos show "
+                         "them; 0: none, as before)")
     ap.add_argument("--lovasz", type=float, default=0.0,
                     help="weight of the Lovasz hinge added to BCE + Dice (lovasz_hinge: a surrogate of 1 - IoU "
                          "that works on the nails' edges; for fine-tuning cycles; 0: off, as before)")
@@ -392,7 +397,8 @@ def main():
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], total_steps=args.steps,
                                                 pct_start=0.05)
     loader = torch.utils.data.DataLoader(Synth(by_source, args.crop, args.size, args.seed, weights,
-                                               neg_train, args.negatives, args.small, args.clean),
+                                               neg_train, args.negatives, args.small, args.clean,
+                                               args.zoom_out),
                                          batch_size=args.batch, num_workers=args.workers,
                                          pin_memory=device.type == "cuda")
     ema = EMA(model, args.ema) if args.ema > 0 else None

@@ -346,18 +346,51 @@ def clean_view(rng, s, n, infer_size):
     return canvas, label
 
 
+def zoomed_out_mosaic(rng, by_source, n, infer_size, weights=SOURCE_WEIGHTS, zoom=(0.35, 0.65)):
+    """Four photos as inference would see them from further away: each scaled to the
+    letterbox's scale times zoom (log-uniform), mirrored half the time, in one quarter of
+    the n x n canvas on the letterbox's pad colour, a nail placed in view. No background,
+    rotation, polish or glare, as clean_view.
+
+    Why: the nails under 20 px that the model misses are real-photo nails of far-off
+    hands; clean_view keeps every photo at inference scale, so the last cycles, 90% clean
+    crops, almost never show a small nail as the judged photos show it. Zooming the same
+    photos out turns their 30-40 px nails into 12-25 px ones, with the hand, the lighting
+    and the label as they were. Returns float image and label."""
+    canvas = np.empty((n, n, 3), np.float32)
+    canvas[:] = PAD_RGB
+    label = np.zeros((n, n), np.float32)
+    half = n // 2
+    for oy in (0, half):
+        for ox in (0, half):
+            s = pick(rng, by_source, weights)
+            f = math.exp(rng.uniform(math.log(zoom[0]), math.log(zoom[1])))
+            im, lab = _scaled_mirrored(rng, s, infer_size / max(s.image.shape[:2]) * f)
+            img = np.asarray(im, dtype=np.float32)
+            lab = (np.asarray(lab) > 127).astype(np.float32)
+            cell_img = canvas[oy:oy + half, ox:ox + half]
+            cell_lab = label[oy:oy + half, ox:ox + half]
+            paste(cell_img, cell_lab, img, lab, np.ones(lab.shape, np.float32), *_place(rng, half, img, lab))
+    return canvas, label
+
+
 def synth(rng, by_source, n=320, infer_size=384, weights=SOURCE_WEIGHTS, negatives=None, neg_share=0.0,
-          clean=0.0):
+          clean=0.0, zoom_out=0.0):
     """One (image uint8 HxWx3, label float HxW) training pair of size n x n; photos are
     drawn from by_source (source -> samples) with the given source shares. With neg_share
     > 0, that share of the pairs are photos with no hand (negatives.sample over the
     wallpapers in `negatives`, or a generated scene) and an empty label; with clean > 0,
     that share of the others are clean_view (a photo as inference sees it) rather than a
-    synthetic scene. Either at 0 makes no extra random draw, so earlier seeded runs repeat."""
+    synthetic scene, and with zoom_out > 0 that share of the clean ones are
+    zoomed_out_mosaic (four photos seen from further away). Any at 0 makes no extra random
+    draw, so earlier seeded runs repeat."""
     if neg_share > 0 and rng.random() < neg_share:
         img = negatives_mod.sample(rng, negatives or [], n)
         return photometric(rng, img), np.zeros((n, n), np.float32)
     if clean > 0 and rng.random() < clean:
+        if zoom_out > 0 and rng.random() < zoom_out:
+            canvas, label = zoomed_out_mosaic(rng, by_source, n, infer_size, weights)
+            return photometric(rng, canvas), label
         canvas, label = clean_view(rng, pick(rng, by_source, weights), n, infer_size)
         return photometric(rng, canvas), label
     canvas, label = background(rng, n, by_source, infer_size, weights)

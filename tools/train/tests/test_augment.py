@@ -99,6 +99,39 @@ def test_clean_view_is_the_photo_on_the_pad(samples, geometry_only):
     assert padded > 0, "some crops reach past a photo's edge onto the pad"
 
 
+def test_zoomed_out_mosaic_keeps_label_on_smaller_nails(samples, geometry_only):
+    # zoom_out=1: every clean crop is four photos zoomed out into the canvas's quarters.
+    # The label follows the nails exactly (the marked/blank difference, as above), nothing
+    # crosses from one quarter into another, and the nails are smaller than clean_view's.
+    marked, blank = _marked_and_blank(samples)
+    mosaic_px, clean_px, quarters = [], [], set()
+    for seed in range(30):
+        img_m, lab_m = augment.synth(np.random.default_rng(seed), marked, 64, 96, clean=1.0, zoom_out=1.0)
+        img_b, lab_b = augment.synth(np.random.default_rng(seed), blank, 64, 96, clean=1.0, zoom_out=1.0)
+        np.testing.assert_array_equal(lab_m, lab_b)
+        nails = (img_m[..., 0].astype(int) - img_b[..., 0]) > 127
+        edge = ndimage.binary_dilation(lab_m > 0.5) & ~ndimage.binary_erosion(lab_m > 0.5)
+        assert not ((nails != (lab_m > 0.5)) & ~edge).any(), f"seed {seed}"
+        for q, (ys, xs) in enumerate([(slice(0, 32), slice(0, 32)), (slice(0, 32), slice(32, 64)),
+                                      (slice(32, 64), slice(0, 32)), (slice(32, 64), slice(32, 64))]):
+            if lab_m[ys, xs].any():
+                quarters.add(q)
+        comps, n = ndimage.label(lab_m > 0.5)
+        mosaic_px += list(ndimage.sum(lab_m > 0.5, comps, range(1, n + 1)))
+        _, lab_c = augment.synth(np.random.default_rng(seed), marked, 64, 96, clean=1.0)
+        comps, n = ndimage.label(lab_c > 0.5)
+        clean_px += list(ndimage.sum(lab_c > 0.5, comps, range(1, n + 1)))
+    assert quarters == {0, 1, 2, 3}, "every quarter holds nails in some draw"
+    assert np.median(mosaic_px) < 0.5 * np.median(clean_px), (np.median(mosaic_px), np.median(clean_px))
+
+
+def test_zoom_out_zero_draws_as_before(samples):
+    for seed in range(5):
+        a = augment.synth(np.random.default_rng(seed), samples, 64, 96, clean=0.5)
+        b = augment.synth(np.random.default_rng(seed), samples, 64, 96, clean=0.5, zoom_out=0.0)
+        np.testing.assert_array_equal(a[0], b[0])
+
+
 def test_clean_zero_draws_as_before(samples):
     for seed in range(5):
         a = augment.synth(np.random.default_rng(seed), samples, 64, 96)
