@@ -362,7 +362,7 @@ fixtures: train-deps
 
 # ---------------------------------------------------------------- model
 
-# Trains the bundled models (nailseg 3.x and its live export) from the committed
+# Trains the bundled models (nailseg 3.x and its live model, fine-tuned at 384 px) from the committed
 # pretrained encoder (seeded), exports them, checks each export through the native runner
 # against PyTorch, then evaluates them through the Go pipeline on val (stored in the
 # manifests, with the no-hand photos) and test (printed, never used to choose). Eleven
@@ -444,13 +444,17 @@ train-wide: train-deps native
 	$(MAKE) --no-print-directory quantize MODEL=build/wide/nailseg.json INT8_OUT=build/wide/nailseg-int8
 	$(MAKE) --no-print-directory eval-all MODEL=build/wide/nailseg-int8.json
 
-# The live model (engines/nailseg-live, built in beside the photo model): the photo
-# model's weights exported at a 384 px input, one pass without the mirror, for camera
-# frames (engines/README.md, "Live model"); min area scaled to the smaller input.
-# CHECKPOINT picks the weights (make train passes its last cycle's).
+# The live model (engines/nailseg-live, built in beside the photo model), for camera
+# frames (engines/README.md, "Live model"): the photo model's weights fine-tuned for
+# 600 steps at the live input (384 px; whole 384 px crops, the clean and zoomed-out ones
+# at that scale; about 13 minutes), exported there, one pass without the mirror; min
+# area scaled to the smaller input. CHECKPOINT picks the starting weights (make train
+# passes its last cycle's).
 CHECKPOINT ?= tools/train/checkpoints/nailseg-mnv2.pt
 live: train-deps native
-	$(PYTHON) tools/train/export.py --checkpoint $(CHECKPOINT) --metrics none --name nailseg-live --out engines/nailseg-live \
+	$(CYCLE) --workdir $(BUILD)/live-train --init $(CHECKPOINT) --size 384 --crop 384 --hard 2 --small 400 --clean 0.9 \
+	  --zoom-out 0.5 --ema 0.998 --steps 600 --lr 4e-4 --seed 65 --eval-every 200 $(TRAIN_ARGS)
+	$(PYTHON) tools/train/export.py --checkpoint $(BUILD)/live-train/best.pt --metrics none --name nailseg-live --out engines/nailseg-live \
 	  --size 384 --parity-dir $(BUILD)/live/parity --threshold 0.6 --min-area 56 --min-score 0.85 --mask-threshold 0.4 --tta ""
 	$(GO) run ./tools/parity --dir $(BUILD)/live/parity
 	$(MAKE) --no-print-directory $(NOHAND)/.done
