@@ -38,9 +38,9 @@ class Synth(torch.utils.data.IterableDataset):
     to augment.SOURCE_WEIGHTS."""
 
     def __init__(self, by_source, crop, size, seed, weights=None, negatives=None, neg_share=0.0, small=0.0,
-                 clean=0.0, zoom_out=0.0):
+                 clean=0.0, zoom_out=0.0, zoom=(0.35, 0.65)):
         self.by_source, self.crop, self.size, self.seed = by_source, crop, size, seed
-        self.zoom_out = zoom_out
+        self.zoom_out, self.zoom = zoom_out, zoom
         self.weights = dict(augment.SOURCE_WEIGHTS if weights is None else weights)
         self.negatives, self.neg_share, self.small, self.clean = negatives, neg_share, small, clean
 
@@ -49,9 +49,20 @@ class Synth(torch.utils.data.IterableDataset):
         rng = np.random.default_rng([self.seed, info.id if info else 0])
         while True:
             img, lab = augment.synth(rng, self.by_source, self.crop, self.size, self.weights,
-                                     self.negatives, self.neg_share, self.clean, self.zoom_out)
+                                     self.negatives, self.neg_share, self.clean, self.zoom_out, self.zoom)
             w = augment.small_nail_weights(lab, self.small)
             yield torch.from_numpy(augment.normalise(img)), torch.from_numpy(lab)[None], torch.from_numpy(w)[None]
+
+
+def zoom_range(text):
+    """--zoom-range "lo,hi" -> (lo, hi), 0 < lo <= hi <= 1; anything else stops the run."""
+    try:
+        lo, hi = (float(v) for v in text.split(","))
+    except ValueError:
+        raise SystemExit(f"--zoom-range {text!r}: expected two numbers, lo,hi") from None
+    if not 0 < lo <= hi <= 1:
+        raise SystemExit(f"--zoom-range {text!r}: expected 0 < lo <= hi <= 1")
+    return lo, hi
 
 
 def loss_fn(logits, target, weight=None, lovasz=0.0):
@@ -312,9 +323,11 @@ def main():
                          "no synthetic background, mosaic, rotation, polish or glare) instead of a synthetic "
                          "scene; for the last cycles, which fit the real photos (0: all synthetic, as before)")
     ap.add_argument("--zoom-out", type=float, default=0.0,
-                    help="share of the clean crops that are four photos zoomed out to 0.35-0.65 of the "
-                         "letterbox's scale (augment.zoomed_out_mosaic: more small nails as real photos show "
+                    help="share of the clean crops that are four photos zoomed out (--zoom-range, default 0.35-0.65 of the "
+                         "letterbox's scale; augment.zoomed_out_mosaic: more small nails as real photos show "
                          "them; 0: none, as before)")
+    ap.add_argument("--zoom-range", default="0.35,0.65",
+                    help="--zoom-out's scales, lo,hi times the letterbox's (log-uniform)")
     ap.add_argument("--lovasz", type=float, default=0.0,
                     help="weight of the Lovasz hinge added to BCE + Dice (lovasz_hinge: a surrogate of 1 - IoU "
                          "that works on the nails' edges; for fine-tuning cycles; 0: off, as before)")
@@ -398,7 +411,7 @@ def main():
                                                 pct_start=0.05)
     loader = torch.utils.data.DataLoader(Synth(by_source, args.crop, args.size, args.seed, weights,
                                                neg_train, args.negatives, args.small, args.clean,
-                                               args.zoom_out),
+                                               args.zoom_out, zoom_range(args.zoom_range)),
                                          batch_size=args.batch, num_workers=args.workers,
                                          pin_memory=device.type == "cuda")
     ema = EMA(model, args.ema) if args.ema > 0 else None

@@ -375,21 +375,22 @@ def zoomed_out_mosaic(rng, by_source, n, infer_size, weights=SOURCE_WEIGHTS, zoo
 
 
 def synth(rng, by_source, n=320, infer_size=384, weights=SOURCE_WEIGHTS, negatives=None, neg_share=0.0,
-          clean=0.0, zoom_out=0.0):
+          clean=0.0, zoom_out=0.0, zoom=(0.35, 0.65)):
     """One (image uint8 HxWx3, label float HxW) training pair of size n x n; photos are
     drawn from by_source (source -> samples) with the given source shares. With neg_share
     > 0, that share of the pairs are photos with no hand (negatives.sample over the
     wallpapers in `negatives`, or a generated scene) and an empty label; with clean > 0,
     that share of the others are clean_view (a photo as inference sees it) rather than a
     synthetic scene, and with zoom_out > 0 that share of the clean ones are
-    zoomed_out_mosaic (four photos seen from further away). Any at 0 makes no extra random
+    zoomed_out_mosaic (four photos seen from further away, at zoom times the letterbox's
+    scale). Any at 0 makes no extra random
     draw, so earlier seeded runs repeat."""
     if neg_share > 0 and rng.random() < neg_share:
         img = negatives_mod.sample(rng, negatives or [], n)
         return photometric(rng, img), np.zeros((n, n), np.float32)
     if clean > 0 and rng.random() < clean:
         if zoom_out > 0 and rng.random() < zoom_out:
-            canvas, label = zoomed_out_mosaic(rng, by_source, n, infer_size, weights)
+            canvas, label = zoomed_out_mosaic(rng, by_source, n, infer_size, weights, zoom)
             return photometric(rng, canvas), label
         canvas, label = clean_view(rng, pick(rng, by_source, weights), n, infer_size)
         return photometric(rng, canvas), label

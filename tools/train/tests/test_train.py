@@ -253,3 +253,11 @@ def test_stop_reason_ends_where_asked_and_not_before():
     assert "--max-seconds" in train.stop_reason(10, args, 60)
     args.stop_at = 1000  # at the schedule's end it is simply finished
     assert train.stop_reason(1000, args, 0).startswith("finished")
+
+
+def test_zoom_range_parses_and_refuses_nonsense():
+    assert train.zoom_range("0.35,0.65") == (0.35, 0.65)
+    assert train.zoom_range("0.5,0.5") == (0.5, 0.5)
+    for bad in ("0.5", "a,b", "0.6,0.3", "0,0.5", "0.5,1.5", "0.2,0.3,0.4"):
+        with pytest.raises(SystemExit, match="--zoom-range"):
+            train.zoom_range(bad)
