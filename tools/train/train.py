@@ -323,9 +323,9 @@ def main():
                          "no synthetic background, mosaic, rotation, polish or glare) instead of a synthetic "
                          "scene; for the last cycles, which fit the real photos (0: all synthetic, as before)")
     ap.add_argument("--zoom-out", type=float, default=0.0,
-                    help="share of the clean crops that are four photos zoomed out (--zoom-range, default 0.35-0.65 of the "
-                         "letterbox's scale; augment.zoomed_out_mosaic: more small nails as real photos show "
-                         "them; 0: none, as before)")
+                    help="share of the clean crops that are four photos zoomed out (--zoom-range, default "
+                         "0.35-0.65 of the letterbox's scale; augment.zoomed_out_mosaic: more small nails as "
+                         "real photos show them; 0: none, as before)")
     ap.add_argument("--zoom-range", default="0.35,0.65",
                     help="--zoom-out's scales, lo,hi times the letterbox's (log-uniform)")
     ap.add_argument("--lovasz", type=float, default=0.0,
