@@ -362,9 +362,9 @@ fixtures: train-deps
 
 # ---------------------------------------------------------------- model
 
-# Trains the bundled models (nailseg 3.x and its live model, fine-tuned at 384 px) from the committed
-# pretrained encoder (seeded), exports them, checks each export through the native runner
-# against PyTorch, then evaluates them through the Go pipeline on val (stored in the
+# Trains the bundled models (nailseg 3.x and its live model, fine-tuned at 384 px) from
+# the committed pretrained encoder (seeded), exports them, checks each export through the
+# native runner against PyTorch, then evaluates them through the Go pipeline on val (stored in the
 # manifests, with the no-hand photos) and test (printed, never used to choose). Eleven
 # cycles, about 6 hours on the 2-core machine (tools/train/README.md, "Model v3", says
 # what each is for): DeepLabV3's MobileNetV2-0.5 encoder under a U-Net decoder with 15%

@@ -17,8 +17,8 @@ var (
 	int8Model []byte
 	//go:embed nailseg-live.json
 	liveManifest []byte
-	// The photo model's weights at a 384 px input, one pass without the mirror, for
-	// live camera frames (README.md, "Live model"); 2.0 MB.
+	// The photo model's network fine-tuned at a 384 px input, one pass without the
+	// mirror, for live camera frames (README.md, "Live model"); 2.0 MB.
 	//go:embed nailseg-live.onnx
 	liveModel []byte
 )

@@ -38,7 +38,7 @@ class Synth(torch.utils.data.IterableDataset):
     to augment.SOURCE_WEIGHTS."""
 
     def __init__(self, by_source, crop, size, seed, weights=None, negatives=None, neg_share=0.0, small=0.0,
-                 clean=0.0, zoom_out=0.0, zoom=(0.35, 0.65)):
+                 clean=0.0, zoom_out=0.0, zoom=augment.ZOOM_OUT_RANGE):
         self.by_source, self.crop, self.size, self.seed = by_source, crop, size, seed
         self.zoom_out, self.zoom = zoom_out, zoom
         self.weights = dict(augment.SOURCE_WEIGHTS if weights is None else weights)
@@ -323,11 +323,11 @@ def main():
                          "no synthetic background, mosaic, rotation, polish or glare) instead of a synthetic "
                          "scene; for the last cycles, which fit the real photos (0: all synthetic, as before)")
     ap.add_argument("--zoom-out", type=float, default=0.0,
-                    help="share of the clean crops that are four photos zoomed out (--zoom-range, default "
-                         "0.35-0.65 of the letterbox's scale; augment.zoomed_out_mosaic: more small nails as "
-                         "real photos show them; 0: none, as before)")
-    ap.add_argument("--zoom-range", default="0.35,0.65",
-                    help="--zoom-out's scales, lo,hi times the letterbox's (log-uniform)")
+                    help="share of the clean crops that are four photos zoomed out (to --zoom-range of the "
+                         "letterbox's scale; augment.zoomed_out_mosaic: more small nails as real photos show "
+                         "them; 0: none, as before)")
+    ap.add_argument("--zoom-range", default="%g,%g" % augment.ZOOM_OUT_RANGE,
+                    help="--zoom-out's scales, lo,hi times the letterbox's (log-uniform; default %(default)s)")
     ap.add_argument("--lovasz", type=float, default=0.0,
                     help="weight of the Lovasz hinge added to BCE + Dice (lovasz_hinge: a surrogate of 1 - IoU "
                          "that works on the nails' edges; for fine-tuning cycles; 0: off, as before)")

@@ -41,6 +41,9 @@ PAD_RGB = tuple(int(round(v * 255)) for v in MEAN)  # letterbox fill: 0 after no
 # other shares passes its own mapping (train.py --weights -> synth(..., weights=...)).
 SOURCE_WEIGHTS = MappingProxyType({"hands": 0.7, "closeups": 0.15, "fingers": 0.075, "fingertips": 0.075})
 
+# zoomed_out_mosaic's scales, times the letterbox's (train.py --zoom-range's default; 3.3.0).
+ZOOM_OUT_RANGE = (0.35, 0.65)
+
 SKIN_TONES = _frozen(np.array([[233, 196, 170], [224, 172, 138], [198, 134, 100], [160, 102, 70],
                                [110, 70, 50], [250, 215, 195], [210, 160, 140]], dtype=np.float32))
 
@@ -335,18 +338,33 @@ def clean_view(rng, s, n, infer_size):
     synthetic scenes teach what a nail is anywhere, and these keep the model fitted to the
     real photos it is judged on (YOLOX's and YOLOv8's last epochs without mosaic, for the
     same reason). Returns float image and label."""
-    scale = infer_size / max(s.image.shape[:2]) * math.exp(rng.uniform(math.log(0.85), math.log(1.2)))
-    im, lab = _scaled_mirrored(rng, s, scale)
-    img = np.asarray(im, dtype=np.float32)
-    lab = (np.asarray(lab) > 127).astype(np.float32)
-    canvas = np.empty((n, n, 3), np.float32)
-    canvas[:] = PAD_RGB
-    label = np.zeros((n, n), np.float32)
-    paste(canvas, label, img, lab, np.ones(lab.shape, np.float32), *_place(rng, n, img, lab))
+    canvas, label = _pad_canvas(n)
+    _paste_scaled(rng, s, _log_uniform(rng, 0.85, 1.2), infer_size, canvas, label)
     return canvas, label
 
 
-def zoomed_out_mosaic(rng, by_source, n, infer_size, weights=SOURCE_WEIGHTS, zoom=(0.35, 0.65)):
+def _pad_canvas(n):
+    """An n x n canvas of the letterbox's pad colour and its empty label."""
+    canvas = np.empty((n, n, 3), np.float32)
+    canvas[:] = PAD_RGB
+    return canvas, np.zeros((n, n), np.float32)
+
+
+def _log_uniform(rng, lo, hi):
+    return math.exp(rng.uniform(math.log(lo), math.log(hi)))
+
+
+def _paste_scaled(rng, s, zoom, infer_size, canvas, label):
+    """The sample scaled as the letterbox scales it times zoom, mirrored half the time,
+    pasted opaque onto canvas and label (square views, written in place) with a nail in
+    view: clean_view's and zoomed_out_mosaic's one step."""
+    im, lab = _scaled_mirrored(rng, s, infer_size / max(s.image.shape[:2]) * zoom)
+    img = np.asarray(im, dtype=np.float32)
+    lab = (np.asarray(lab) > 127).astype(np.float32)
+    paste(canvas, label, img, lab, np.ones(lab.shape, np.float32), *_place(rng, canvas.shape[0], img, lab))
+
+
+def zoomed_out_mosaic(rng, by_source, n, infer_size, weights=SOURCE_WEIGHTS, zoom=ZOOM_OUT_RANGE):
     """Four photos as inference would see them from further away: each scaled to the
     letterbox's scale times zoom (log-uniform), mirrored half the time, in one quarter of
     the n x n canvas on the letterbox's pad colour, a nail placed in view. No background,
@@ -357,25 +375,18 @@ def zoomed_out_mosaic(rng, by_source, n, infer_size, weights=SOURCE_WEIGHTS, zoo
     crops, almost never show a small nail as the judged photos show it. Zooming the same
     photos out turns their 30-40 px nails into 12-25 px ones, with the hand, the lighting
     and the label as they were. Returns float image and label."""
-    canvas = np.empty((n, n, 3), np.float32)
-    canvas[:] = PAD_RGB
-    label = np.zeros((n, n), np.float32)
+    canvas, label = _pad_canvas(n)
     half = n // 2
     for oy in (0, half):
         for ox in (0, half):
             s = pick(rng, by_source, weights)
-            f = math.exp(rng.uniform(math.log(zoom[0]), math.log(zoom[1])))
-            im, lab = _scaled_mirrored(rng, s, infer_size / max(s.image.shape[:2]) * f)
-            img = np.asarray(im, dtype=np.float32)
-            lab = (np.asarray(lab) > 127).astype(np.float32)
-            cell_img = canvas[oy:oy + half, ox:ox + half]
-            cell_lab = label[oy:oy + half, ox:ox + half]
-            paste(cell_img, cell_lab, img, lab, np.ones(lab.shape, np.float32), *_place(rng, half, img, lab))
+            cell = (slice(oy, oy + half), slice(ox, ox + half))
+            _paste_scaled(rng, s, _log_uniform(rng, *zoom), infer_size, canvas[cell], label[cell])
     return canvas, label
 
 
 def synth(rng, by_source, n=320, infer_size=384, weights=SOURCE_WEIGHTS, negatives=None, neg_share=0.0,
-          clean=0.0, zoom_out=0.0, zoom=(0.35, 0.65)):
+          clean=0.0, zoom_out=0.0, zoom=ZOOM_OUT_RANGE):
     """One (image uint8 HxWx3, label float HxW) training pair of size n x n; photos are
     drawn from by_source (source -> samples) with the given source shares. With neg_share
     > 0, that share of the pairs are photos with no hand (negatives.sample over the
@@ -383,8 +394,7 @@ def synth(rng, by_source, n=320, infer_size=384, weights=SOURCE_WEIGHTS, negativ
     that share of the others are clean_view (a photo as inference sees it) rather than a
     synthetic scene, and with zoom_out > 0 that share of the clean ones are
     zoomed_out_mosaic (four photos seen from further away, at zoom times the letterbox's
-    scale). Any at 0 makes no extra random
-    draw, so earlier seeded runs repeat."""
+    scale). Any at 0 makes no extra random draw, so earlier seeded runs repeat."""
     if neg_share > 0 and rng.random() < neg_share:
         img = negatives_mod.sample(rng, negatives or [], n)
         return photometric(rng, img), np.zeros((n, n), np.float32)
