@@ -27,7 +27,7 @@ import torch.nn.functional as F
 
 from nailtrain import augment, dataset, from_onnx, negatives, pretrained
 from nailtrain.metrics import Accumulator
-from nailtrain.model import MobileNetV1Seg, MobileNetV2Seg, NailNet, count_params
+from nailtrain.model import MobileNetV1Seg, MobileNetV2Seg, NailNet, build, count_params
 
 # Checkpoint selection: whole-hand photos are what users send, so they weigh most.
 SELECT_WEIGHTS = {"hands": 0.6, "closeups": 0.2, "fingers": 0.1, "fingertips": 0.1}
@@ -79,6 +79,25 @@ def loss_fn(logits, target, weight=None, lovasz=0.0):
     if lovasz:
         loss = loss + lovasz * lovasz_hinge(logits, target)
     return loss
+
+
+def distilled_target(label, teacher_logits, share):
+    """The target a distilled student fits: share x the teacher's nail probability plus
+    (1 - share) x the label. The teacher's probabilities are soft where the polygons'
+    rasterised edges are hard (most of the pixels the model gets wrong lie on nails'
+    edges), and they carry what a larger network learnt from the same labels."""
+    if share <= 0:
+        return label
+    return (1 - share) * label + share * torch.sigmoid(teacher_logits)
+
+
+def load_teacher(path, device, layout=torch.contiguous_format):
+    """The network a checkpoint holds (any architecture train.py writes), with its
+    weights, in eval mode (BatchNorm's running statistics, no dropout) on device."""
+    ckpt = torch.load(path, map_location="cpu")
+    teacher = build(ckpt)
+    teacher.load_state_dict(ckpt["state"])
+    return teacher.to(device, memory_format=layout).eval()
 
 
 def lovasz_hinge(logits, target):
@@ -331,6 +350,12 @@ def main():
     ap.add_argument("--lovasz", type=float, default=0.0,
                     help="weight of the Lovasz hinge added to BCE + Dice (lovasz_hinge: a surrogate of 1 - IoU "
                          "that works on the nails' edges; for fine-tuning cycles; 0: off, as before)")
+    ap.add_argument("--teacher", default="",
+                    help="checkpoint of a network to distil from (e.g. the wider encoder's, "
+                         "checkpoints/nailseg-mnv2-w10.pt), run on every training crop in eval mode")
+    ap.add_argument("--distill", type=float, default=0.5,
+                    help="with --teacher: the teacher's share of the target (distilled_target; the label's "
+                         "is 1 - this)")
     ap.add_argument("--eval-sources", default="hands,closeups,fingers,fingertips",
                     help="val sources evaluated during training (for selection)")
     args = ap.parse_args()
@@ -372,6 +397,8 @@ def main():
         model, spec = NailNet(widths), {"arch": "nailnet", "widths": widths}
     if args.pretrained and args.init:
         raise SystemExit("--pretrained and --init both set the starting weights: pass one")
+    if args.teacher and not 0 < args.distill <= 1:
+        raise SystemExit(f"--distill {args.distill}: the teacher's share must be in (0, 1]")
 
     def calibration_batches():
         # BatchNorm statistics for weights that arrive folded: 16 batches of training
@@ -414,6 +441,10 @@ def main():
                                                args.zoom_out, zoom_range(args.zoom_range)),
                                          batch_size=args.batch, num_workers=args.workers,
                                          pin_memory=device.type == "cuda")
+    teacher = load_teacher(args.teacher, device, layout) if args.teacher else None
+    if teacher is not None:
+        print(f"distilling from {args.teacher} ({count_params(teacher)} parameters), "
+              f"{args.distill:g} of the target", flush=True)
     ema = EMA(model, args.ema) if args.ema > 0 else None
     # The model evaluated and saved: the averaged weights when --ema is set.
     scored = copy.deepcopy(model) if ema else model
@@ -424,6 +455,9 @@ def main():
     for step, (x, y, w) in enumerate(loader, start=1):
         model.train()
         x, y = x.to(device, non_blocking=True, memory_format=layout), y.to(device, non_blocking=True)
+        if teacher is not None:
+            with torch.no_grad():
+                y = distilled_target(y, teacher(x), args.distill)
         loss = loss_fn(model(x), y, w.to(device, non_blocking=True) if args.small > 0 else None, args.lovasz)
         opt.zero_grad(set_to_none=True)
         loss.backward()

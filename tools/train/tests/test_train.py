@@ -48,6 +48,29 @@ def test_loss_weights_make_a_missed_small_nail_cost_more():
     assert train.loss_fn(logits, y, w) > train.loss_fn(logits, y)
 
 
+def test_distilled_target_mixes_the_label_with_the_teachers_probability():
+    y = torch.tensor([[[[1.0, 0.0, 1.0, 0.0]]]])
+    teacher = torch.tensor([[[[0.0, 0.0, 20.0, -20.0]]]])  # probabilities 0.5, 0.5, ~1, ~0
+    torch.testing.assert_close(train.distilled_target(y, teacher, 0.5),
+                               torch.tensor([[[[0.75, 0.25, 1.0, 0.0]]]]))
+    assert train.distilled_target(y, teacher, 0.0) is y  # no teacher share: the label itself
+    soft = train.distilled_target(y, teacher, 1.0)  # all teacher: where the label is hard, it is not
+    assert soft[0, 0, 0, 0] == 0.5 and soft[0, 0, 0, 1] == 0.5
+
+
+def test_load_teacher_restores_the_checkpoints_network_in_eval_mode(tmp_path):
+    torch.manual_seed(2)
+    net = NailNet((4, 8, 8, 8, 8))
+    net.eval()
+    path = tmp_path / "teacher.pt"
+    torch.save({"arch": "nailnet", "widths": (4, 8, 8, 8, 8), "state": train.cpu_state(net)}, path)
+    teacher = train.load_teacher(str(path), torch.device("cpu"))
+    assert not teacher.training
+    x = torch.rand(1, 3, 32, 32)
+    with torch.no_grad():
+        torch.testing.assert_close(teacher(x), net(x))
+
+
 def test_lovasz_hinge_is_the_jaccard_loss_at_a_hard_prediction():
     # Pixels with logit 0 have hinge error 1, pixels with the right sign and margin 1 have
     # error 0: the hinge is then the Lovasz extension at the indicator of the wrong
