@@ -11,8 +11,9 @@ import (
 //
 // ONNX Runtime fixes a session's intra-op threads when it is created, and a run cannot
 // ask for fewer. One request alone is fastest on every core (a 640x480 frame: 28 ms at
-// 2 threads, 36 ms at 1, on 2 cores); several at once are fastest on one thread each (2
-// clients: 40 ms vs 48 ms at 2 threads each, which oversubscribe the cores). So, when
+// 2 threads, 36 ms at 1, on 2 cores, measured with nailseg 1.x's NailNet); several at
+// once are fastest on one thread each (2 clients: 40 ms vs 48 ms at 2 threads each,
+// which oversubscribe the cores). So, when
 // Config.Threads is automatic on the CPU, the model is loaded twice: a wide session
 // whose one slot has a thread per core, taken by a request that starts with nothing
 // else in flight, and the narrow sessions of Config.Contexts slots for the rest. At
