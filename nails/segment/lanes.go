@@ -13,12 +13,12 @@ import (
 // ask for fewer. One request alone is fastest on every core (a 640x480 frame: 28 ms at
 // 2 threads, 36 ms at 1, on 2 cores, measured with nailseg 1.x's NailNet); several at
 // once are fastest on one thread each (2 clients: 40 ms vs 48 ms at 2 threads each,
-// which oversubscribe the cores). So, when
-// Config.Threads is automatic on the CPU, the model is loaded twice: a wide session
-// whose one slot has a thread per core, taken by a request that starts with nothing
-// else in flight, and the narrow sessions of Config.Contexts slots for the rest. At
-// most Contexts runs are in flight in all (gate), so the cores are oversubscribed only
-// while a wide run finishes after a second request came in.
+// which oversubscribe the cores). So, when Config.Threads is automatic on the CPU, the
+// model is loaded twice: a wide session whose one slot has a thread per core, taken by
+// a request that starts with nothing else in flight, and the narrow sessions of
+// Config.Contexts slots for the rest. At most Contexts runs are in flight in all
+// (gate), so the cores are oversubscribed only while a wide run finishes after a second
+// request came in.
 type lanes struct {
 	narrow *trt.Pool
 	wide   *trt.Pool     // nil: one pool only (explicit Threads, GPU, or one core)

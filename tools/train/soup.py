@@ -25,11 +25,10 @@ def soup(checkpoints):
     if not checkpoints:
         raise ValueError("soup: no checkpoints")
     first = checkpoints[0]
-    spec = {k: first.get(k) for k in SPEC_FIELDS}
+    spec = _spec(first)
     for i, ck in enumerate(checkpoints[1:], start=2):
-        other = {k: ck.get(k) for k in SPEC_FIELDS}
-        if {k: _plain(v) for k, v in other.items()} != {k: _plain(v) for k, v in spec.items()}:
-            raise ValueError(f"soup: checkpoint {i} describes another network ({other} against {spec})")
+        if _spec(ck) != spec:
+            raise ValueError(f"soup: checkpoint {i} describes another network ({_spec(ck)} against {spec})")
         if ck["state"].keys() != first["state"].keys():
             raise ValueError(f"soup: checkpoint {i} holds other tensors than checkpoint 1")
         for name, t in ck["state"].items():
@@ -45,9 +44,11 @@ def soup(checkpoints):
     return {**first, "state": state}
 
 
-def _plain(v):
-    # Specs written by different runs may hold a tuple or, after a JSON round trip, a list.
-    return tuple(v) if isinstance(v, (list, tuple)) else v
+def _spec(ckpt):
+    # The network a checkpoint describes. Specs written by different runs may hold a tuple
+    # or, after a JSON round trip, a list: both compare as tuples.
+    return {k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in
+            ((k, ckpt.get(k)) for k in SPEC_FIELDS)}
 
 
 def main():

@@ -441,8 +441,9 @@ def main():
                                                args.zoom_out, zoom_range(args.zoom_range)),
                                          batch_size=args.batch, num_workers=args.workers,
                                          pin_memory=device.type == "cuda")
-    teacher = load_teacher(args.teacher, device, layout) if args.teacher else None
-    if teacher is not None:
+    teacher = None
+    if args.teacher:
+        teacher = load_teacher(args.teacher, device, layout)
         print(f"distilling from {args.teacher} ({count_params(teacher)} parameters), "
               f"{args.distill:g} of the target", flush=True)
     ema = EMA(model, args.ema) if args.ema > 0 else None
