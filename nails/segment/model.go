@@ -27,7 +27,7 @@ const (
 // DefaultModel names the built-in model an empty Config.Model loads on this machine with
 // this backend ("" or auto probes it): the photo model's INT8 build where ONNX Runtime
 // runs it on a CPU with 8-bit dot-product instructions (AVX-512 VNNI or AVX-VNNI), where
-// it gives about the float model's accuracy in 0.68x its time (3.3.0, a 1280x959
+// it gives about the float model's accuracy in 0.73x its time (3.4.0, a 1280x959
 // photo; engines/README.md, "INT8 build"), and the float build everywhere else: on
 // GPUs, and on CPUs without VNNI, where ONNX Runtime's INT8 kernels can be slower and
 // saturate (not measured here).

@@ -114,18 +114,47 @@ def test_weigh_hard_weights_photos_by_their_error(samples):
     flat = [s for v in samples.values() for s in v]
     # A model that marks nothing: IoU 0 wherever a photo has nails, so every such photo
     # gets 1 + strength.
-    ious = train.weigh_hard(_Constant(-50.0), flat, 64, strength=2.0)
+    ious, _ = train.weigh_hard(_Constant(-50.0), flat, 64, strength=2.0)
     assert len(ious) == len(flat)
     for s, iou in zip(flat, ious):
         assert iou == (1.0 if not s.mask.any() else 0.0)
         assert s.weight == pytest.approx(1.0 + 2.0 * (1.0 - iou))
     # A model that marks everything scores each photo its nail share: weights fall in between.
-    ious = train.weigh_hard(_Constant(50.0), flat, 64, strength=1.0)
+    ious, missed = train.weigh_hard(_Constant(50.0), flat, 64, strength=1.0, per_missed=3.0)
+    assert not missed.any(), "a model that marks everything misses no nail"
     for s, iou in zip(flat, ious):
         assert iou == pytest.approx(s.mask.mean())
         assert s.weight == pytest.approx(2.0 - s.mask.mean())
     for s in flat:
         s.weight = 1.0
+
+
+def test_weigh_hard_adds_weight_per_missed_nail(samples):
+    flat = [s for v in samples.values() for s in v]
+    ious, missed = train.weigh_hard(_Constant(-50.0), flat, 64, strength=2.0, per_missed=0.5)
+    for s, iou, m in zip(flat, ious, missed):
+        assert m == train.missed_nails(np.zeros_like(s.mask), s) and (m > 0) == s.mask.any()
+        assert s.weight == pytest.approx(1.0 + 2.0 * (1.0 - iou) + 0.5 * m)
+    for s in flat:
+        s.weight = 1.0
+
+
+def test_missed_nails_counts_nails_under_half_found():
+    from nailtrain.dataset import Sample
+    mask = np.zeros((20, 20), bool)
+    mask[2:6, 2:6] = mask[2:6, 6:10] = mask[12:16, 12:16] = True  # two touching nails and one apart
+    inst = np.zeros((20, 20), np.uint8)
+    inst[2:6, 2:6], inst[2:6, 6:10], inst[12:16, 12:16] = 1, 2, 3
+    pred = np.zeros_like(mask)
+    pred[2:6, 2:6] = True   # nail 1 whole
+    pred[2:4, 6:10] = True  # nail 2 half: found
+    pred[12:13, 12:16] = True  # nail 3 a quarter: missed
+    img = np.zeros((20, 20, 3), np.uint8)
+    assert train.missed_nails(pred, Sample("a", "hands", "train", img, mask, inst)) == 1
+    # Without instances the touching nails are one part, found; the lone one still missed.
+    assert train.missed_nails(pred, Sample("a", "hands", "train", img, mask)) == 1
+    assert train.missed_nails(np.zeros_like(mask), Sample("a", "hands", "train", img, mask, inst)) == 3
+    assert train.missed_nails(pred, Sample("a", "hands", "train", img, np.zeros_like(mask))) == 0
 
 
 class _Constant(torch.nn.Module):
