@@ -418,12 +418,12 @@ train: train-deps native
 
 # The wider encoder under training (issue 35; tools/train/README.md, "The wider
 # encoder"): DeepLabV3's MobileNetV2-1.0 under the same decoder, 1.85 M parameters. Not
-# bundled: on val its last cycle draws nails as well as 3.4.0 (hands IoU 0.790 against
-# 0.793 through the Go pipeline) and finds fewer (F1 0.875 against 0.888, recall under
-# 20 px 0.44 against 0.54), and its INT8 build costs 1.25x the bundled one's. This reproduces its checkpoint
-# (tools/train/checkpoints/nailseg-mnv2-w10.pt) from the committed pretrained file in
-# five seeded cycles, about 3.2 hours on the 2-core machine, and exports and evaluates
-# it under build/wide (float and INT8). Three cycles were stopped early in the sessions
+# bundled: on val its last cycle draws nails a little worse than 3.4.0 (hands IoU 0.790
+# against 0.793 through the Go pipeline) and finds fewer (F1 0.875 against 0.888, recall
+# under 20 px 0.44 against 0.54), and its INT8 build costs 1.25x the bundled one's. This
+# reproduces its checkpoint (tools/train/checkpoints/nailseg-mnv2-w10.pt) from the
+# committed pretrained file in five seeded cycles, about 3.2 hours on the 2-core machine,
+# and exports and evaluates it under build/wide (float and INT8). Three cycles were stopped early in the sessions
 # that ran them (a time limit, a session's end); --stop-at ends them at the same step of
 # the same schedule.
 PRETRAINED_WIDE := tools/train/pretrained/deeplabv3_mnv2_pascal_quant.tflite
