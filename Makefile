@@ -423,9 +423,9 @@ train: train-deps native
 # under 20 px 0.44 against 0.54), and its INT8 build costs 1.25x the bundled one's. This
 # reproduces its checkpoint (tools/train/checkpoints/nailseg-mnv2-w10.pt) from the
 # committed pretrained file in five seeded cycles, about 3.2 hours on the 2-core machine,
-# and exports and evaluates it under build/wide (float and INT8). Three cycles were stopped early in the sessions
-# that ran them (a time limit, a session's end); --stop-at ends them at the same step of
-# the same schedule.
+# and exports and evaluates it under build/wide (float and INT8). Three cycles were
+# stopped early in the sessions that ran them (a time limit, a session's end); --stop-at
+# ends them at the same step of the same schedule.
 PRETRAINED_WIDE := tools/train/pretrained/deeplabv3_mnv2_pascal_quant.tflite
 WIDE := $(PYTHON) tools/train/train.py --arch mnv2 --alpha 1.0 --small 400
 # Each later cycle starts from the one before, with hard-example weights and EMA.

@@ -47,8 +47,8 @@ def soup(checkpoints):
 def _spec(ckpt):
     # The network a checkpoint describes. Specs written by different runs may hold a tuple
     # or, after a JSON round trip, a list: both compare as tuples.
-    return {k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in
-            ((k, ckpt.get(k)) for k in SPEC_FIELDS)}
+    spec = {k: ckpt.get(k) for k in SPEC_FIELDS}
+    return {k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in spec.items()}
 
 
 def main():

@@ -24,10 +24,9 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
-from scipy import ndimage
 
 from nailtrain import augment, dataset, from_onnx, negatives, pretrained
-from nailtrain.metrics import Accumulator
+from nailtrain.metrics import Accumulator, components, instances_from_labels
 from nailtrain.model import MobileNetV1Seg, MobileNetV2Seg, NailNet, build, count_params
 
 # Checkpoint selection: whole-hand photos are what users send, so they weigh most.
@@ -253,18 +252,11 @@ def weigh_hard(model, samples, size, strength, threshold=0.5, per_missed=0.0):
 
 
 def missed_nails(pred, s):
-    """How many of the sample's nails (its instance map, or the mask's 8-connected parts
-    where it has none) have under half their pixels in the boolean prediction."""
-    if s.instances is not None:
-        nails = s.instances.astype(np.int64) * s.mask
-    else:
-        nails, _ = ndimage.label(s.mask, structure=np.ones((3, 3)))
-    area = np.bincount(nails.ravel())
-    if len(area) <= 1:
-        return 0
-    hit = np.bincount(nails.ravel(), weights=pred.ravel().astype(np.float64), minlength=len(area))
-    present = area[1:] > 0
-    return int(((hit[1:] < 0.5 * area[1:]) & present).sum())
+    """How many of the sample's nails have under half their pixels in the boolean
+    prediction; its nails as the metrics count them (the instance map, or the mask's
+    8-connected parts where it has none)."""
+    nails = components(s.mask) if s.instances is None else instances_from_labels(s.instances)
+    return sum(int(pred[sl][nail].mean() < 0.5) for sl, nail in nails)
 
 
 def nohand_photos(seed=0, scenes=24, max_side=640):
