@@ -14,6 +14,7 @@ tell, so pass only cycles of one lineage (tools/train/README.md says which).
 """
 
 import argparse
+import os
 
 import torch
 
@@ -60,6 +61,7 @@ def main():
         out = soup([torch.load(p, map_location="cpu") for p in args.checkpoints])
     except ValueError as e:
         raise SystemExit(str(e)) from None
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     torch.save(out, args.out)
     print(f"wrote {args.out}: the mean of {len(args.checkpoints)} checkpoints", flush=True)
 

@@ -49,3 +49,20 @@ def test_soup_refuses_other_networks_and_nothing():
     b = _checkpoint(1)
     b["widths"] = list(WIDTHS)
     soup.soup([_checkpoint(0), b])
+
+
+def test_main_writes_into_a_folder_it_creates(tmp_path, monkeypatch):
+    # Workdirs are made by train.py; a soup's output folder is usually new.
+    paths = []
+    for seed in (0, 1):
+        p = tmp_path / f"ck{seed}.pt"
+        torch.save(_checkpoint(seed), p)
+        paths.append(str(p))
+    out = tmp_path / "new" / "soup" / "best.pt"
+    monkeypatch.setattr("sys.argv", ["soup.py", "--out", str(out), *paths])
+    soup.main()
+    got = torch.load(out, map_location="cpu")
+    want = soup.soup([torch.load(p, map_location="cpu") for p in paths])
+    assert got["arch"] == "nailnet" and got["state"].keys() == want["state"].keys()
+    for name, t in want["state"].items():
+        assert torch.equal(got["state"][name], t)
