@@ -418,12 +418,10 @@ train: train-deps native
 
 # The wider encoder under training (issue 35; tools/train/README.md, "The wider
 # encoder"): DeepLabV3's MobileNetV2-1.0 under the same decoder, 1.85 M parameters. Not
-# bundled: on val its last cycle draws hands' nails as well as 3.4.0 (IoU 0.793 through
-# the Go pipeline) and close-ups and fingertips better, but finds fewer nails (hands F1
-# 0.884 against 0.888, recall under 20 px 0.49 against 0.54), and its INT8 build, the one
-# fast enough to serve, is below 3.4.0's on hands (0.787 against 0.794) at 1.12x its
-# time. This reproduces its checkpoint (tools/train/checkpoints/nailseg-mnv2-w10.pt) from the
-# committed pretrained file in six seeded cycles, about 3.7 hours on the 2-core machine,
+# bundled: its INT8 build, the one fast enough to serve, finds fewer hands' nails than the
+# bundled one's (the training README's seventh session has the numbers). This reproduces
+# its checkpoint (tools/train/checkpoints/nailseg-mnv2-w10.pt) from the committed
+# pretrained file in six seeded cycles, about 3.7 hours on the 2-core machine,
 # and exports and evaluates it under build/wide (float and INT8). Three cycles were
 # stopped early in the sessions that ran them (a time limit, a session's end); --stop-at
 # ends them at the same step of the same schedule.

@@ -33,7 +33,7 @@ def main():
     ap.add_argument("--size", type=int, default=512)
     ap.add_argument("--name", default=NAME, help="the manifest's model name (nailseg-live for the live model)")
     ap.add_argument("--version", default=VERSION,
-                    help="the manifest's version (make train-wide marks the wider encoder's builds 3.4.0-wide)")
+                    help="the manifest's version (make train-wide marks the wider encoder's builds -wide)")
     ap.add_argument("--parity-dir", default="build/train/parity")
     # Post-processing knobs, chosen on the val split with tools/eval (README: the sweep).
     ap.add_argument("--threshold", type=float, default=0.5, help="nail probability threshold")
