@@ -193,6 +193,31 @@ def resolve_device(name):
     return torch.device(name)
 
 
+def encoder_rate(args):
+    """The encoder's learning rate as a fraction of --lr: --encoder-lr when given, else
+    0.5 for a --pretrained start (the decoder starts random and must catch up before the
+    ImageNet features are worth changing much) and 1 for any other start. Until the eighth
+    session of issue 35 --encoder-lr applied only with --pretrained, so every continuation
+    cycle (--init) moved the encoder at the full rate; 1 keeps those recipes as they ran."""
+    if args.encoder_lr is None:
+        return 0.5 if args.pretrained else 1.0
+    if args.encoder_lr < 0:
+        raise SystemExit(f"--encoder-lr {args.encoder_lr:g}: expected a fraction >= 0")
+    if args.arch == "nailnet":
+        raise SystemExit("--encoder-lr: nailnet has no separate encoder (mnv1 and mnv2 have)")
+    return args.encoder_lr
+
+
+def param_groups(model, lr, enc_rate):
+    """The optimiser's parameter groups: one at lr, or, when the encoder's rate differs,
+    the decoder at lr and the encoder (pretrained.encoder_parameters) at lr x enc_rate."""
+    if enc_rate == 1.0:
+        return [{"params": list(model.parameters()), "lr": lr}]
+    enc = set(pretrained.encoder_parameters(model))
+    return [{"params": [p for p in model.parameters() if p not in enc], "lr": lr},
+            {"params": [p for p in model.parameters() if p in enc], "lr": lr * enc_rate}]
+
+
 def cpu_state(model):
     """The model's weights as CPU tensors: checkpoints load on any machine (export.py runs
     on the CPU even when training ran on a GPU)."""
@@ -336,8 +361,10 @@ def main():
     ap.add_argument("--pretrained", default=None,
                     help="TFLite MobileNetV1 whose ImageNet weights start the mnv1 encoder "
                          "(tools/train/pretrained/README.md)")
-    ap.add_argument("--encoder-lr", type=float, default=0.5,
-                    help="learning rate of the --pretrained encoder, as a fraction of --lr")
+    ap.add_argument("--encoder-lr", type=float, default=None,
+                    help="learning rate of the mnv1/mnv2 encoder (conv0 and the blocks), as a fraction of --lr; "
+                         "default 0.5 with --pretrained (its decoder starts random), 1 otherwise (a continuation "
+                         "cycle moves the whole network alike, as every later cycle of make train does)")
     ap.add_argument("--weights", default="hands=0.7,closeups=0.15,fingers=0.075,fingertips=0.075",
                     help="share of training samples drawn from each source")
     ap.add_argument("--hard", type=float, default=0.0,
@@ -446,12 +473,7 @@ def main():
         print(f"hard-example weights on {len(ious)} photos in {time.time() - t_hard:.0f}s: "
               f"IoU median {np.median(ious):.3f}, {(ious < 0.5).sum()} under 0.5; {missed.sum()} nails missed "
               f"in {(missed > 0).sum()} photos", flush=True)
-    # Pretrained encoder weights move at --encoder-lr times the decoder's rate: the decoder
-    # starts random and must catch up before the ImageNet features are worth changing much.
-    enc = set(pretrained.encoder_parameters(model)) if args.pretrained else set()
-    groups = [{"params": [p for p in model.parameters() if p not in enc], "lr": args.lr}]
-    if enc:
-        groups.append({"params": [p for p in model.parameters() if p in enc], "lr": args.lr * args.encoder_lr})
+    groups = param_groups(model, args.lr, encoder_rate(args))
     opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], total_steps=args.steps,
                                                 pct_start=0.05)

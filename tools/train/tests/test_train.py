@@ -313,3 +313,31 @@ def test_zoom_range_parses_and_refuses_nonsense():
     for bad in ("0.5", "a,b", "0.6,0.3", "0,0.5", "0.5,1.5", "0.2,0.3,0.4"):
         with pytest.raises(SystemExit, match="--zoom-range"):
             train.zoom_range(bad)
+
+
+def _rate_args(**kw):
+    base = {"encoder_lr": None, "pretrained": None, "arch": "mnv2"}
+    return argparse.Namespace(**{**base, **kw})
+
+
+def test_encoder_rate_defaults_by_start_and_takes_an_explicit_value():
+    assert train.encoder_rate(_rate_args(pretrained="deeplab.tflite")) == 0.5
+    assert train.encoder_rate(_rate_args()) == 1.0  # --init or from scratch: as every continuation cycle ran
+    assert train.encoder_rate(_rate_args(encoder_lr=0.2)) == 0.2  # applies with --init too
+    with pytest.raises(SystemExit, match="fraction"):
+        train.encoder_rate(_rate_args(encoder_lr=-1))
+    with pytest.raises(SystemExit, match="nailnet"):
+        train.encoder_rate(_rate_args(arch="nailnet", encoder_lr=0.5))
+
+
+def test_param_groups_split_the_encoder_from_the_decoder():
+    from nailtrain.model import MobileNetV2Seg
+    m = MobileNetV2Seg(0.5)
+    every = {id(p) for p in m.parameters()}
+    one = train.param_groups(m, 4e-4, 1.0)
+    assert len(one) == 1 and one[0]["lr"] == 4e-4 and {id(p) for p in one[0]["params"]} == every
+    dec, enc = train.param_groups(m, 4e-4, 0.2)
+    assert dec["lr"] == 4e-4 and enc["lr"] == pytest.approx(8e-5)
+    assert {id(p) for p in enc["params"]} == {id(p) for p in list(m.conv0.parameters()) + list(m.blocks.parameters())}
+    assert {id(p) for p in dec["params"]} | {id(p) for p in enc["params"]} == every
+    assert not {id(p) for p in dec["params"]} & {id(p) for p in enc["params"]}
