@@ -409,6 +409,7 @@ def main():
     device = resolve_device(args.device)
     if args.workers < 1:
         raise SystemExit("--workers must be at least 1")
+    enc_rate = encoder_rate(args)  # checked here, not after minutes of loading and weighing
     torch.set_num_threads(args.threads)
     random.seed(args.seed)
     np.random.seed(args.seed)
@@ -473,7 +474,7 @@ def main():
         print(f"hard-example weights on {len(ious)} photos in {time.time() - t_hard:.0f}s: "
               f"IoU median {np.median(ious):.3f}, {(ious < 0.5).sum()} under 0.5; {missed.sum()} nails missed "
               f"in {(missed > 0).sum()} photos", flush=True)
-    groups = param_groups(model, args.lr, encoder_rate(args))
+    groups = param_groups(model, args.lr, enc_rate)
     opt = torch.optim.AdamW(groups, lr=args.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[g["lr"] for g in groups], total_steps=args.steps,
                                                 pct_start=0.05)
