@@ -20,6 +20,9 @@ type Context struct {
 	shapes []Shape         // per input: the shape last given to the runner
 	dims   [maxDims]C.int64_t
 	state  *handleState
+	// pending holds the buffers Preprocess read from open (bound) until the run after it
+	// has finished: on a GPU their copy is queued, not done.
+	pending []*PinnedBuffer
 
 	// cancelMu guards cancelH, the handle a context.AfterFunc may still be cancelling
 	// after Run returned; Close clears it before destroying the native context.
@@ -189,11 +192,16 @@ func (c *Context) Run(ctx context.Context) error {
 	}
 	h := c.h
 	err := call(op, func() C.nt_status { return C.nt_context_enqueue(h) })
-	if err == nil {
+	if err == nil || len(c.pending) > 0 {
+		// Also after a failed enqueue when Preprocess queued copies: they must land
+		// before their buffers may be closed.
 		c.stream.mu.Lock()
-		err = c.stream.syncLocked()
+		if serr := c.stream.syncLocked(); err == nil {
+			err = serr
+		}
 		c.stream.mu.Unlock()
 	}
+	c.releasePending()
 	if stop != nil && !stop() {
 		// The cancel has started: let it land on this run before returning, or it could
 		// reach the runner during the next run on this context and stop that one.
@@ -241,8 +249,9 @@ func (c *Context) Close() error {
 	c.cancelMu.Lock()
 	c.cancelH = nil
 	c.cancelMu.Unlock()
-	C.nt_context_destroy(c.h)
+	C.nt_context_destroy(c.h) // waits for the stream's work
 	c.h = nil
+	c.releasePending()
 	for i, b := range c.bound {
 		if b != nil {
 			b.unbind()

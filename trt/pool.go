@@ -39,7 +39,8 @@ type Slot struct {
 	context *Context
 	buffers []*PinnedBuffer
 	largest []Shape
-	shape   Shape // scratch for OutputShape
+	shape   Shape         // scratch for OutputShape
+	staging *PinnedBuffer // Staging's buffer; nil until first asked for
 }
 
 // NewPool creates o.Size slots over e.
@@ -211,12 +212,37 @@ func (s *Slot) close() error {
 	for _, b := range s.buffers {
 		keep(b.Close())
 	}
+	keep(s.staging.Close())
 	keep(s.stream.Close())
 	return first
 }
 
 // Pool is the pool the slot belongs to.
 func (s *Slot) Pool() *Pool { return s.pool }
+
+// Staging returns the slot's staging buffer, at least size bytes: pinned host memory
+// for what a run reads besides its bindings (the photos Context.Preprocess reads). It
+// grows, never shrinks, and lives as long as the slot; growing replaces it, so take it
+// again after each call with a larger size, and not while a run may still read it.
+func (s *Slot) Staging(size int) (*PinnedBuffer, error) {
+	if s.staging != nil && s.staging.Len() >= size {
+		return s.staging, nil
+	}
+	grown := size
+	if s.staging != nil {
+		grown = max(size, 2*s.staging.Len()) // a few sizes cover a server's photos
+		if err := s.staging.Close(); err != nil {
+			return nil, err
+		}
+		s.staging = nil
+	}
+	b, err := NewPinnedBuffer(grown)
+	if err != nil {
+		return nil, err
+	}
+	s.staging = b
+	return b, nil
+}
 
 // Context returns the slot's context (bound to the slot's buffers).
 func (s *Slot) Context() *Context { return s.context }

@@ -63,9 +63,10 @@ type batch struct {
 
 type member struct {
 	photo *nails.Photo
-	// input holds the photo preprocessed before joining (batching on); nil: the leader
-	// preprocesses it into the slot (batching off). geom and prep are set by whichever
-	// did, before the batch's ran is closed.
+	// input holds the photo preprocessed before joining (batching on, Go pipeline); nil:
+	// the leader preprocesses it into the slot (batching off, or in the runner). geom
+	// (Go pipeline only) and prep are set by whichever did, before the batch's ran is
+	// closed.
 	input *[]float32
 	geom  nails.Geometry
 	prep  time.Duration
@@ -85,7 +86,7 @@ func (b *batcher) batching() bool { return b.maxImages > b.per }
 // segment runs p through the model in a batch (of one when batching is off).
 func (b *batcher) segment(ctx context.Context, p *nails.Photo) (*nails.Result, error) {
 	m := &member{photo: p}
-	if b.batching() {
+	if b.batching() && b.s.runner == nil { // the runner's preprocessing reads the photo itself
 		t := time.Now()
 		buf := b.bufs.Get().(*[]float32)
 		g, err := b.s.prepare(p, *buf)
@@ -115,7 +116,13 @@ func (b *batcher) segment(ctx context.Context, p *nails.Photo) (*nails.Result, e
 	}
 	tm := nails.Timings{Preprocess: m.prep, Infer: bt.infer}
 	t := time.Now()
-	found, err := b.s.decoder.Decode(outputs{slot: bt.slot, shapes: bt.shapes, item: k * b.per, n: b.per}, m.geom)
+	var found []nails.Nail
+	var err error
+	if r := b.s.runner; r != nil {
+		found, err = r.decode(bt.slot, k*b.per, p)
+	} else {
+		found, err = b.s.decoder.Decode(outputs{slot: bt.slot, shapes: bt.shapes, item: k * b.per, n: b.per}, m.geom)
+	}
 	b.done(bt)
 	if err != nil {
 		return nil, err
@@ -190,25 +197,11 @@ func (b *batcher) lead(ctx context.Context, bt *batch) {
 		bt.err = err
 		return
 	}
-	in, err := slot.Float32s(b.s.input)
-	if err != nil {
-		bt.err = err
-		return
-	}
-	for i, m := range bt.members {
-		dst := in[i*b.floats : (i+1)*b.floats]
-		if m.input != nil {
-			copy(dst, *m.input)
-			continue
-		}
-		t := time.Now()
-		if m.geom, bt.err = b.s.prepare(m.photo, dst); bt.err != nil {
-			return
-		}
-		m.prep = time.Since(t)
-	}
 	g := b.s.manifest.Input
 	if bt.err = slot.SetInputShape(b.s.input, trt.Shape{int64(len(bt.members) * b.per), 3, int64(g.Height), int64(g.Width)}); bt.err != nil {
+		return
+	}
+	if bt.err = b.fill(slot, bt.members); bt.err != nil {
 		return
 	}
 	if b.beforeRun != nil {
@@ -231,6 +224,32 @@ func (b *batcher) lead(ctx context.Context, bt *batch) {
 		b.requests.Add(int64(len(bt.members)))
 	}
 	bt.shapes, bt.err = readShapes(slot, slot.Pool().Engine())
+}
+
+// fill writes every member's model input into slot, member i at batch item i*per: in
+// the runner (Segmenter.runner), else from the input it preprocessed before joining or,
+// batching off, preprocessed here straight into the slot.
+func (b *batcher) fill(slot *trt.Slot, members []*member) error {
+	if r := b.s.runner; r != nil {
+		return r.prepare(slot, b.s.input, b.per, members)
+	}
+	in, err := slot.Float32s(b.s.input)
+	if err != nil {
+		return err
+	}
+	for i, m := range members {
+		dst := in[i*b.floats : (i+1)*b.floats]
+		if m.input != nil {
+			copy(dst, *m.input)
+			continue
+		}
+		t := time.Now()
+		if m.geom, err = b.s.prepare(m.photo, dst); err != nil {
+			return err
+		}
+		m.prep = time.Since(t)
+	}
+	return nil
 }
 
 // BatchStats reports the dynamic batcher's work so far.

@@ -43,6 +43,11 @@ type Config struct {
 	// BatchDelay is the longest the first request of a batch waits for others to join
 	// (they also join while it waits for a free context); default 1 ms.
 	BatchDelay time.Duration
+
+	// runnerOnCPU runs pre- and post-processing in the runner on ONNX Runtime too (its
+	// CPU references), as TensorRT always does: for tests of that path on machines
+	// without a GPU (export_test.go).
+	runnerOnCPU bool
 }
 
 // DefaultGPUBatch is the automatic MaxBatch on TensorRT.
@@ -58,8 +63,9 @@ type Segmenter struct {
 	wide     *trt.Engine // the every-core session of automatic threads; nil if none
 	lanes    *lanes
 	decoder  nails.Decoder
-	input    int      // index of the image input tensor
-	batch    *batcher // every request goes through it (alone: a batch of one)
+	runner   *runnerPrePost // pre- and post-processing in the runner (TensorRT); nil: in Go
+	input    int            // index of the image input tensor
+	batch    *batcher       // every request goes through it (alone: a batch of one)
 }
 
 // Open loads the model a manifest describes (Config.Model; "" is the bundled model) and
@@ -181,6 +187,9 @@ func (s *Segmenter) init() error {
 		return err
 	}
 	s.decoder = dec
+	if s.runner, err = newRunnerPrePost(m, s.engine, s.engine.Backend() == trt.TensorRT || s.cfg.runnerOnCPU); err != nil {
+		return err
+	}
 	// Exported models often leave output dims dynamic (a map resized to the input comes
 	// out as [-1,-1,-1,-1]); one probe run at the manifest's input size tells the real
 	// shapes, and the slots' buffers are sized from them.

@@ -306,6 +306,97 @@ NT_API nt_status nt_context_enqueue(nt_context* context);
  */
 NT_API nt_status nt_context_cancel(nt_context* context);
 
+/* ------------------------------------------------------------------------------------ */
+/* Pre- and post-processing inside the runner                                           */
+/*                                                                                       */
+/* A request can hand the runner a photo's 8-bit pixels instead of a float tensor, and    */
+/* read nails instead of a logit map. On a TensorRT context both happen on the GPU, on    */
+/* the context's stream: the pixels are copied to the device once, a kernel writes the   */
+/* model's input there, and the decoder brings back a byte map, per-nail scores and mask  */
+/* bytes (docs/gpu.md). On any other context the same arithmetic runs on the CPU, on the  */
+/* context's bound host buffers, so callers need not branch on the backend. Both compute */
+/* what nailtrt's Go pipeline computes for RGB pixels.                                    */
+
+/** 8-bit pixels: R, G, B (and a fourth byte that is ignored when channels is 4). */
+typedef struct nt_pixels {
+  int32_t width, height;
+  int32_t stride;   /**< bytes from one row to the next, at least width * channels */
+  int32_t channels; /**< 3 (RGB) or 4 (RGBA) */
+  /** The photo these pixels show, when they are a reduced decode of it (a JPEG decoded at
+      1/2, 1/4 or 1/8): its place in the input is the full-size photo's. 0 x 0: the
+      pixels are the photo. */
+  int32_t photo_width, photo_height;
+} nt_pixels;
+
+/** How a photo becomes the model's input (a manifest's "input" section). */
+typedef struct nt_input_spec {
+  int32_t width, height; /**< the model input */
+  int32_t bgr;           /**< 1: the model wants BGR; mean, std and pad are in its order */
+  int32_t stretch;       /**< 1: fill the input; 0: letterbox, keeping the aspect ratio */
+  double scale;          /**< multiplies each 0..255 value first, e.g. 1/255 */
+  double mean[3], std[3];
+  double pad[3]; /**< the letterbox's fill, 0..255 RGB */
+} nt_input_spec;
+
+/** A semantic (one logit map per image) model's decoding (a manifest's "output"). */
+typedef struct nt_semantic_spec {
+  double threshold;      /**< probability above which a map pixel is nail */
+  double mask_threshold; /**< probability at which masks are drawn (0: threshold) */
+  int32_t min_area;      /**< fewest model input pixels a nail covers */
+  double min_score;      /**< lowest mean probability of a nail */
+  int32_t hflip;         /**< 1: images item and item+1 are the photo and its mirror image */
+} nt_semantic_spec;
+
+/** One decoded nail. Its mask has cells_w x cells_h cells of scale x scale photo pixels
+    from (x0, y0), alpha 0..255 row by row; the pointer is owned by its nt_nails. */
+typedef struct nt_nail {
+  int32_t x0, y0, x1, y1; /**< the box in photo pixels, [x0, x1) x [y0, y1) */
+  int32_t scale, cells_w, cells_h;
+  double score;
+  const uint8_t* alpha;
+} nt_nail;
+
+typedef struct nt_nails nt_nails; /**< the nails of one photo, from nt_context_decode_semantic */
+
+/**
+ * Writes batch item `item` of input `index` (a float [N,3,H,W] tensor whose H and W are
+ * spec's) from the photo in buffer at offset, and with mirror also item + 1, the photo
+ * mirrored left to right. The set shape must hold the items. On a TensorRT context the
+ * input is written on the GPU and the next nt_context_enqueue copies nothing for it (its
+ * host binding is not read); the buffer must stay unchanged until the stream is
+ * synchronized. Elsewhere it is written into the input's bound memory, which must hold
+ * the items. Errors: NT_INVALID_ARGUMENT (sizes, a photo past the buffer's end), NT_SHAPE.
+ */
+NT_API nt_status nt_context_preprocess(nt_context* context, size_t index, int64_t item, const nt_buffer* buffer,
+                                       size_t offset, const nt_pixels* pixels, const nt_input_spec* spec,
+                                       int32_t mirror);
+
+/**
+ * Whether runs leave output `index` where the model wrote it (keep = 1) instead of copying
+ * it into its bound memory, for nt_context_decode_semantic. Only a TensorRT context has
+ * anywhere else to keep it; elsewhere outputs are computed in their bound memory anyway,
+ * and this call changes nothing. Either way the output must stay bound on such contexts.
+ */
+NT_API nt_status nt_context_keep_output(nt_context* context, size_t index, int32_t keep);
+
+/**
+ * Decodes batch item `item` (with spec->hflip, items item and item + 1) of output `index`
+ * of the last run into nails in photo coordinates, for a photo_width x photo_height photo
+ * that `input` turned into the model input. The output must be a float [N,1,h,w] logit
+ * map. On a TensorRT context this waits for the stream. The caller owns *out and frees it
+ * with nt_nails_destroy.
+ */
+NT_API nt_status nt_context_decode_semantic(nt_context* context, size_t index, int64_t item, int32_t photo_width,
+                                            int32_t photo_height, const nt_input_spec* input,
+                                            const nt_semantic_spec* spec, nt_nails** out);
+
+/** The number of nails, and nail i (0 <= i < count). */
+NT_API nt_status nt_nails_count(const nt_nails* nails, size_t* out);
+NT_API nt_status nt_nails_get(const nt_nails* nails, size_t i, nt_nail* out);
+
+/** Frees nails (and every alpha pointer read from them). NULL is a no-op. */
+NT_API void nt_nails_destroy(nt_nails* nails);
+
 #ifdef __cplusplus
 }
 #endif

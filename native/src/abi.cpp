@@ -25,6 +25,9 @@ struct nt_stream {
 struct nt_buffer {
   std::unique_ptr<nt::Buffer> impl;
 };
+struct nt_nails {
+  nt::pix::Decoded decoded;
+};
 
 namespace {
 
@@ -75,6 +78,29 @@ nt::EngineOptions convert(const nt_engine_options* o) {
 }
 
 void init_defaults(nt_engine_options* o);
+
+// The model input a manifest describes, checked.
+nt::pix::InputSpec convert(const nt_input_spec* in) {
+  nt::require(in, "spec");
+  if (in->width <= 0 || in->height <= 0 || in->width > (1 << 14) || in->height > (1 << 14))
+    nt::fail(NT_INVALID_ARGUMENT, "input spec " + std::to_string(in->width) + "x" + std::to_string(in->height) +
+                                      " is not a model input size");
+  nt::pix::InputSpec out;
+  out.width = in->width;
+  out.height = in->height;
+  out.bgr = in->bgr != 0;
+  out.stretch = in->stretch != 0;
+  out.scale = in->scale;
+  for (int c = 0; c < 3; ++c) {
+    if (!(in->std[c] != 0)) nt::fail(NT_INVALID_ARGUMENT, "input spec: std[" + std::to_string(c) + "] is 0");
+    out.mean[c] = in->mean[c];
+    out.std[c] = in->std[c];
+    out.pad[c] = in->pad[c];
+  }
+  return out;
+}
+
+bool probability(double p) { return p >= 0 && p <= 1; }
 
 nt_backend resolve(nt_backend b, int device) {
   if (b != NT_BACKEND_AUTO) return b;
@@ -344,5 +370,69 @@ nt_status nt_context_enqueue(nt_context* context) {
 nt_status nt_context_cancel(nt_context* context) {
   return guard([&] { nt::require(context, "context")->impl->cancel(); });
 }
+
+nt_status nt_context_preprocess(nt_context* context, size_t index, int64_t item, const nt_buffer* buffer, size_t offset,
+                                const nt_pixels* pixels, const nt_input_spec* spec, int32_t mirror) {
+  return guard([&] {
+    nt::require(context, "context");
+    nt::require(buffer, "buffer");
+    nt::require(pixels, "pixels");
+    const nt::pix::PreParams p =
+        nt::pix::make_pre_params(pixels->width, pixels->height, pixels->stride, pixels->channels, convert(spec),
+                                 pixels->photo_width, pixels->photo_height);
+    const size_t cap = buffer->impl->size(), need = nt::pix::photo_bytes(p);
+    if (offset > cap || need > cap - offset)
+      nt::fail(NT_INVALID_ARGUMENT, "photo of " + std::to_string(need) + " bytes at offset " + std::to_string(offset) +
+                                        " is past the end of the " + std::to_string(cap) + "-byte buffer");
+    context->impl->preprocess(index, item, p, static_cast<const uint8_t*>(buffer->impl->data()) + offset, mirror != 0);
+  });
+}
+
+nt_status nt_context_keep_output(nt_context* context, size_t index, int32_t keep) {
+  return guard([&] { nt::require(context, "context")->impl->keep_output(index, keep != 0); });
+}
+
+nt_status nt_context_decode_semantic(nt_context* context, size_t index, int64_t item, int32_t photo_width,
+                                     int32_t photo_height, const nt_input_spec* input, const nt_semantic_spec* spec,
+                                     nt_nails** out) {
+  return guard([&] {
+    nt::require(context, "context");
+    nt::require(spec, "spec");
+    nt::require(out, "out");
+    if (photo_width <= 0 || photo_height <= 0)
+      nt::fail(NT_INVALID_ARGUMENT,
+               "photo " + std::to_string(photo_width) + "x" + std::to_string(photo_height) + " has no pixels");
+    if (!probability(spec->threshold) || !probability(spec->mask_threshold) || !probability(spec->min_score))
+      nt::fail(NT_INVALID_ARGUMENT, "semantic spec: threshold, mask_threshold and min_score are probabilities");
+    const nt::pix::Geometry g = nt::pix::make_geometry(photo_width, photo_height, convert(input));
+    nt::pix::SemanticSpec s;
+    s.threshold = nt::pix::logit(spec->threshold);
+    s.mask_at = nt::pix::logit(spec->mask_threshold > 0 ? spec->mask_threshold : spec->threshold);
+    s.min_area = std::max(1, spec->min_area);
+    s.min_score = spec->min_score;
+    s.hflip = spec->hflip != 0;
+    auto n = std::make_unique<nt_nails>();
+    n->decoded = context->impl->decode_semantic(index, item, g, s);
+    *out = n.release();
+  });
+}
+
+nt_status nt_nails_count(const nt_nails* nails, size_t* out) {
+  return guard([&] { *nt::require(out, "out") = nt::require(nails, "nails")->decoded.nails.size(); });
+}
+
+nt_status nt_nails_get(const nt_nails* nails, size_t i, nt_nail* out) {
+  return guard([&] {
+    nt::require(nails, "nails");
+    nt::require(out, "out");
+    const auto& all = nails->decoded.nails;
+    if (i >= all.size())
+      nt::fail(NT_INVALID_ARGUMENT, "nail " + std::to_string(i) + " of " + std::to_string(all.size()));
+    const nt::pix::DecodedNail& d = all[i];
+    *out = nt_nail{d.x0, d.y0, d.x1, d.y1, d.scale, d.gw, d.gh, d.score, nails->decoded.alpha.data() + d.offset};
+  });
+}
+
+void nt_nails_destroy(nt_nails* nails) { delete nails; }
 
 }  // extern "C"

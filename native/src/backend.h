@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "cuda/postprocess.h"
+#include "cuda/preprocess.h"
 #include "memory.h"
 #include "nailtrt.h"
 #include "tensor.h"
@@ -77,7 +79,25 @@ class Context {
     on_cancel();
   }
 
+  // Pre- and post-processing in the runner (nt_context_preprocess, nt_context_keep_output
+  // and nt_context_decode_semantic in nailtrt.h). These check the tensors, shapes and
+  // items; where the work runs is the backend's (write_input, read_output below).
+  void preprocess(size_t index, int64_t item, const pix::PreParams& p, const uint8_t* pixels, bool mirror);
+  void keep_output(size_t index, bool keep);
+  pix::Decoded decode_semantic(size_t index, int64_t item, const pix::Geometry& g, const pix::SemanticSpec& spec);
+
  protected:
+  // Writes the model input of photo p (and its mirror image into the next item) at
+  // `offset` floats into input index. Returns true when it was written where the model
+  // reads it on a device, so the next run must not copy the host binding over it. The
+  // default runs the CPU reference into the bound host memory and returns false.
+  virtual bool write_input(size_t index, size_t offset, const pix::PreParams& p, const uint8_t* pixels, bool mirror);
+  // Decodes map_w x map_h logit maps starting `offset` floats into output index of the
+  // last run (two maps with spec.hflip). The default runs the CPU reference on the bound
+  // host memory.
+  virtual pix::Decoded read_output(size_t index, size_t offset, const pix::Geometry& g, const pix::SemanticSpec& spec,
+                                   int map_w, int map_h);
+
   // Called after validation: every input bound with a resolved shape, the inputs' bound
   // ranges large enough for their shapes.
   virtual void run() = 0;
@@ -90,7 +110,15 @@ class Context {
   std::vector<Dims> shapes_;  // current shape per tensor (outputs: last produced)
   std::vector<Binding> bindings_;
   std::vector<bool> shape_set_;  // inputs: set or fully static
+  std::vector<bool> on_device_;  // inputs written on the device for the next run (write_input)
+  std::vector<bool> kept_;       // outputs left on the device by runs (keep_output)
   std::atomic<bool> cancelled_{false};
+
+ private:
+  // The float [N,C,H,W] tensor index's item `item` (and `items` - 1 more) at its current
+  // shape: the offset of the item in floats, and H and W.
+  size_t item_offset(size_t index, int64_t item, int64_t items, int64_t channels, int64_t* h, int64_t* w) const;
+  const void* host_data(size_t index, size_t offset_floats, size_t floats) const;
 };
 
 // Factories. Each throws nt::Error with NT_UNAVAILABLE when its backend cannot be used.

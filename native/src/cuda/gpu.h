@@ -4,8 +4,8 @@
 // nothing here touches the default stream, and every host<->device copy is to or from
 // pinned memory, so the copies are truly asynchronous.
 //
-// Built only when CMake finds CUDA (NT_WITH_CUDA). Not yet called by the TensorRT backend:
-// docs/gpu.md says what wiring them in takes.
+// Built only when CMake finds CUDA (NT_WITH_CUDA). The TensorRT context runs a request
+// through them (tensorrt/trt_engine.cpp: write_input, read_output; docs/gpu.md).
 #pragma once
 
 #include <cuda_runtime_api.h>

@@ -35,7 +35,8 @@ Geometry make_geometry(int src_w, int src_h, const InputSpec& in) {
   return g;
 }
 
-PreParams make_pre_params(int src_w, int src_h, int src_stride, int src_step, const InputSpec& in) {
+PreParams make_pre_params(int src_w, int src_h, int src_stride, int src_step, const InputSpec& in, int photo_w,
+                          int photo_h) {
   if (src_w <= 0 || src_h <= 0 || in.width <= 0 || in.height <= 0)
     fail(NT_INVALID_ARGUMENT, "preprocess: photo " + std::to_string(src_w) + "x" + std::to_string(src_h) +
                                   " into input " + std::to_string(in.width) + "x" + std::to_string(in.height));
@@ -44,7 +45,18 @@ PreParams make_pre_params(int src_w, int src_h, int src_stride, int src_step, co
   if (src_stride < src_w * src_step)
     fail(NT_INVALID_ARGUMENT, "preprocess: row stride " + std::to_string(src_stride) + " is under " +
                                   std::to_string(src_w * src_step) + " bytes");
-  Geometry g = make_geometry(src_w, src_h, in);
+  if (photo_w == 0 && photo_h == 0) {
+    photo_w = src_w;
+    photo_h = src_h;
+  }
+  if (photo_w < src_w || photo_h < src_h)
+    fail(NT_INVALID_ARGUMENT, "preprocess: pixels " + std::to_string(src_w) + "x" + std::to_string(src_h) +
+                                  " are larger than the photo they stand for, " + std::to_string(photo_w) + "x" +
+                                  std::to_string(photo_h));
+  Geometry g = make_geometry(photo_w, photo_h, in);
+  // A reduced decode: the full-size photo's place, footprints in the reduced pixels.
+  g.sx = static_cast<double>(src_w) / g.nw;
+  g.sy = static_cast<double>(src_h) / g.nh;
   PreParams p{};
   p.src_w = src_w;
   p.src_h = src_h;

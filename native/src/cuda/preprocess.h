@@ -34,9 +34,13 @@ struct Geometry {
 Geometry make_geometry(int src_w, int src_h, const InputSpec& in);
 
 // The kernel's parameters for a photo of src_w x src_h pixels, src_stride bytes a row,
-// src_step bytes a pixel (3 or 4; the first three are R, G, B). Throws nt::Error
-// (NT_INVALID_ARGUMENT) on sizes the kernel cannot take.
-PreParams make_pre_params(int src_w, int src_h, int src_stride, int src_step, const InputSpec& in);
+// src_step bytes a pixel (3 or 4; the first three are R, G, B). When the pixels are a
+// reduced decode of a photo_w x photo_h photo (a JPEG decoded at 1/2, 1/4 or 1/8), the
+// photo's placement in the input is the full-size photo's and the footprints are in the
+// reduced pixels, as nails' preprocess reads a reduced decode; 0 x 0 means the pixels are
+// the photo. Throws nt::Error (NT_INVALID_ARGUMENT) on sizes the kernel cannot take.
+PreParams make_pre_params(int src_w, int src_h, int src_stride, int src_step, const InputSpec& in, int photo_w = 0,
+                          int photo_h = 0);
 
 // The CPU reference: the NCHW float input of one image into dst (3*in_w*in_h floats) and,
 // when mirrored is not NULL, the same input flipped left to right (mirror TTA's second

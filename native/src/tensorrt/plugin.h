@@ -21,7 +21,8 @@ struct PluginHost {
   void (*log)(nt_log_level level, const std::string& message);
 };
 
-constexpr unsigned kPluginAbi = 1;
+// 2: Context gained write_input and read_output (its vtable changed).
+constexpr unsigned kPluginAbi = 2;
 
 struct TensorrtPlugin {
   unsigned abi;  // kPluginAbi

@@ -4,6 +4,13 @@
 // Data path of one run: the caller's pinned host buffers --cudaMemcpyAsync--> device
 // buffers owned by the context --enqueueV3--> device outputs --cudaMemcpyAsync--> pinned
 // host outputs, all on the context's non-blocking stream; the caller synchronizes.
+//
+// With pre- and post-processing in the runner (nt_context_preprocess, keep_output,
+// decode_semantic) a request's float tensors never cross the bus: the photo's 8-bit
+// pixels are copied once from pinned memory and the preprocess kernel writes the input
+// binding's device memory (the run then skips that input's copy); a kept output stays on
+// the device, where the semantic decoder's kernels read it and send back bytes only
+// (src/cuda/gpu.h). Same stream, so the kernels order with the runs without a sync.
 #include <NvInfer.h>
 
 #include <cstring>
@@ -11,6 +18,7 @@
 #include <iterator>
 
 #include "../backend.h"
+#include "../cuda/gpu.h"
 #include "trt_build.h"
 #include "trt_common.h"
 
@@ -129,7 +137,7 @@ class TrtContext final : public Context {
     cudaStream_t s = static_cast<cudaStream_t>(stream_.native());
     begin_call(&recorder_);
     for (size_t i = 0; i < ts.size(); ++i) {
-      if (ts[i].mode != NT_INPUT) continue;
+      if (ts[i].mode != NT_INPUT || on_device_[i]) continue;  // on_device_: written by the preprocess kernel
       size_t bytes = tensor_bytes(ts[i], shapes_[i]);
       check_cuda(cudaMemcpyAsync(device_[i].get(), bindings_[i].data, bytes, cudaMemcpyHostToDevice, s),
                  "copy input " + ts[i].name + " to the GPU");
@@ -140,21 +148,46 @@ class TrtContext final : public Context {
     for (size_t i = 0; i < ts.size(); ++i) {
       if (ts[i].mode != NT_OUTPUT) continue;
       shapes_[i] = from_trt(ctx_->getTensorShape(ts[i].name.c_str()));
-      if (bindings_[i].data == nullptr) continue;
+      if (bindings_[i].data == nullptr || kept_[i]) continue;
       check_binding_size(ts[i], shapes_[i], bindings_[i], &too_small);
     }
     if (!too_small.empty()) fail(NT_SHAPE, too_small);
     if (cancelled_.load()) fail(NT_CANCELLED, "tensorrt: run cancelled");
     check_trt(ctx_->enqueueV3(s), NT_RUNTIME, "tensorrt: enqueueV3 failed", &recorder_);
     for (size_t i = 0; i < ts.size(); ++i) {
-      if (ts[i].mode != NT_OUTPUT || bindings_[i].data == nullptr) continue;
+      if (ts[i].mode != NT_OUTPUT || bindings_[i].data == nullptr || kept_[i]) continue;
       size_t bytes = tensor_bytes(ts[i], shapes_[i]);
       check_cuda(cudaMemcpyAsync(bindings_[i].data, device_[i].get(), bytes, cudaMemcpyDeviceToHost, s),
                  "copy output " + ts[i].name + " from the GPU");
     }
   }
 
+  // The preprocess kernel writes the item into the input's device memory, which holds the
+  // profile's largest shape (the base class checked the item is inside the set one).
+  bool write_input(size_t index, size_t offset, const pix::PreParams& p, const uint8_t* pixels, bool mirror) override {
+    check_cuda(cudaSetDevice(trt_engine_.device()), "cudaSetDevice");
+    float* dst = static_cast<float*>(device_[index].get()) + offset;
+    const size_t plane = static_cast<size_t>(3) * p.in_w * p.in_h;
+    pre_.enqueue(p, pixels, dst, mirror ? dst + plane : nullptr, cuda_stream());
+    return true;
+  }
+
+  // A kept output is decoded where the model wrote it; one copied back is decoded on the
+  // CPU once the copy has landed.
+  pix::Decoded read_output(size_t index, size_t offset, const pix::Geometry& g, const pix::SemanticSpec& spec,
+                           int map_w, int map_h) override {
+    check_cuda(cudaSetDevice(trt_engine_.device()), "cudaSetDevice");
+    if (!kept_[index]) {
+      check_cuda(cudaStreamSynchronize(cuda_stream()), "wait for the run before decoding its copied output");
+      return Context::read_output(index, offset, g, spec, map_w, map_h);
+    }
+    const float* logits = static_cast<const float*>(device_[index].get()) + offset;
+    return decoder_.decode(g, spec, logits, map_w, map_h, cuda_stream());
+  }
+
  private:
+  cudaStream_t cuda_stream() const { return static_cast<cudaStream_t>(stream_.native()); }
+
   // One device buffer per tensor, sized for the largest shape the profile allows.
   // cudaMalloc returns 256-byte aligned memory, what TensorRT expects of I/O addresses.
   void allocate_device_buffers() {
@@ -199,6 +232,8 @@ class TrtContext final : public Context {
   Ptr<nvinfer1::IExecutionContext> ctx_;
   std::vector<DevicePtr> device_ = std::vector<DevicePtr>(trt_engine_.tensors().size());
   std::vector<Dims> max_ = std::vector<Dims>(trt_engine_.tensors().size());
+  gpu::Preprocessor pre_;  // one per stream, as gpu.h asks
+  gpu::SemanticDecoder decoder_;
 };
 
 std::unique_ptr<Context> TrtEngine::create_context(Stream& stream) {

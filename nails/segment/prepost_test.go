@@ -1,0 +1,112 @@
+package segment
+
+import (
+	"context"
+	"image"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	xdraw "golang.org/x/image/draw"
+
+	"github.com/nailtrt/nailtrt/internal/testimg"
+	"github.com/nailtrt/nailtrt/nails"
+)
+
+// The runner's pre- and post-processing (what a TensorRT request runs as CUDA kernels)
+// against the Go pipeline, through the whole request path: the runner's pixels into the
+// input items, the batch, the decode into nails. On ONNX Runtime the runner runs the
+// kernels' CPU references, so this is the wiring's test on any machine; that the kernels
+// equal the references is nailtrt_pixel_tests' on a GPU.
+func TestRunnerPrePostMatchesGo(t *testing.T) {
+	src, err := os.ReadFile(filepath.Join("..", "..", "docs", "examples", "hand.jpg"))
+	require.NoError(t, err)
+	hand, err := nails.Decode(src, nails.Limits{})
+	require.NoError(t, err)
+	// Decoded at 1/4 (651x479), whose letterbox would be a row shorter (377 against the
+	// full size's 376 rows of 512): a runner that placed the reduced pixels as a photo of
+	// their own size would move every nail.
+	big := image.NewRGBA(image.Rect(0, 0, 2603, 1913))
+	xdraw.ApproxBiLinear.Scale(big, big.Bounds(), hand.RGBA(), hand.RGBA().Bounds(), xdraw.Src, nil)
+
+	cfg := Config{Model: testimg.BundledModel(t), Backend: "onnxruntime", Threads: 1, Contexts: 1}
+	goPath, err := Open(context.Background(), cfg)
+	require.NoError(t, err)
+	defer goPath.Close()
+	require.Nil(t, goPath.runner, "ONNX Runtime preprocesses and decodes in Go")
+	cfg.runnerOnCPU = true
+	runner, err := Open(context.Background(), cfg)
+	require.NoError(t, err)
+	defer runner.Close()
+	require.NotNil(t, runner.runner)
+
+	segment := func(t *testing.T, s *Segmenter, data []byte) []nails.Nail {
+		t.Helper()
+		res, err := s.Segment(context.Background(), data)
+		require.NoError(t, err)
+		require.NotEmpty(t, res.Nails)
+		return res.Nails
+	}
+
+	// A PNG: both read RGB pixels with the same arithmetic, so the nails are the same to
+	// the last mask byte.
+	t.Run("png", func(t *testing.T) {
+		data := testimg.PNG(t, hand.RGBA())
+		want, got := segment(t, goPath, data), segment(t, runner, data)
+		require.Len(t, got, len(want))
+		for i := range want {
+			assert.InDelta(t, want[i].Score, got[i].Score, 1e-12, "nail %d", i)
+			got[i].Score = want[i].Score
+		}
+		assert.Equal(t, want, got)
+	})
+
+	// JPEGs: the Go path resamples an upright JPEG's YCbCr planes before converting them
+	// (its fast path), the runner converts first, so inputs differ in the last bits; the
+	// nails must not. The large one is decoded reduced (at half size or less), which the
+	// runner places in the input as the full-size photo.
+	for name, data := range map[string][]byte{"jpeg": src, "reduced jpeg": testimg.JPEG(t, big, 92)} {
+		t.Run(name, func(t *testing.T) {
+			want, got := segment(t, goPath, data), segment(t, runner, data)
+			require.Len(t, got, len(want))
+			for i := range want {
+				w, g := want[i].Box, got[i].Box
+				assert.True(t, testimg.RectNear(g, w.Min.X, w.Min.Y, w.Max.X, w.Max.Y, 2), "nail %d: %v, Go %v", i, g, w)
+				assert.InDelta(t, want[i].Area, got[i].Area, 0.05*float64(want[i].Area), "nail %d", i)
+				assert.InDelta(t, want[i].Score, got[i].Score, 0.01, "nail %d", i)
+			}
+		})
+	}
+
+	// Batched: concurrent requests share runs, each at its own items of the input and the
+	// logits, and get what they get alone.
+	t.Run("batched", func(t *testing.T) {
+		photos := [][]byte{testimg.PNG(t, hand.RGBA()), src, testimg.JPEG(t, big, 92)}
+		want := make([][]nails.Nail, len(photos))
+		for i, data := range photos {
+			want[i] = segment(t, runner, data)
+		}
+		bcfg := cfg
+		bcfg.Contexts, bcfg.MaxBatch, bcfg.BatchDelay = 1, 6, 5*time.Millisecond
+		batched, err := Open(context.Background(), bcfg)
+		require.NoError(t, err)
+		defer batched.Close()
+		var wg sync.WaitGroup
+		for g := range 6 {
+			wg.Go(func() {
+				i := g % len(photos)
+				res, err := batched.Segment(context.Background(), photos[i])
+				if assert.NoError(t, err) {
+					assert.Equal(t, want[i], res.Nails, "photo %d", i)
+				}
+			})
+		}
+		wg.Wait()
+		assert.Positive(t, batched.BatchStats().Runs)
+		assert.Greater(t, batched.BatchStats().Requests, batched.BatchStats().Runs, "some runs were shared")
+	})
+}
