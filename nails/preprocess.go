@@ -155,12 +155,12 @@ func newSummer(p *Photo) (summer, *Photo) {
 		return ycbcrSummer{img}, p
 	case *image.RGBA:
 		return rgbaSummer{img.Pix, img.Stride, img.Rect.Min}, p
-	case *image.NRGBA:
-		return rgbaSummer{img.Pix, img.Stride, img.Rect.Min}, p
 	case *image.Gray:
 		return graySummer{img}, p
 	}
-	// Anything else (paletted GIF, CMYK JPEG, 16-bit PNG): use the oriented RGBA copy.
+	// Anything else (paletted GIF, CMYK JPEG, 16-bit PNG, and NRGBA: a PNG or WebP with
+	// an alpha channel, whose translucent pixels must be seen premultiplied, over black,
+	// as the bilinear path and the runner's preprocessing see them): the oriented RGBA copy.
 	rgba := p.RGBA()
 	q := &Photo{Src: rgba, Orientation: 1, Width: p.Width, Height: p.Height}
 	return rgbaSummer{rgba.Pix, rgba.Stride, rgba.Rect.Min}, q

@@ -5,6 +5,7 @@ package trt
 import "C"
 
 import (
+	"math"
 	"unsafe"
 )
 
@@ -71,7 +72,9 @@ func (s InputSpec) native() C.nt_input_spec {
 // nailtrt's Go pipeline does for RGB pixels. On a TensorRT context it runs on the GPU:
 // the pixels are copied once and a kernel writes the input in device memory, and the
 // next Run copies nothing for this input. Elsewhere it writes the input's bound buffer.
-// b must stay open and unchanged until that Run returns; the context holds it open.
+// b must stay unchanged until that Run returns; the context holds it open until then
+// (or until ReleasePreprocessed or Close: Enqueue, which does not wait, does not
+// release it).
 func (c *Context) Preprocess(index, item int, b *PinnedBuffer, px Pixels, spec InputSpec, mirror bool) error {
 	const op = "preprocess"
 	t, err := c.tensor(op, index)
@@ -111,6 +114,22 @@ func (c *Context) Preprocess(index, item int, b *PinnedBuffer, px Pixels, spec I
 	// it is still queued.
 	c.pending = append(c.pending, b)
 	return nil
+}
+
+// ReleasePreprocessed is for a Preprocess that no Run will follow (a batch given up
+// halfway): it waits for the context's stream, so copies Preprocess queued have landed,
+// and lets the buffers they read be closed again. Run does the same after every run.
+func (c *Context) ReleasePreprocessed() error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.pending) == 0 {
+		return nil
+	}
+	c.stream.mu.Lock()
+	err := c.stream.syncLocked()
+	c.stream.mu.Unlock()
+	c.releasePending()
+	return err
 }
 
 // releasePending lets the buffers Preprocess read be closed again. c.mu is held.
@@ -185,7 +204,10 @@ func (c *Context) DecodeSemantic(index, item, photoW, photoH int, in InputSpec, 
 		if err := call(op, func() C.nt_status { return C.nt_nails_get(found, C.size_t(i), &d) }); err != nil {
 			return nil, err
 		}
-		cells := int(d.cells_w) * int(d.cells_h)
+		cells := int64(d.cells_w) * int64(d.cells_h)
+		if d.cells_w < 0 || d.cells_h < 0 || cells > math.MaxInt32 {
+			return nil, errorf(op, CodeInternal, "nail %d has a %dx%d mask", i, d.cells_w, d.cells_h)
+		}
 		out[i] = DecodedNail{X0: int(d.x0), Y0: int(d.y0), X1: int(d.x1), Y1: int(d.y1), Scale: int(d.scale),
 			CellsW: int(d.cells_w), CellsH: int(d.cells_h), Score: float64(d.score)}
 		if cells > 0 {

@@ -13,7 +13,7 @@ import (
 
 // The runner's pre- and post-processing through the Go wrappers, on the CPU (the C++
 // references on the bound buffers): a photo's pixels in, the input item and its mirror
-// written, a known logit map decoded. nails/segment's TestNativePrePostMatchesGo holds
+// written, a known logit map decoded. nails/segment's TestRunnerPrePostMatchesGo holds
 // the whole path to the Go pipeline's nails.
 func TestPreprocessAndDecodeSemantic(t *testing.T) {
 	e := openCPU(t, "conv.onnx") // x [N,3,128,128] -> y [N,1,128,128]

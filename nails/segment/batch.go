@@ -86,7 +86,14 @@ func (b *batcher) batching() bool { return b.maxImages > b.per }
 // segment runs p through the model in a batch (of one when batching is off).
 func (b *batcher) segment(ctx context.Context, p *nails.Photo) (*nails.Result, error) {
 	m := &member{photo: p}
-	if b.batching() && b.s.runner == nil { // the runner's preprocessing reads the photo itself
+	if b.s.runner != nil {
+		// The runner preprocesses in the leader; the RGBA copy it reads (for a JPEG, the
+		// YCbCr-to-RGB pass) is made here, by each request before it joins, as the Go
+		// path preprocesses before joining.
+		t := time.Now()
+		p.RGBA()
+		m.prep = time.Since(t)
+	} else if b.batching() {
 		t := time.Now()
 		buf := b.bufs.Get().(*[]float32)
 		g, err := b.s.prepare(p, *buf)

@@ -55,7 +55,7 @@ func (r *runnerPrePost) prepare(slot *trt.Slot, input, per int, members []*membe
 	const align = 64
 	offsets, total := make([]int, len(members)), 0
 	for i, m := range members {
-		img := m.photo.RGBA() // oriented; a reduced decode stays reduced
+		img := m.photo.RGBA() // oriented, premultiplied (as nails' preprocessing reads it); a reduced decode stays reduced
 		offsets[i] = total
 		total += (4*img.Rect.Dx()*img.Rect.Dy() + align - 1) / align * align
 	}
@@ -67,6 +67,18 @@ func (r *runnerPrePost) prepare(slot *trt.Slot, input, per int, members []*membe
 	if err := ctx.KeepOutput(r.logits, true); err != nil {
 		return err
 	}
+	if err := r.stage(ctx, buf, staged, offsets, input, per, members); err != nil {
+		// No run follows: let the staging buffer go (the next batch may need to grow it).
+		_ = ctx.ReleasePreprocessed()
+		return err
+	}
+	return nil
+}
+
+// stage copies each member's pixels to its offset in the staging buffer and has the
+// runner preprocess them into the member's items.
+func (r *runnerPrePost) stage(ctx *trt.Context, buf *trt.PinnedBuffer, staged []byte, offsets []int, input, per int,
+	members []*member) error {
 	for i, m := range members {
 		t := time.Now()
 		img := m.photo.RGBA()
@@ -80,7 +92,7 @@ func (r *runnerPrePost) prepare(slot *trt.Slot, input, per int, members []*membe
 		if err := ctx.Preprocess(input, i*per, buf, px, r.in, r.mirror); err != nil {
 			return err
 		}
-		m.prep = time.Since(t)
+		m.prep += time.Since(t) // after the RGBA copy made before joining (batcher.segment)
 	}
 	return nil
 }

@@ -52,18 +52,27 @@ func TestRunnerPrePostMatchesGo(t *testing.T) {
 		return res.Nails
 	}
 
-	// A PNG: both read RGB pixels with the same arithmetic, so the nails are the same to
-	// the last mask byte.
-	t.Run("png", func(t *testing.T) {
-		data := testimg.PNG(t, hand.RGBA())
-		want, got := segment(t, goPath, data), segment(t, runner, data)
-		require.Len(t, got, len(want))
-		for i := range want {
-			assert.InDelta(t, want[i].Score, got[i].Score, 1e-12, "nail %d", i)
-			got[i].Score = want[i].Score
-		}
-		assert.Equal(t, want, got)
-	})
+	// PNGs: both read RGB pixels with the same arithmetic, so the nails are the same to
+	// the last mask byte: a small one (upscaled into the input: bilinear) and a large
+	// translucent one (area filter; its pixels premultiplied on both paths, which the Go
+	// path once read straight from the NRGBA image).
+	translucent := image.NewNRGBA(image.Rect(0, 0, 3*hand.Width, 3*hand.Height))
+	xdraw.ApproxBiLinear.Scale(translucent, translucent.Bounds(), hand.RGBA(), hand.RGBA().Bounds(), xdraw.Src, nil)
+	for i := 3; i < len(translucent.Pix); i += 4 {
+		translucent.Pix[i] = 200
+	}
+	for name, img := range map[string]image.Image{"png": hand.RGBA(), "translucent png": translucent} {
+		t.Run(name, func(t *testing.T) {
+			data := testimg.PNG(t, img)
+			want, got := segment(t, goPath, data), segment(t, runner, data)
+			require.Len(t, got, len(want))
+			for i := range want {
+				assert.InDelta(t, want[i].Score, got[i].Score, 1e-12, "nail %d", i)
+				got[i].Score = want[i].Score
+			}
+			assert.Equal(t, want, got)
+		})
+	}
 
 	// JPEGs: the Go path resamples an upright JPEG's YCbCr planes before converting them
 	// (its fast path), the runner converts first, so inputs differ in the last bits; the

@@ -102,6 +102,10 @@ nt::pix::InputSpec convert(const nt_input_spec* in) {
 
 bool probability(double p) { return p >= 0 && p <= 1; }
 
+// The largest photo nt_context_decode_semantic decodes for: 1 G pixels, far past any
+// limit a server sets (nails.Limits), and masks that stay under 2 GiB.
+constexpr int64_t kMaxPhotoPixels = int64_t{1} << 30;
+
 nt_backend resolve(nt_backend b, int device) {
   if (b != NT_BACKEND_AUTO) return b;
   std::string why;
@@ -399,9 +403,10 @@ nt_status nt_context_decode_semantic(nt_context* context, size_t index, int64_t 
     nt::require(context, "context");
     nt::require(spec, "spec");
     nt::require(out, "out");
-    if (photo_width <= 0 || photo_height <= 0)
-      nt::fail(NT_INVALID_ARGUMENT,
-               "photo " + std::to_string(photo_width) + "x" + std::to_string(photo_height) + " has no pixels");
+    // Masks are sampled at up to a cell a photo pixel: bound what one can ask for.
+    if (photo_width <= 0 || photo_height <= 0 || static_cast<int64_t>(photo_width) * photo_height > kMaxPhotoPixels)
+      nt::fail(NT_INVALID_ARGUMENT, "photo " + std::to_string(photo_width) + "x" + std::to_string(photo_height) +
+                                        " has no pixels or more than " + std::to_string(kMaxPhotoPixels));
     if (!probability(spec->threshold) || !probability(spec->mask_threshold) || !probability(spec->min_score))
       nt::fail(NT_INVALID_ARGUMENT, "semantic spec: threshold, mask_threshold and min_score are probabilities");
     const nt::pix::Geometry g = nt::pix::make_geometry(photo_width, photo_height, convert(input));

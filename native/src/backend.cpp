@@ -72,6 +72,12 @@ void Context::bind(size_t index, void* data, size_t size) {
 }
 
 void Context::enqueue() {
+  // An input written on the device serves one run, or none if this one is refused: the
+  // next run must have it written again.
+  struct Clear {
+    std::vector<bool>& v;
+    ~Clear() { v.assign(v.size(), false); }
+  } clear{on_device_};
   cancelled_.store(false);
   const auto& ts = engine_.tensors();
   bool any_output = false;
@@ -88,11 +94,6 @@ void Context::enqueue() {
     check_binding_size(t, shapes_[i], bindings_[i]);
   }
   if (!any_output) fail(NT_INVALID_ARGUMENT, "no output is bound: nothing to compute");
-  // An input written on the device serves one run: the next one must be written again.
-  struct Clear {
-    std::vector<bool>& v;
-    ~Clear() { v.assign(v.size(), false); }
-  } clear{on_device_};
   run();
 }
 
@@ -106,9 +107,11 @@ size_t Context::item_offset(size_t index, int64_t item, int64_t items, int64_t c
   if (d[1] != channels)
     fail(NT_SHAPE,
          "tensor " + t.name + " has " + std::to_string(d[1]) + " channels, expected " + std::to_string(channels));
-  if (item < 0 || item + items > d[0])
+  // item > d[0] - items, not item + items > d[0]: a hostile item must not overflow.
+  if (item < 0 || items > d[0] || item > d[0] - items)
     fail(NT_SHAPE,
-         "tensor " + t.name + " of shape " + to_string(d) + " has no item " + std::to_string(item + items - 1));
+         "tensor " + t.name + " of shape " + to_string(d) + " has no item " +
+             (item < 0 ? std::to_string(item) : std::to_string(item) + " (+" + std::to_string(items - 1) + ")"));
   *h = d[2];
   *w = d[3];
   return static_cast<size_t>(item) * static_cast<size_t>(channels * d[2] * d[3]);
@@ -118,9 +121,10 @@ const void* Context::host_data(size_t index, size_t offset_floats, size_t floats
   const TensorDesc& t = engine_.tensor(index);
   const Binding& b = bindings_[index];
   if (b.data == nullptr) fail(NT_INVALID_ARGUMENT, "tensor " + t.name + " is not bound to a buffer");
-  if ((offset_floats + floats) * sizeof(float) > b.size)
-    fail(NT_SHAPE, "tensor " + t.name + ": its binding holds " + std::to_string(b.size) + " bytes, the item needs " +
-                       std::to_string((offset_floats + floats) * sizeof(float)));
+  const size_t cap = b.size / sizeof(float);  // compared without adding: nothing may wrap
+  if (offset_floats > cap || floats > cap - offset_floats)
+    fail(NT_SHAPE, "tensor " + t.name + ": its binding holds " + std::to_string(b.size) +
+                       " bytes, too few for the item at float " + std::to_string(offset_floats));
   return static_cast<const float*>(b.data) + offset_floats;
 }
 

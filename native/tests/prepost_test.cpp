@@ -3,10 +3,11 @@
 // they run the CPU references on the bound host memory: item placement, the mirror
 // image, the letterbox, decoding a known logit map, and the errors. That the references
 // compute what the Go pipeline does is nailtrt_pixel_tests' job; that the whole path
-// gives the Go path's nails is nails/segment's TestNativePrePostMatchesGo.
+// gives the Go path's nails is nails/segment's TestRunnerPrePostMatchesGo.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <vector>
 
@@ -101,8 +102,11 @@ TEST(PrePost, PreprocessRefusesWhatDoesNotFit) {
   nt_input_spec spec = spec01();
   // Items past the set shape (3 items: 2 and its mirror would be 3).
   EXPECT_EQ(nt_context_preprocess(r.ctx.get(), 0, 2, r.photo.get(), 0, &px, &spec, 1), NT_SHAPE);
-  EXPECT_NE(std::strstr(nt_last_error(), "has no item 3"), nullptr) << nt_last_error();
+  EXPECT_NE(std::strstr(nt_last_error(), "has no item 2 (+1)"), nullptr) << nt_last_error();
   EXPECT_EQ(nt_context_preprocess(r.ctx.get(), 0, -1, r.photo.get(), 0, &px, &spec, 0), NT_SHAPE);
+  // An item whose offset would wrap (it once passed the check and wrote before the binding).
+  EXPECT_EQ(nt_context_preprocess(r.ctx.get(), 0, INT64_MAX, r.photo.get(), 0, &px, &spec, 0), NT_SHAPE);
+  EXPECT_EQ(nt_context_preprocess(r.ctx.get(), 0, INT64_MAX - 1, r.photo.get(), 0, &px, &spec, 1), NT_SHAPE);
   // A photo that runs past the end of its buffer.
   EXPECT_EQ(nt_context_preprocess(r.ctx.get(), 0, 0, r.photo.get(), 8, &px, &spec, 0), NT_INVALID_ARGUMENT);
   EXPECT_NE(std::strstr(nt_last_error(), "past the end"), nullptr) << nt_last_error();
@@ -163,6 +167,9 @@ TEST(PrePost, DecodeFindsTheNailOfAKnownMap) {
 
   // Errors: an item past the run's batch, the input tensor, probabilities out of range.
   EXPECT_EQ(nt_context_decode_semantic(r.ctx.get(), 1, 1, kPhotoW, kPhotoH, &in, &s, &found), NT_SHAPE);
+  EXPECT_EQ(nt_context_decode_semantic(r.ctx.get(), 1, INT64_MAX, kPhotoW, kPhotoH, &in, &s, &found), NT_SHAPE);
+  // A photo whose masks could not be held.
+  EXPECT_EQ(nt_context_decode_semantic(r.ctx.get(), 1, 0, 1 << 30, 2, &in, &s, &found), NT_INVALID_ARGUMENT);
   EXPECT_EQ(nt_context_decode_semantic(r.ctx.get(), 0, 0, kPhotoW, kPhotoH, &in, &s, &found), NT_INVALID_ARGUMENT);
   s.threshold = 1.5;
   EXPECT_EQ(nt_context_decode_semantic(r.ctx.get(), 1, 0, kPhotoW, kPhotoH, &in, &s, &found), NT_INVALID_ARGUMENT);

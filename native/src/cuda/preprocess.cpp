@@ -42,7 +42,7 @@ PreParams make_pre_params(int src_w, int src_h, int src_stride, int src_step, co
                                   " into input " + std::to_string(in.width) + "x" + std::to_string(in.height));
   if (src_step != 3 && src_step != 4)
     fail(NT_INVALID_ARGUMENT, "preprocess: " + std::to_string(src_step) + " bytes a pixel (need 3 or 4)");
-  if (src_stride < src_w * src_step)
+  if (static_cast<int64_t>(src_stride) < static_cast<int64_t>(src_w) * src_step)
     fail(NT_INVALID_ARGUMENT, "preprocess: row stride " + std::to_string(src_stride) + " is under " +
                                   std::to_string(src_w * src_step) + " bytes");
   if (photo_w == 0 && photo_h == 0) {

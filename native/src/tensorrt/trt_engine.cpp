@@ -118,7 +118,9 @@ class TrtContext final : public Context {
   }
 
   ~TrtContext() override {
-    // Queued copies may still read our device buffers.
+    // Queued copies may still read our device buffers; the kernels' objects free device
+    // memory and events, which belong to the engine's device.
+    cudaSetDevice(trt_engine_.device());
     cudaStreamSynchronize(static_cast<cudaStream_t>(stream_.native()));
   }
 
@@ -166,9 +168,12 @@ class TrtContext final : public Context {
   // profile's largest shape (the base class checked the item is inside the set one).
   bool write_input(size_t index, size_t offset, const pix::PreParams& p, const uint8_t* pixels, bool mirror) override {
     check_cuda(cudaSetDevice(trt_engine_.device()), "cudaSetDevice");
+    // Made here, after cudaSetDevice, not with the context: its events belong to the
+    // device current when they are created.
+    if (!pre_) pre_ = std::make_unique<gpu::Preprocessor>();
     float* dst = static_cast<float*>(device_[index].get()) + offset;
     const size_t plane = static_cast<size_t>(3) * p.in_w * p.in_h;
-    pre_.enqueue(p, pixels, dst, mirror ? dst + plane : nullptr, cuda_stream());
+    pre_->enqueue(p, pixels, dst, mirror ? dst + plane : nullptr, cuda_stream());
     return true;
   }
 
@@ -181,8 +186,9 @@ class TrtContext final : public Context {
       check_cuda(cudaStreamSynchronize(cuda_stream()), "wait for the run before decoding its copied output");
       return Context::read_output(index, offset, g, spec, map_w, map_h);
     }
+    if (!decoder_) decoder_ = std::make_unique<gpu::SemanticDecoder>();  // after cudaSetDevice, as pre_
     const float* logits = static_cast<const float*>(device_[index].get()) + offset;
-    return decoder_.decode(g, spec, logits, map_w, map_h, cuda_stream());
+    return decoder_->decode(g, spec, logits, map_w, map_h, cuda_stream());
   }
 
  private:
@@ -232,8 +238,9 @@ class TrtContext final : public Context {
   Ptr<nvinfer1::IExecutionContext> ctx_;
   std::vector<DevicePtr> device_ = std::vector<DevicePtr>(trt_engine_.tensors().size());
   std::vector<Dims> max_ = std::vector<Dims>(trt_engine_.tensors().size());
-  gpu::Preprocessor pre_;  // one per stream, as gpu.h asks
-  gpu::SemanticDecoder decoder_;
+  // One each per stream, as gpu.h asks; made on first use, on the engine's device.
+  std::unique_ptr<gpu::Preprocessor> pre_;
+  std::unique_ptr<gpu::SemanticDecoder> decoder_;
 };
 
 std::unique_ptr<Context> TrtEngine::create_context(Stream& stream) {
