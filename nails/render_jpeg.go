@@ -187,3 +187,25 @@ func editGetRegion(data []byte, r image.Rectangle) error {
 	}
 	return nil
 }
+
+// editPutRegion opens data for editing and writes a grey region r back into it,
+// replacing the blocks of inner (for TestEditorRefusesBadRegions: the editor must
+// refuse regions off the MCU grid, past the photo, or an inner region outside r).
+func editPutRegion(data []byte, r, inner image.Rectangle) error {
+	var errbuf [256]C.char
+	var info C.nt_edit_info
+	e := C.nt_edit_open((*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)), &info, &errbuf[0], C.int(len(errbuf)))
+	if e == nil {
+		return editErr(&errbuf)
+	}
+	defer C.nt_edit_close(e)
+	pix := make([]byte, 4*max(1, r.Dx()*r.Dy()))
+	for i := range pix {
+		pix[i] = 128
+	}
+	if C.nt_edit_put(e, C.int(r.Min.X), C.int(r.Min.Y), C.int(r.Dx()), C.int(r.Dy()), (*C.uchar)(unsafe.Pointer(&pix[0])),
+		C.int(inner.Min.X), C.int(inner.Min.Y), C.int(inner.Dx()), C.int(inner.Dy()), &errbuf[0], C.int(len(errbuf))) != 0 {
+		return editErr(&errbuf)
+	}
+	return nil
+}

@@ -310,6 +310,20 @@ func TestEditorRefusesBadRegions(t *testing.T) {
 	} {
 		assert.Error(t, editGetRegion(data, r), "%v", r)
 	}
+	// Writing back: the painted region and the inner one whose blocks it replaces are
+	// both checked, and the inner one must lie inside the painted one.
+	outer := image.Rect(8, 16, 56, 64)
+	require.NoError(t, editPutRegion(data, outer, image.Rect(16, 32, 48, 48)))
+	require.NoError(t, editPutRegion(data, image.Rect(184, 144, 203, 157), image.Rect(192, 144, 203, 157)), "to the photo's edge")
+	for _, c := range []struct{ outer, inner image.Rectangle }{
+		{image.Rect(8, 8, 56, 56), image.Rect(16, 16, 48, 48)},           // painted region off the grid
+		{outer, image.Rect(16, 24, 48, 56)},                              // inner region off the grid
+		{outer, image.Rect(0, 16, 48, 48)},                               // inner region sticks out left
+		{outer, image.Rect(16, 32, 64, 80)},                              // and down-right
+		{image.Rect(184, 144, 216, 176), image.Rect(192, 144, 208, 160)}, // past the photo
+	} {
+		assert.Error(t, editPutRegion(data, c.outer, c.inner), "%v in %v", c.inner, c.outer)
+	}
 }
 
 // storedJPEGQuality makes the JPEG (chroma sampling samp, a turboSamplings value) that
