@@ -78,8 +78,15 @@ func VaryJPEG(jpg []byte, comment string) []byte {
 
 // ProcMiB reads a memory field of /proc/self/status (VmRSS now, VmHWM the peak) in MiB;
 // 0 where there is no such file.
-func ProcMiB(field string) float64 {
-	b, err := os.ReadFile("/proc/self/status")
+func ProcMiB(field string) float64 { return procMiB("/proc/self/status", field) }
+
+// ProcessMiB is ProcMiB of another process (tools/startup measures a server it started).
+func ProcessMiB(pid int, field string) float64 {
+	return procMiB("/proc/"+strconv.Itoa(pid)+"/status", field)
+}
+
+func procMiB(path, field string) float64 {
+	b, err := os.ReadFile(path)
 	if err != nil {
 		return 0
 	}
