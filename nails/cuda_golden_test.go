@@ -124,7 +124,7 @@ func TestCUDAGoldens(t *testing.T) {
 			}
 			logits := syntheticLogits(c.mapW, c.mapH, n, g, uint64(i+1))
 			out := sliceOutputs{d.index: {logits, Shape{int64(n), 1, int64(c.mapH), int64(c.mapW)}}}
-			nails, err := d.Decode(out, g)
+			nails, err := d.Nails(out, g)
 			require.NoError(t, err)
 			require.NotEmpty(t, nails, "the case must find nails")
 
@@ -153,7 +153,7 @@ func TestCUDAGoldens(t *testing.T) {
 	})
 }
 
-// logitOutput describes the semantic fixture's one output (any name) to a decoder, as
+// logitOutput describes the semantic fixture's one output (any name) to a postprocessor, as
 // a runtime would: tensor 0, float32, [batch, 1, height, width].
 func logitOutput(name string) (OutputDesc, error) {
 	return OutputDesc{Name: name, Index: 0, Output: true, DType: "float32", Shape: Shape{-1, 1, -1, -1}}, nil
@@ -194,7 +194,7 @@ func crop(src *image.RGBA, w, h int) *image.RGBA {
 }
 
 // syntheticLogits makes n logit maps (the second, for mirror TTA, is the first mirrored
-// with its own noise) holding what a decoder must get right: nails with soft rims, two
+// with its own noise) holding what a postprocessor must get right: nails with soft rims, two
 // that touch (each one's mask must reject the other's pixels), a faint blob under the
 // mean-probability bar, a speck under the area bar, and a blob in the letterbox padding.
 func syntheticLogits(w, h, n int, g Geometry, seed uint64) []float32 {

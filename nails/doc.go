@@ -16,7 +16,7 @@
 //	manifest.go             a model's manifest: input, output format, post-processing, checks
 //	preprocess.go           Photo -> the model's input tensor, letterboxed and normalised
 //	model_input.go          what the runtime asks around one run: decode size, Prepare, pooled decode
-//	output.go               output tensors (plain slices) -> nails: the Decoder interface, FinishNails
+//	output.go               output tensors (plain slices) -> nails: the Postprocessor interface, FinishNails
 //	output_*.go             the three output formats: semantic maps, rfdetr-seg, yolo-seg
 //	mask.go, polygon.go,    instance masks, contours (with holes), COCO RLE, PNG label masks
 //	rle.go, labels.go

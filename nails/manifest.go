@@ -12,7 +12,7 @@ import (
 	"strings"
 )
 
-// OutputFormat is a model output layout the decoders understand (OutputSpec.Format);
+// OutputFormat is a model output layout the postprocessors understand (OutputSpec.Format);
 // an image's format is a plain string ("jpeg", "png", ...: Header.Format), a different idea.
 type OutputFormat string
 
@@ -300,7 +300,7 @@ func (o *OutputSpec) check(bad func(format string, args ...any)) {
 	default:
 		bad("output.format %q is not one of %s, %s, %s", o.Format, FormatSemantic, FormatRFDETR, FormatYOLO)
 	}
-	// The semantic decoder's probabilities; 0 turns each off.
+	// The semantic postprocessor's probabilities; 0 turns each off.
 	for _, f := range []struct {
 		name string
 		v    float64

@@ -174,7 +174,7 @@ func distToRing(ring []image.Point, p image.Point) float64 {
 // TestComponentsMatchPixelLabelling holds the run-based components to the definition it
 // replaced, pixel-by-pixel two-pass labelling (componentsByPixel below): the same labels,
 // numbered the same way, on random maps of every density, inside random rectangles, with
-// the scratch reused from call to call as the decoder does.
+// the scratch reused from call to call as the semantic postprocessor does.
 func TestComponentsMatchPixelLabelling(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	var sc componentScratch

@@ -6,14 +6,16 @@ import (
 	"strings"
 )
 
-// Decoder turns one request's part of a finished run's outputs into nails in photo
-// coordinates. The model runtime (package segment) reads the tensors; a Decoder sees
-// plain slices and shapes only.
-type Decoder interface {
-	Decode(out Outputs, g Geometry) ([]Nail, error)
+// Postprocessor turns one request's part of a finished run's outputs into nails in
+// photo coordinates. The model runtime (package segment) reads the tensors; a
+// Postprocessor sees plain slices and shapes only. (One word per idea: "decode" is
+// bytes to a Photo, Decode and DecodeReduced; "postprocess" is tensors to nails, and
+// the Postprocess timing.)
+type Postprocessor interface {
+	Nails(out Outputs, g Geometry) ([]Nail, error)
 }
 
-// Outputs is what a decoder reads: one request's images of a finished run. Tensor
+// Outputs is what a postprocessor reads: one request's images of a finished run. Tensor
 // returns output i's data for those images and its shape, whose first dimension is the
 // request's image count.
 type Outputs interface {
@@ -36,13 +38,13 @@ type OutputDesc struct {
 	Name   string
 	Index  int    // the runtime's tensor index, passed back to Outputs.Tensor
 	Output bool   // false: an input
-	DType  string // "float32" is the one decoders read
+	DType  string // "float32" is the one postprocessors read
 	Shape  Shape
 }
 
-// NewDecoder picks the decoder for the manifest's output format and resolves its tensor
+// NewPostprocessor picks the postprocessor for the manifest's output format and resolves its tensor
 // names through lookup, so a mismatched model fails at load, not per request.
-func NewDecoder(m *Manifest, lookup func(name string) (OutputDesc, error)) (Decoder, error) {
+func NewPostprocessor(m *Manifest, lookup func(name string) (OutputDesc, error)) (Postprocessor, error) {
 	switch m.Output.Format {
 	case FormatSemantic:
 		return newSemantic(m, lookup)

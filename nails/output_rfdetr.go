@@ -33,7 +33,7 @@ func newRFDETR(m *Manifest, lookup func(string) (OutputDesc, error)) (*rfdetr, e
 		maxDet: m.Output.MaxDetections, threshold: float32(m.Threshold)}, nil
 }
 
-func (d *rfdetr) Decode(o Outputs, g Geometry) ([]Nail, error) {
+func (d *rfdetr) Nails(o Outputs, g Geometry) ([]Nail, error) {
 	dets, ds, err := o.Tensor(d.dets)
 	if err != nil {
 		return nil, err

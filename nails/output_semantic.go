@@ -33,7 +33,7 @@ func newSemantic(m *Manifest, lookup func(string) (OutputDesc, error)) (*semanti
 		minScore: m.Output.MinScore, hflip: m.TTA == TTAHFlip}, nil
 }
 
-func (d *semantic) Decode(o Outputs, g Geometry) ([]Nail, error) {
+func (d *semantic) Nails(o Outputs, g Geometry) ([]Nail, error) {
 	data, shape, err := o.Tensor(d.index)
 	if err != nil {
 		return nil, err

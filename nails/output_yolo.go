@@ -37,7 +37,7 @@ type yoloDet struct {
 	class, anchor  int
 }
 
-func (d *yolo) Decode(o Outputs, g Geometry) ([]Nail, error) {
+func (d *yolo) Nails(o Outputs, g Geometry) ([]Nail, error) {
 	out, os, err := o.Tensor(d.boxes)
 	if err != nil {
 		return nil, err

@@ -42,10 +42,10 @@ type SemanticSpec struct {
 	HFlip                              bool
 }
 
-// DecodedNail is one nail from DecodeSemantic: its box [X0,X1) x [Y0,Y1) in photo
+// FoundNail is one nail from PostprocessSemantic: its box [X0,X1) x [Y0,Y1) in photo
 // pixels, its mean probability, and its mask: CellsW x CellsH cells of Scale x Scale
 // photo pixels from (X0, Y0), alpha 0..255 row by row.
-type DecodedNail struct {
+type FoundNail struct {
 	X0, Y0, X1, Y1        int
 	Scale, CellsW, CellsH int
 	Score                 float64
@@ -141,7 +141,7 @@ func (c *Context) releasePending() {
 }
 
 // KeepOutput makes runs leave output index where the model wrote it (keep) instead of
-// copying it into its bound buffer, for DecodeSemantic. Only a TensorRT context has
+// copying it into its bound buffer, for PostprocessSemantic. Only a TensorRT context has
 // anywhere else to keep it: on the others outputs are computed in their bound buffers
 // whatever this says, so they must stay bound.
 func (c *Context) KeepOutput(index int, keep bool) error {
@@ -163,13 +163,13 @@ func (c *Context) KeepOutput(index int, keep bool) error {
 	return call(op+" "+t.Name, func() C.nt_status { return C.nt_context_keep_output(h, C.size_t(index), k) })
 }
 
-// DecodeSemantic decodes batch item `item` of output index of the last run (with
+// PostprocessSemantic turns batch item `item` of output index of the last run (with
 // spec.HFlip, items item and item+1), a float [N,1,h,w] logit map, into the nails of a
 // photoW x photoH photo that in became the model input of: the runner's semantic
-// decoder, which computes what nailtrt's Go pipeline does. On a TensorRT context with
+// postprocessor, which computes what nailtrt's Go pipeline does. On a TensorRT context with
 // the output kept (KeepOutput) it runs on the GPU and brings back bytes only.
-func (c *Context) DecodeSemantic(index, item, photoW, photoH int, in InputSpec, spec SemanticSpec) ([]DecodedNail, error) {
-	const op = "decode semantic"
+func (c *Context) PostprocessSemantic(index, item, photoW, photoH int, in InputSpec, spec SemanticSpec) ([]FoundNail, error) {
+	const op = "postprocess semantic"
 	t, err := c.tensor(op, index)
 	if err != nil {
 		return nil, err
@@ -188,7 +188,7 @@ func (c *Context) DecodeSemantic(index, item, photoW, photoH int, in InputSpec, 
 	var found *C.nt_nails
 	h := c.h
 	if err := call(op+" "+t.Name, func() C.nt_status {
-		return C.nt_context_decode_semantic(h, C.size_t(index), C.int64_t(item), C.int32_t(photoW), C.int32_t(photoH),
+		return C.nt_context_postprocess_semantic(h, C.size_t(index), C.int64_t(item), C.int32_t(photoW), C.int32_t(photoH),
 			&cin, &cspec, &found)
 	}); err != nil {
 		return nil, err
@@ -198,7 +198,7 @@ func (c *Context) DecodeSemantic(index, item, photoW, photoH int, in InputSpec, 
 	if err := call(op, func() C.nt_status { return C.nt_nails_count(found, &n) }); err != nil {
 		return nil, err
 	}
-	out := make([]DecodedNail, int(n))
+	out := make([]FoundNail, int(n))
 	for i := range out {
 		var d C.nt_nail
 		if err := call(op, func() C.nt_status { return C.nt_nails_get(found, C.size_t(i), &d) }); err != nil {
@@ -208,7 +208,7 @@ func (c *Context) DecodeSemantic(index, item, photoW, photoH int, in InputSpec, 
 		if d.cells_w < 0 || d.cells_h < 0 || cells > math.MaxInt32 {
 			return nil, errorf(op, CodeInternal, "nail %d has a %dx%d mask", i, d.cells_w, d.cells_h)
 		}
-		out[i] = DecodedNail{X0: int(d.x0), Y0: int(d.y0), X1: int(d.x1), Y1: int(d.y1), Scale: int(d.scale),
+		out[i] = FoundNail{X0: int(d.x0), Y0: int(d.y0), X1: int(d.x1), Y1: int(d.y1), Scale: int(d.scale),
 			CellsW: int(d.cells_w), CellsH: int(d.cells_h), Score: float64(d.score)}
 		if cells > 0 {
 			// Copied: the runner's memory is freed on return.

@@ -15,7 +15,7 @@ import (
 // references on the bound buffers): a photo's pixels in, the input item and its mirror
 // written, a known logit map decoded. nails/segment's TestRunnerPrePostMatchesGo holds
 // the whole path to the Go pipeline's nails.
-func TestPreprocessAndDecodeSemantic(t *testing.T) {
+func TestPreprocessAndPostprocessSemantic(t *testing.T) {
 	e := openCPU(t, "conv.onnx") // x [N,3,128,128] -> y [N,1,128,128]
 	p := newPool(t, e, trt.PoolOptions{MaxBatch: 2})
 	s, err := p.Acquire(context.Background())
@@ -60,7 +60,7 @@ func TestPreprocessAndDecodeSemantic(t *testing.T) {
 			logits[in*in+r*in+in-1-c] = 8
 		}
 	}
-	nails, err := ctx.DecodeSemantic(1, 0, w, h, spec, trt.SemanticSpec{Threshold: 0.5, MinArea: 4, HFlip: true})
+	nails, err := ctx.PostprocessSemantic(1, 0, w, h, spec, trt.SemanticSpec{Threshold: 0.5, MinArea: 4, HFlip: true})
 	require.NoError(t, err)
 	require.Len(t, nails, 1)
 	n := nails[0]
@@ -74,9 +74,9 @@ func TestPreprocessAndDecodeSemantic(t *testing.T) {
 	require.Len(t, n.Alpha, n.CellsW*n.CellsH)
 	assert.Equal(t, byte(255), n.Alpha[n.CellsH/2*n.CellsW+n.CellsW/2])
 
-	_, err = ctx.DecodeSemantic(1, 1, w, h, spec, trt.SemanticSpec{Threshold: 0.5, HFlip: true})
+	_, err = ctx.PostprocessSemantic(1, 1, w, h, spec, trt.SemanticSpec{Threshold: 0.5, HFlip: true})
 	assert.ErrorIs(t, err, trt.ErrShape, "item 1 and its mirror are past the batch of 2")
-	_, err = ctx.DecodeSemantic(0, 0, w, h, spec, trt.SemanticSpec{Threshold: 0.5})
+	_, err = ctx.PostprocessSemantic(0, 0, w, h, spec, trt.SemanticSpec{Threshold: 0.5})
 	assert.ErrorIs(t, err, trt.ErrInvalidArgument, "an input is not decoded")
 	err = ctx.Preprocess(0, 0, nil, pixels, spec, false)
 	assert.ErrorIs(t, err, trt.ErrInvalidArgument)

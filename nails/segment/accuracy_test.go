@@ -23,7 +23,7 @@ import (
 // 3.0.0: 0.715, 270;
 // 2.7.0: 0.695, 269;
 // 2.6.1: 0.686, 261; 2.5.0: 0.643, 269; 2.1.0: 0.503, 229); the floors sit a few points
-// under, so a model, preprocessing or decoder change that loses accuracy on the photos
+// under, so a model, preprocessing or postprocessing change that loses accuracy on the photos
 // users send fails here, while noise does not.
 const (
 	accuracyPhotos  = 60

@@ -26,7 +26,7 @@ import (
 // millisecond). When they may not (batching off: every batch is one request), the
 // leader preprocesses straight into the slot's input, as there is nobody to wait for.
 //
-// A batch's results are bit-for-bit those of the same photos run alone: the decoders
+// A batch's results are bit-for-bit those of the same photos run alone: the postprocessors
 // read each member's images only, and the runtime computes batch items independently
 // (TestBatchingMatchesUnbatched holds it).
 type batcher struct {
@@ -128,7 +128,7 @@ func (b *batcher) segment(ctx context.Context, p *nails.Photo) (*nails.Result, e
 	if r := b.s.runner; r != nil {
 		found, err = r.decode(bt.slot, k*b.per, p)
 	} else {
-		found, err = b.s.decoder.Decode(outputs{slot: bt.slot, shapes: bt.shapes, item: k * b.per, n: b.per}, m.geom)
+		found, err = b.s.post.Nails(outputs{slot: bt.slot, shapes: bt.shapes, item: k * b.per, n: b.per}, m.geom)
 	}
 	b.done(bt)
 	if err != nil {
@@ -173,7 +173,7 @@ func (b *batcher) seal(bt *batch) {
 // lead waits for a slot and for the batch window, then runs the batch. The run itself
 // is not cancelled with the leader's ctx: the other members' answers depend on it.
 //
-// A panic anywhere in it (a runtime bug, a decoder of shapes) becomes every member's
+// A panic anywhere in it (a runtime bug, a postprocessor of shapes) becomes every member's
 // error: the batch is sealed, each member is counted so the last one gives the slot
 // back, and none reads the outputs of a run that never finished.
 func (b *batcher) lead(ctx context.Context, bt *batch) {

@@ -16,7 +16,7 @@ import (
 	"github.com/nailtrt/nailtrt/nails"
 )
 
-// BenchmarkPostprocess times each output decoder plus contour tracing on a 1.2 MP photo,
+// BenchmarkPostprocess times each postprocessor plus contour tracing on a 1.2 MP photo,
 // on tensors from the fixture models (the inference itself is not timed).
 func BenchmarkPostprocess(b *testing.B) {
 	p, err := nails.Decode(testimg.BenchJPEG(b), nails.Limits{})
@@ -35,7 +35,7 @@ func BenchmarkPostprocess(b *testing.B) {
 			shapes, err := readShapes(slot, s.engine)
 			require.NoError(b, err)
 			for b.Loop() {
-				found, err := s.decoder.Decode(outputs{slot: slot, shapes: shapes, n: 1}, g)
+				found, err := s.post.Nails(outputs{slot: slot, shapes: shapes, n: 1}, g)
 				if err != nil {
 					b.Fatal(err)
 				}

@@ -6,7 +6,7 @@
 // (a wide session for a request alone, narrow ones under load) and the one inference
 // path, where a lone request is a batch of one and concurrent ones may share a run
 // (Config.MaxBatch). Everything about photos, tensors' meaning and nails it asks of
-// package nails (decode size, Prepare, the output Decoder, FinishNails), which imports
+// package nails (decode size, Prepare, the output Postprocessor, FinishNails), which imports
 // no runner. The server imports neither this package nor trt: the nailtrt command opens
 // the model and hands it to the server as a server.Segmenter.
 //
@@ -19,6 +19,6 @@
 //	options.go     Config's option table (package option): flags, variables, defaults
 //	batch.go       the batcher: the one path from a decoded photo to nails
 //	lanes.go       automatic threads: a wide session for a request alone
-//	outputs.go     a run's output tensors as nails.Outputs (plain slices) for the decoders
+//	outputs.go     a run's output tensors as nails.Outputs (plain slices) for the postprocessors
 //	runner.go      the runner's versions; its "cannot run here" errors as nails.ErrUnavailable
 package segment

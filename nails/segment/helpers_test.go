@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// openFixture opens a decoder fixture model from nails/testdata on the CPU.
+// openFixture opens a postprocessor fixture model from nails/testdata on the CPU.
 func openFixture(t testing.TB, name string) *Segmenter {
 	t.Helper()
 	s, err := Open(context.Background(), Config{Model: filepath.Join("..", "testdata", name+".json"), Backend: "onnxruntime", Threads: 1})

@@ -7,7 +7,7 @@ import (
 	"github.com/nailtrt/nailtrt/trt"
 )
 
-// lookupOutput describes e's tensors to the domain's decoders (nails.NewDecoder),
+// lookupOutput describes e's tensors to the domain's postprocessors (nails.NewPostprocessor),
 // which see no trt types.
 func lookupOutput(e *trt.Engine) func(name string) (nails.OutputDesc, error) {
 	return func(name string) (nails.OutputDesc, error) {
@@ -20,7 +20,7 @@ func lookupOutput(e *trt.Engine) func(name string) (nails.OutputDesc, error) {
 	}
 }
 
-// outputs is what a decoder reads: one request's images, [item, item+n), of a finished
+// outputs is what a postprocessor reads: one request's images, [item, item+n), of a finished
 // run's batch. Unbatched, that is the whole batch. Shapes are read from the slot once
 // per run (readShapes), so the requests of a batch decode concurrently from one slot.
 type outputs struct {

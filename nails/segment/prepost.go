@@ -10,7 +10,7 @@ import (
 
 // runnerPrePost runs a request's pre- and post-processing in the native runner instead
 // of in Go: the leader hands the runner each photo's 8-bit pixels (trt.Context.Preprocess)
-// and each member reads its nails from it (trt.Context.DecodeSemantic). On TensorRT
+// and each member reads its nails from it (trt.Context.PostprocessSemantic). On TensorRT
 // that is the CUDA path of docs/gpu.md: the pixels cross to the GPU once, the model
 // input is written there by a kernel, the logits stay on the device (KeepOutput) and
 // only a byte map, per-nail scores and mask bytes come back; a float tensor never
@@ -19,7 +19,7 @@ import (
 // nails are the same as the Go path's up to the Go path's own shortcut for upright
 // JPEGs, which resamples the decoder's YCbCr planes before converting to RGB.
 //
-// Used where it pays, on TensorRT, and only for semantic models (the decoder the
+// Used where it pays, on TensorRT, and only for semantic models (the postprocessor the
 // runner has); elsewhere the Go pipeline runs (Segmenter.runner is nil).
 type runnerPrePost struct {
 	in     trt.InputSpec
@@ -99,11 +99,11 @@ func (r *runnerPrePost) stage(ctx *trt.Context, buf *trt.PinnedBuffer, staged []
 
 // decode reads the nails of the photo at batch item `item` of slot's last run.
 func (r *runnerPrePost) decode(slot *trt.Slot, item int, p *nails.Photo) ([]nails.Nail, error) {
-	found, err := slot.Context().DecodeSemantic(r.logits, item, p.Width, p.Height, r.in, r.sem)
+	found, err := slot.Context().PostprocessSemantic(r.logits, item, p.Width, p.Height, r.in, r.sem)
 	if err != nil {
 		return nil, err
 	}
-	var out []nails.Nail // nil when there are none, as the Go decoder gives
+	var out []nails.Nail // nil when there are none, as the Go postprocessor gives
 	for _, d := range found {
 		box := image.Rect(d.X0, d.Y0, d.X1, d.Y1)
 		out = append(out, nails.Nail{Score: d.Score, Mask: &nails.Mask{Rect: box, Scale: d.Scale, Alpha: d.Alpha}})

@@ -62,7 +62,7 @@ type Segmenter struct {
 	engine   *trt.Engine
 	wide     *trt.Engine // the every-core session of automatic threads; nil if none
 	lanes    *lanes
-	decoder  nails.Decoder
+	post     nails.Postprocessor
 	runner   *runnerPrePost // pre- and post-processing in the runner (TensorRT); nil: in Go
 	input    int            // index of the image input tensor
 	batch    *batcher       // every request goes through it (alone: a batch of one)
@@ -182,11 +182,11 @@ func (s *Segmenter) init() error {
 		return wrap(nails.ErrManifest, "input %s %v cannot take %v: %v", t.Name, t.Shape, want, err)
 	}
 	s.input = t.Index
-	dec, err := nails.NewDecoder(m, lookupOutput(s.engine))
+	post, err := nails.NewPostprocessor(m, lookupOutput(s.engine))
 	if err != nil {
 		return err
 	}
-	s.decoder = dec
+	s.post = post
 	if s.runner, err = newRunnerPrePost(m, s.engine, s.engine.Backend() == trt.TensorRT || s.cfg.runnerOnCPU); err != nil {
 		return err
 	}

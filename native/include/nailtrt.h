@@ -312,10 +312,10 @@ NT_API nt_status nt_context_cancel(nt_context* context);
 /* A request can hand the runner a photo's 8-bit pixels instead of a float tensor, and    */
 /* read nails instead of a logit map. On a TensorRT context both happen on the GPU, on    */
 /* the context's stream: the pixels are copied to the device once, a kernel writes the   */
-/* model's input there, and the decoder brings back a byte map, per-nail scores and mask  */
-/* bytes (docs/gpu.md). On any other context the same arithmetic runs on the CPU, on the  */
-/* context's bound host buffers, so callers need not branch on the backend. Both compute */
-/* what nailtrt's Go pipeline computes for RGB pixels.                                    */
+/* model's input there, and the postprocessing kernels bring back a byte map, per-nail    */
+/* scores and mask bytes (docs/gpu.md). On any other context the same arithmetic runs on  */
+/* the CPU, on the context's bound host buffers, so callers need not branch on the        */
+/* backend. Both compute what nailtrt's Go pipeline computes for RGB pixels.              */
 
 /** 8-bit pixels: R, G, B (and a fourth byte that is ignored when channels is 4). */
 typedef struct nt_pixels {
@@ -347,8 +347,9 @@ typedef struct nt_semantic_spec {
   int32_t hflip;         /**< 1: images item and item+1 are the photo and its mirror image */
 } nt_semantic_spec;
 
-/** One decoded nail. Its mask has cells_w x cells_h cells of scale x scale photo pixels
-    from (x0, y0), alpha 0..255 row by row; the pointer is owned by its nt_nails. */
+/** One nail from nt_context_postprocess_semantic. Its mask has cells_w x cells_h cells of
+    scale x scale photo pixels from (x0, y0), alpha 0..255 row by row; the pointer is owned
+    by its nt_nails. */
 typedef struct nt_nail {
   int32_t x0, y0, x1, y1; /**< the box in photo pixels, [x0, x1) x [y0, y1) */
   int32_t scale, cells_w, cells_h;
@@ -356,7 +357,7 @@ typedef struct nt_nail {
   const uint8_t* alpha;
 } nt_nail;
 
-typedef struct nt_nails nt_nails; /**< the nails of one photo, from nt_context_decode_semantic */
+typedef struct nt_nails nt_nails; /**< the nails of one photo, from nt_context_postprocess_semantic */
 
 /**
  * Writes batch item `item` of input `index` (a float [N,3,H,W] tensor whose H and W are
@@ -373,22 +374,22 @@ NT_API nt_status nt_context_preprocess(nt_context* context, size_t index, int64_
 
 /**
  * Whether runs leave output `index` where the model wrote it (keep = 1) instead of copying
- * it into its bound memory, for nt_context_decode_semantic. Only a TensorRT context has
+ * it into its bound memory, for nt_context_postprocess_semantic. Only a TensorRT context has
  * anywhere else to keep it; elsewhere outputs are computed in their bound memory anyway,
  * and this call changes nothing. Either way the output must stay bound on such contexts.
  */
 NT_API nt_status nt_context_keep_output(nt_context* context, size_t index, int32_t keep);
 
 /**
- * Decodes batch item `item` (with spec->hflip, items item and item + 1) of output `index`
+ * Turns batch item `item` (with spec->hflip, items item and item + 1) of output `index`
  * of the last run into nails in photo coordinates, for a photo_width x photo_height photo
  * that `input` turned into the model input. The output must be a float [N,1,h,w] logit
  * map. On a TensorRT context this waits for the stream. The caller owns *out and frees it
  * with nt_nails_destroy.
  */
-NT_API nt_status nt_context_decode_semantic(nt_context* context, size_t index, int64_t item, int32_t photo_width,
-                                            int32_t photo_height, const nt_input_spec* input,
-                                            const nt_semantic_spec* spec, nt_nails** out);
+NT_API nt_status nt_context_postprocess_semantic(nt_context* context, size_t index, int64_t item, int32_t photo_width,
+                                                 int32_t photo_height, const nt_input_spec* input,
+                                                 const nt_semantic_spec* spec, nt_nails** out);
 
 /** The number of nails, and nail i (0 <= i < count). */
 NT_API nt_status nt_nails_count(const nt_nails* nails, size_t* out);

@@ -102,7 +102,7 @@ nt::pix::InputSpec convert(const nt_input_spec* in) {
 
 bool probability(double p) { return p >= 0 && p <= 1; }
 
-// The largest photo nt_context_decode_semantic decodes for: 1 G pixels, far past any
+// The largest photo nt_context_postprocess_semantic decodes for: 1 G pixels, far past any
 // limit a server sets (nails.Limits), and masks that stay under 2 GiB.
 constexpr int64_t kMaxPhotoPixels = int64_t{1} << 30;
 
@@ -396,9 +396,9 @@ nt_status nt_context_keep_output(nt_context* context, size_t index, int32_t keep
   return guard([&] { nt::require(context, "context")->impl->keep_output(index, keep != 0); });
 }
 
-nt_status nt_context_decode_semantic(nt_context* context, size_t index, int64_t item, int32_t photo_width,
-                                     int32_t photo_height, const nt_input_spec* input, const nt_semantic_spec* spec,
-                                     nt_nails** out) {
+nt_status nt_context_postprocess_semantic(nt_context* context, size_t index, int64_t item, int32_t photo_width,
+                                          int32_t photo_height, const nt_input_spec* input,
+                                          const nt_semantic_spec* spec, nt_nails** out) {
   return guard([&] {
     nt::require(context, "context");
     nt::require(spec, "spec");
@@ -417,7 +417,7 @@ nt_status nt_context_decode_semantic(nt_context* context, size_t index, int64_t 
     s.min_score = spec->min_score;
     s.hflip = spec->hflip != 0;
     auto n = std::make_unique<nt_nails>();
-    n->decoded = context->impl->decode_semantic(index, item, g, s);
+    n->decoded = context->impl->postprocess_semantic(index, item, g, s);
     *out = n.release();
   });
 }

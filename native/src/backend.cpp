@@ -154,8 +154,8 @@ void Context::keep_output(size_t index, bool keep) {
   kept_[index] = keep;
 }
 
-pix::Decoded Context::decode_semantic(size_t index, int64_t item, const pix::Geometry& g,
-                                      const pix::SemanticSpec& spec) {
+pix::Decoded Context::postprocess_semantic(size_t index, int64_t item, const pix::Geometry& g,
+                                           const pix::SemanticSpec& spec) {
   const TensorDesc& t = engine_.tensor(index);
   if (t.mode != NT_OUTPUT) fail(NT_INVALID_ARGUMENT, "tensor " + t.name + " is an input");
   int64_t h = 0, w = 0;

@@ -80,11 +80,11 @@ class Context {
   }
 
   // Pre- and post-processing in the runner (nt_context_preprocess, nt_context_keep_output
-  // and nt_context_decode_semantic in nailtrt.h). These check the tensors, shapes and
+  // and nt_context_postprocess_semantic in nailtrt.h). These check the tensors, shapes and
   // items; where the work runs is the backend's (write_input, read_output below).
   void preprocess(size_t index, int64_t item, const pix::PreParams& p, const uint8_t* pixels, bool mirror);
   void keep_output(size_t index, bool keep);
-  pix::Decoded decode_semantic(size_t index, int64_t item, const pix::Geometry& g, const pix::SemanticSpec& spec);
+  pix::Decoded postprocess_semantic(size_t index, int64_t item, const pix::Geometry& g, const pix::SemanticSpec& spec);
 
  protected:
   // Writes the model input of photo p (and its mirror image into the next item) at

@@ -1,5 +1,5 @@
 // Pre- and post-processing in the runner through the C ABI (nt_context_preprocess,
-// nt_context_keep_output, nt_context_decode_semantic) on an ONNX Runtime context, where
+// nt_context_keep_output, nt_context_postprocess_semantic) on an ONNX Runtime context, where
 // they run the CPU references on the bound host memory: item placement, the mirror
 // image, the letterbox, decoding a known logit map, and the errors. That the references
 // compute what the Go pipeline does is nailtrt_pixel_tests' job; that the whole path
@@ -125,7 +125,7 @@ TEST(PrePost, PreprocessRefusesWhatDoesNotFit) {
   EXPECT_EQ(nt_context_keep_output(r.ctx.get(), 0, 1), NT_INVALID_ARGUMENT);
 }
 
-TEST(PrePost, DecodeFindsTheNailOfAKnownMap) {
+TEST(PrePost, PostprocessFindsTheNailOfAKnownMap) {
   ConvRunner r;
   r.set_batch(2);
   ASSERT_EQ(nt_context_keep_output(r.ctx.get(), 1, 1), NT_OK) << nt_last_error();  // no effect on the CPU
@@ -144,7 +144,8 @@ TEST(PrePost, DecodeFindsTheNailOfAKnownMap) {
   s.min_area = 4;
   s.hflip = 1;
   nt_nails* found = nullptr;
-  ASSERT_EQ(nt_context_decode_semantic(r.ctx.get(), 1, 0, kPhotoW, kPhotoH, &in, &s, &found), NT_OK) << nt_last_error();
+  ASSERT_EQ(nt_context_postprocess_semantic(r.ctx.get(), 1, 0, kPhotoW, kPhotoH, &in, &s, &found), NT_OK)
+      << nt_last_error();
   size_t n = 0;
   ASSERT_EQ(nt_nails_count(found, &n), NT_OK);
   ASSERT_EQ(n, 1u);
@@ -166,14 +167,14 @@ TEST(PrePost, DecodeFindsTheNailOfAKnownMap) {
   nt_nails_destroy(found);
 
   // Errors: an item past the run's batch, the input tensor, probabilities out of range.
-  EXPECT_EQ(nt_context_decode_semantic(r.ctx.get(), 1, 1, kPhotoW, kPhotoH, &in, &s, &found), NT_SHAPE);
-  EXPECT_EQ(nt_context_decode_semantic(r.ctx.get(), 1, INT64_MAX, kPhotoW, kPhotoH, &in, &s, &found), NT_SHAPE);
+  EXPECT_EQ(nt_context_postprocess_semantic(r.ctx.get(), 1, 1, kPhotoW, kPhotoH, &in, &s, &found), NT_SHAPE);
+  EXPECT_EQ(nt_context_postprocess_semantic(r.ctx.get(), 1, INT64_MAX, kPhotoW, kPhotoH, &in, &s, &found), NT_SHAPE);
   // A photo whose masks could not be held.
-  EXPECT_EQ(nt_context_decode_semantic(r.ctx.get(), 1, 0, 1 << 30, 2, &in, &s, &found), NT_INVALID_ARGUMENT);
-  EXPECT_EQ(nt_context_decode_semantic(r.ctx.get(), 0, 0, kPhotoW, kPhotoH, &in, &s, &found), NT_INVALID_ARGUMENT);
+  EXPECT_EQ(nt_context_postprocess_semantic(r.ctx.get(), 1, 0, 1 << 30, 2, &in, &s, &found), NT_INVALID_ARGUMENT);
+  EXPECT_EQ(nt_context_postprocess_semantic(r.ctx.get(), 0, 0, kPhotoW, kPhotoH, &in, &s, &found), NT_INVALID_ARGUMENT);
   s.threshold = 1.5;
-  EXPECT_EQ(nt_context_decode_semantic(r.ctx.get(), 1, 0, kPhotoW, kPhotoH, &in, &s, &found), NT_INVALID_ARGUMENT);
+  EXPECT_EQ(nt_context_postprocess_semantic(r.ctx.get(), 1, 0, kPhotoW, kPhotoH, &in, &s, &found), NT_INVALID_ARGUMENT);
   s.threshold = 0.5;
-  EXPECT_EQ(nt_context_decode_semantic(r.ctx.get(), 1, 0, 0, kPhotoH, &in, &s, &found), NT_INVALID_ARGUMENT);
+  EXPECT_EQ(nt_context_postprocess_semantic(r.ctx.get(), 1, 0, 0, kPhotoH, &in, &s, &found), NT_INVALID_ARGUMENT);
   nt_nails_destroy(nullptr);
 }

@@ -6,7 +6,7 @@
 // host outputs, all on the context's non-blocking stream; the caller synchronizes.
 //
 // With pre- and post-processing in the runner (nt_context_preprocess, keep_output,
-// decode_semantic) a request's float tensors never cross the bus: the photo's 8-bit
+// postprocess_semantic) a request's float tensors never cross the bus: the photo's 8-bit
 // pixels are copied once from pinned memory and the preprocess kernel writes the input
 // binding's device memory (the run then skips that input's copy); a kept output stays on
 // the device, where the semantic decoder's kernels read it and send back bytes only

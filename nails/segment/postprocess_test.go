@@ -29,7 +29,7 @@ func segmentFixture(t *testing.T, name string) *nails.Result {
 	return res
 }
 
-func TestDecodeSemantic(t *testing.T) {
+func TestPostprocessSemantic(t *testing.T) {
 	res := segmentFixture(t, "semantic")
 	// The rectangle, the ring; the speck at model y=60 lies in the letterbox padding.
 	require.Len(t, res.Nails, 2)
@@ -59,7 +59,7 @@ func TestDecodeSemantic(t *testing.T) {
 	}
 }
 
-func TestDecodeRFDETR(t *testing.T) {
+func TestPostprocessRFDETR(t *testing.T) {
 	res := segmentFixture(t, "rfdetr")
 	require.Len(t, res.Nails, 2)
 	a, b := res.Nails[0], res.Nails[1]
@@ -71,7 +71,7 @@ func TestDecodeRFDETR(t *testing.T) {
 	assert.True(t, testimg.RectNear(b.Box, 72, 40, 104, 88, 2), "query 1 box %v", b.Box)
 }
 
-func TestDecodeYOLO(t *testing.T) {
+func TestPostprocessYOLO(t *testing.T) {
 	res := segmentFixture(t, "yolo")
 	// Anchor 1 duplicates anchor 0 and is suppressed; anchor 3 is below threshold.
 	require.Len(t, res.Nails, 2)
@@ -82,12 +82,12 @@ func TestDecodeYOLO(t *testing.T) {
 	assert.True(t, testimg.RectNear(b.Box, 86, 48, 106, 80, 1), "anchor 2 box %v", b.Box)
 }
 
-// With hflip TTA the batch holds the photo and its mirror image and the decoder averages
+// With hflip TTA the batch holds the photo and its mirror image and the postprocessor averages
 // the two maps, mirrored back. The fixture ignores its input, so the averaged map is
 // M(x)+M(63-x) over 2: every shape appears with its mirror image at half strength
 // (rectangle: (5-5)/2 = 0, p 0.5; ring: (4-5)/2, p 0.38), so at threshold 0.35 both
 // come with a mirrored twin, and the result is left-right symmetric.
-func TestDecodeSemanticHFlip(t *testing.T) {
+func TestPostprocessSemanticHFlip(t *testing.T) {
 	s := openSemanticWith(t, `"threshold": 0.5,`, `"threshold": 0.35, "tta": "hflip",`)
 	assert.Equal(t, 2, s.Manifest().Batch())
 	res, err := s.SegmentPhoto(context.Background(), nails.NewPhoto(testimg.Solid(128, 96, color.RGBA{90, 60, 50, 255})))
@@ -122,7 +122,7 @@ func openSemanticWith(t *testing.T, old, with string) *Segmenter {
 // output.min_score drops a component whose mean probability is under it: the fixture's
 // rectangle (logit 5, p 0.993) stays and its ring (logit 4, p 0.982) goes at 0.99; at
 // 0.98 both stay.
-func TestDecodeSemanticMinScore(t *testing.T) {
+func TestPostprocessSemanticMinScore(t *testing.T) {
 	for _, c := range []struct {
 		minScore string
 		want     int
@@ -145,7 +145,7 @@ func mustAbs(t *testing.T, p string) string {
 // that finds them: lower, the fixture's rectangle (logit 5 on -5) grows by a fraction of
 // a model pixel where it meets the background (880 against 876 photo pixels); its score
 // and the nails found stay the same.
-func TestDecodeSemanticMaskThreshold(t *testing.T) {
+func TestPostprocessSemanticMaskThreshold(t *testing.T) {
 	var areas []int
 	for _, at := range []string{"0.9", "0.1"} {
 		s := openSemanticWith(t, `"min_area": 4}`, `"min_area": 4, "mask_threshold": `+at+`}`)
