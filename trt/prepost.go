@@ -76,7 +76,46 @@ func (s InputSpec) native() C.nt_input_spec {
 // (or until ReleasePreprocessed or Close: Enqueue, which does not wait, does not
 // release it).
 func (c *Context) Preprocess(index, item int, b *PinnedBuffer, px Pixels, spec InputSpec, mirror bool) error {
-	const op = "preprocess"
+	cpx := C.nt_pixels{width: C.int32_t(px.Width), height: C.int32_t(px.Height), stride: C.int32_t(px.Stride),
+		channels: C.int32_t(px.Channels), photo_width: C.int32_t(px.PhotoWidth), photo_height: C.int32_t(px.PhotoHeight)}
+	return c.preprocess("preprocess", index, b, px.Offset, func(h *C.nt_context, bh *C.nt_buffer, in *C.nt_input_spec, m C.int32_t) C.nt_status {
+		return C.nt_context_preprocess(h, C.size_t(index), C.int64_t(item), bh, C.size_t(px.Offset), &cpx, in, m)
+	}, spec, mirror)
+}
+
+// YCbCr locates a JPEG's decoded planes in a PinnedBuffer (image.YCbCr's layout): luma,
+// Width x Height samples YStride bytes apart, from Offset; Cb and Cr, subsampled HSub
+// across and VSub down, CStride bytes a row, CbOffset and CrOffset past Offset.
+// PhotoWidth and PhotoHeight are as Pixels'.
+type YCbCr struct {
+	Offset, CbOffset, CrOffset int
+	Width, Height              int
+	YStride, CStride           int
+	HSub, VSub                 int
+	PhotoWidth, PhotoHeight    int
+}
+
+// PreprocessYCbCr is Preprocess from a JPEG's planes: averaged before they are converted
+// to RGB, as nailtrt's Go pipeline reads an upright JPEG at least as large as its place
+// in the input (planes smaller than that are refused: send Pixels).
+func (c *Context) PreprocessYCbCr(index, item int, b *PinnedBuffer, q YCbCr, spec InputSpec, mirror bool) error {
+	if q.CbOffset < 0 || q.CrOffset < 0 {
+		return errorf("preprocess ycbcr", CodeInvalidArgument, "plane offsets %d, %d", q.CbOffset, q.CrOffset)
+	}
+	cq := C.nt_ycbcr{width: C.int32_t(q.Width), height: C.int32_t(q.Height), y_stride: C.int32_t(q.YStride),
+		c_stride: C.int32_t(q.CStride), h_sub: C.int32_t(q.HSub), v_sub: C.int32_t(q.VSub),
+		cb_offset: C.uint64_t(q.CbOffset), cr_offset: C.uint64_t(q.CrOffset),
+		photo_width: C.int32_t(q.PhotoWidth), photo_height: C.int32_t(q.PhotoHeight)}
+	return c.preprocess("preprocess ycbcr", index, b, q.Offset, func(h *C.nt_context, bh *C.nt_buffer, in *C.nt_input_spec, m C.int32_t) C.nt_status {
+		return C.nt_context_preprocess_ycbcr(h, C.size_t(index), C.int64_t(item), bh, C.size_t(q.Offset), &cq, in, m)
+	}, spec, mirror)
+}
+
+// preprocess is both Preprocess calls: the checks, the context's lock, and b held open
+// until the run that reads it.
+func (c *Context) preprocess(op string, index int, b *PinnedBuffer, offset int,
+	native func(h *C.nt_context, bh *C.nt_buffer, in *C.nt_input_spec, mirror C.int32_t) C.nt_status,
+	spec InputSpec, mirror bool) error {
 	t, err := c.tensor(op, index)
 	if err != nil {
 		return err
@@ -84,8 +123,8 @@ func (c *Context) Preprocess(index, item int, b *PinnedBuffer, px Pixels, spec I
 	if b == nil {
 		return errorf(op, CodeInvalidArgument, "buffer is nil")
 	}
-	if px.Offset < 0 {
-		return errorf(op, CodeInvalidArgument, "pixel offset %d", px.Offset)
+	if offset < 0 {
+		return errorf(op, CodeInvalidArgument, "pixel offset %d", offset)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -96,17 +135,13 @@ func (c *Context) Preprocess(index, item int, b *PinnedBuffer, px Pixels, spec I
 	if err != nil {
 		return err
 	}
-	cpx := C.nt_pixels{width: C.int32_t(px.Width), height: C.int32_t(px.Height), stride: C.int32_t(px.Stride),
-		channels: C.int32_t(px.Channels), photo_width: C.int32_t(px.PhotoWidth), photo_height: C.int32_t(px.PhotoHeight)}
 	cspec := spec.native()
 	var m C.int32_t
 	if mirror {
 		m = 1
 	}
 	h := c.h
-	if err := call(op+" "+t.Name, func() C.nt_status {
-		return C.nt_context_preprocess(h, C.size_t(index), C.int64_t(item), bh, C.size_t(px.Offset), &cpx, &cspec, m)
-	}); err != nil {
+	if err := call(op+" "+t.Name, func() C.nt_status { return native(h, bh, &cspec, m) }); err != nil {
 		b.unbind()
 		return err
 	}

@@ -137,8 +137,13 @@ func TestServeDistrustsTheSharedCache(t *testing.T) {
 	assert.Equal(t, wantB, nailsOf(second, photoB), "photo B gets its own nails, not the value moved under its key")
 	assert.Equal(t, wantA, nailsOf(second, photoA), "photo A gets its own nails, not the damaged value's")
 
-	// Garbage (a value far too short to be a result, then one claiming a huge size) under
-	// a key the replica reads: refused, answered, and the replica stays up.
+	// Garbage (45 bytes, far too short to be a result) under a key a replica reads:
+	// refused, answered, and the replica stays up. Planted once the second replica has
+	// written its own answer for A back (asynchronously), or that write would replace it.
+	require.Eventually(t, func() bool {
+		v, err := rc.Get(ctx, keyA).Bytes()
+		return err == nil && !bytes.Equal(v, damaged)
+	}, 10*time.Second, 10*time.Millisecond, "the second replica did not write its answer back")
 	require.NoError(t, rc.Set(ctx, keyA, strings.Repeat("\x00\x7f", 22)+"!", 0).Err())
 	third := serve() // a fresh in-memory cache again
 	assert.Equal(t, wantA, nailsOf(third, photoA))

@@ -86,13 +86,15 @@ func (b *batcher) batching() bool { return b.maxImages > b.per }
 // segment runs p through the model in a batch (of one when batching is off).
 func (b *batcher) segment(ctx context.Context, p *nails.Photo) (*nails.Result, error) {
 	m := &member{photo: p}
-	if b.s.runner != nil {
-		// The runner preprocesses in the leader; the RGBA copy it reads (for a JPEG, the
-		// YCbCr-to-RGB pass) is made here, by each request before it joins, as the Go
-		// path preprocesses before joining.
-		t := time.Now()
-		p.RGBA()
-		m.prep = time.Since(t)
+	if r := b.s.runner; r != nil {
+		// The runner preprocesses in the leader; the RGBA copy it reads where it does not
+		// read a JPEG's planes (a PNG, a rotated or small JPEG) is made here, by each
+		// request before it joins, as the Go path preprocesses before joining.
+		if r.planes(p) == nil {
+			t := time.Now()
+			p.RGBA()
+			m.prep = time.Since(t)
+		}
 	} else if b.batching() {
 		t := time.Now()
 		buf := b.bufs.Get().(*[]float32)

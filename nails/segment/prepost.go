@@ -26,6 +26,7 @@ type runnerPrePost struct {
 	sem    trt.SemanticSpec
 	logits int // the logit map's tensor index
 	mirror bool
+	input  nails.InputSpec // the manifest's, for the geometry that decides what to read
 }
 
 // newRunnerPrePost is the runner's pre- and post-processing for m on e when it applies
@@ -39,7 +40,7 @@ func newRunnerPrePost(m *nails.Manifest, e *trt.Engine, onGPU bool) (*runnerPreP
 		return nil, wrap(nails.ErrManifest, "%v", err)
 	}
 	in := m.Input
-	r := &runnerPrePost{logits: t.Index, mirror: m.TTA == nails.TTAHFlip,
+	r := &runnerPrePost{logits: t.Index, mirror: m.TTA == nails.TTAHFlip, input: m.Input,
 		in: trt.InputSpec{Width: in.Width, Height: in.Height, BGR: in.Color == nails.ColorBGR,
 			Stretch: in.Resize == nails.ResizeStretch, Scale: in.Scale, Mean: in.Mean, Std: in.Std, Pad: in.Pad},
 		sem: trt.SemanticSpec{Threshold: m.Threshold, MaskThreshold: m.Output.MaskThreshold, MinArea: m.Output.MinArea,
@@ -52,22 +53,20 @@ func newRunnerPrePost(m *nails.Manifest, e *trt.Engine, onGPU bool) (*runnerPreP
 // GPU copies from asynchronously) and the runner preprocesses them. The input's shape
 // must be set first.
 func (r *runnerPrePost) prepare(slot *trt.Slot, input, per int, members []*member) error {
-	const align = 64
-	offsets, total := make([]int, len(members)), 0
+	sources, total := make([]staged, len(members)), 0
 	for i, m := range members {
-		img := m.photo.RGBA() // oriented, premultiplied (as nails' preprocessing reads it); a reduced decode stays reduced
-		offsets[i] = total
-		total += (4*img.Rect.Dx()*img.Rect.Dy() + align - 1) / align * align
+		sources[i] = r.source(m.photo, total)
+		total += sources[i].size
 	}
 	buf, err := slot.Staging(total)
 	if err != nil {
 		return err
 	}
-	ctx, staged := slot.Context(), buf.Bytes()
+	ctx := slot.Context()
 	if err := ctx.KeepOutput(r.logits, true); err != nil {
 		return err
 	}
-	if err := r.stage(ctx, buf, staged, offsets, input, per, members); err != nil {
+	if err := r.stage(ctx, buf, sources, input, per, members); err != nil {
 		// No run follows: let the staging buffer go (the next batch may need to grow it).
 		_ = ctx.ReleasePreprocessed()
 		return err
@@ -75,24 +74,99 @@ func (r *runnerPrePost) prepare(slot *trt.Slot, input, per int, members []*membe
 	return nil
 }
 
-// stage copies each member's pixels to its offset in the staging buffer and has the
+// staged is where one member's photo goes in the staging buffer: a JPEG's planes where
+// the Go pipeline reads planes (planes != nil), else the oriented RGBA copy.
+type staged struct {
+	planes *image.YCbCr
+	rgba   *image.RGBA
+	off    int // from the buffer's start
+	size   int // bytes, rounded up to keep the next one aligned
+	q      trt.YCbCr
+}
+
+// source lays out p's bytes at offset off of the staging buffer.
+func (r *runnerPrePost) source(p *nails.Photo, off int) staged {
+	const align = 64
+	round := func(n int) int { return (n + align - 1) / align * align }
+	if img := r.planes(p); img != nil {
+		hd, vd := subsampling(img.SubsampleRatio)
+		w, h := img.Rect.Dx(), img.Rect.Dy()
+		cw, ch := (w+hd-1)/hd, (h+vd-1)/vd
+		ySize, cSize := round(w*h), round(cw*ch)
+		q := trt.YCbCr{Offset: off, CbOffset: ySize, CrOffset: ySize + cSize, Width: w, Height: h, YStride: w,
+			CStride: cw, HSub: hd, VSub: vd, PhotoWidth: p.Width, PhotoHeight: p.Height}
+		return staged{planes: img, off: off, size: ySize + 2*cSize, q: q}
+	}
+	img := p.RGBA() // oriented, premultiplied, as nails' preprocessing reads it; a reduced decode stays reduced
+	return staged{rgba: img, off: off, size: round(4 * img.Rect.Dx() * img.Rect.Dy())}
+}
+
+// planes is p's YCbCr image when the Go pipeline reads its planes (nails' preprocess:
+// an upright JPEG at least as large as its place in the input, area-filtered before
+// conversion), so the runner reads the same; nil otherwise.
+func (r *runnerPrePost) planes(p *nails.Photo) *image.YCbCr {
+	img, ok := p.Src.(*image.YCbCr)
+	if !ok || p.Orientation > 1 || img.Rect.Min != (image.Point{}) {
+		return nil
+	}
+	g := nails.NewGeometry(p.Width, p.Height, r.input)
+	if float64(img.Rect.Dx())/float64(g.NW) < 1 || float64(img.Rect.Dy())/float64(g.NH) < 1 {
+		return nil
+	}
+	return img
+}
+
+// subsampling is a JPEG's chroma subsampling as factors across and down.
+func subsampling(r image.YCbCrSubsampleRatio) (hd, vd int) {
+	switch r {
+	case image.YCbCrSubsampleRatio422:
+		return 2, 1
+	case image.YCbCrSubsampleRatio420:
+		return 2, 2
+	case image.YCbCrSubsampleRatio440:
+		return 1, 2
+	case image.YCbCrSubsampleRatio411:
+		return 4, 1
+	case image.YCbCrSubsampleRatio410:
+		return 4, 2
+	}
+	return 1, 1
+}
+
+// stage copies each member's bytes to its place in the staging buffer and has the
 // runner preprocess them into the member's items.
-func (r *runnerPrePost) stage(ctx *trt.Context, buf *trt.PinnedBuffer, staged []byte, offsets []int, input, per int,
+func (r *runnerPrePost) stage(ctx *trt.Context, buf *trt.PinnedBuffer, sources []staged, input, per int,
 	members []*member) error {
+	out := buf.Bytes()
 	for i, m := range members {
 		t := time.Now()
-		img := m.photo.RGBA()
-		w, h := img.Rect.Dx(), img.Rect.Dy()
-		for y := range h {
-			src := img.Pix[y*img.Stride : y*img.Stride+4*w]
-			copy(staged[offsets[i]+4*w*y:], src)
+		s := sources[i]
+		var err error
+		if img := s.planes; img != nil {
+			q := s.q
+			cw, ch := q.CStride, (q.Height+q.VSub-1)/q.VSub
+			for y := range q.Height {
+				copy(out[s.off+y*q.Width:], img.Y[y*img.YStride:y*img.YStride+q.Width])
+			}
+			for y := range ch {
+				copy(out[s.off+q.CbOffset+y*cw:], img.Cb[y*img.CStride:y*img.CStride+cw])
+				copy(out[s.off+q.CrOffset+y*cw:], img.Cr[y*img.CStride:y*img.CStride+cw])
+			}
+			err = ctx.PreprocessYCbCr(input, i*per, buf, q, r.in, r.mirror)
+		} else {
+			img := s.rgba
+			w, h := img.Rect.Dx(), img.Rect.Dy()
+			for y := range h {
+				copy(out[s.off+4*w*y:], img.Pix[y*img.Stride:y*img.Stride+4*w])
+			}
+			px := trt.Pixels{Offset: s.off, Width: w, Height: h, Stride: 4 * w, Channels: 4,
+				PhotoWidth: m.photo.Width, PhotoHeight: m.photo.Height}
+			err = ctx.Preprocess(input, i*per, buf, px, r.in, r.mirror)
 		}
-		px := trt.Pixels{Offset: offsets[i], Width: w, Height: h, Stride: 4 * w, Channels: 4,
-			PhotoWidth: m.photo.Width, PhotoHeight: m.photo.Height}
-		if err := ctx.Preprocess(input, i*per, buf, px, r.in, r.mirror); err != nil {
+		if err != nil {
 			return err
 		}
-		m.prep += time.Since(t) // after the RGBA copy made before joining (batcher.segment)
+		m.prep += time.Since(t) // after the RGBA copy made before joining (batcher.segment), if any
 	}
 	return nil
 }

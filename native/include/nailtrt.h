@@ -372,6 +372,26 @@ NT_API nt_status nt_context_preprocess(nt_context* context, size_t index, int64_
                                        size_t offset, const nt_pixels* pixels, const nt_input_spec* spec,
                                        int32_t mirror);
 
+/** A JPEG's decoded planes in one buffer: luma (width x height samples, y_stride bytes a
+    row) from the offset given, Cb and Cr (ceil(width / h_sub) x ceil(height / v_sub),
+    c_stride bytes a row) from cb_offset and cr_offset past it. */
+typedef struct nt_ycbcr {
+  int32_t width, height;
+  int32_t y_stride, c_stride;
+  int32_t h_sub, v_sub; /**< chroma subsampling: 1, 2 or 4 across, 1 or 2 down */
+  uint64_t cb_offset, cr_offset;
+  int32_t photo_width, photo_height; /**< as nt_pixels' */
+} nt_ycbcr;
+
+/**
+ * nt_context_preprocess from a JPEG's YCbCr planes, averaged before they are converted to
+ * RGB, as the Go pipeline reads an upright JPEG at least as large as its place in the
+ * input. Planes smaller than their place are refused (NT_INVALID_ARGUMENT): send RGB.
+ */
+NT_API nt_status nt_context_preprocess_ycbcr(nt_context* context, size_t index, int64_t item, const nt_buffer* buffer,
+                                             size_t offset, const nt_ycbcr* planes, const nt_input_spec* spec,
+                                             int32_t mirror);
+
 /**
  * Whether runs leave output `index` where the model wrote it (keep = 1) instead of copying
  * it into its bound memory, for nt_context_postprocess_semantic. Only a TensorRT context has

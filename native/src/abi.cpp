@@ -102,9 +102,20 @@ nt::pix::InputSpec convert(const nt_input_spec* in) {
 
 bool probability(double p) { return p >= 0 && p <= 1; }
 
+// The bytes [offset, offset+bytes) of buffer, refused when they run past its end.
+const uint8_t* block_at(const nt_buffer* buffer, size_t offset, size_t bytes);
+
 // The largest photo nt_context_postprocess_semantic decodes for: 1 G pixels, far past any
 // limit a server sets (nails.Limits), and masks that stay under 2 GiB.
 constexpr int64_t kMaxPhotoPixels = int64_t{1} << 30;
+
+const uint8_t* block_at(const nt_buffer* buffer, size_t offset, size_t bytes) {
+  const size_t cap = buffer->impl->size();
+  if (offset > cap || bytes > cap - offset)
+    nt::fail(NT_INVALID_ARGUMENT, "photo of " + std::to_string(bytes) + " bytes at offset " + std::to_string(offset) +
+                                      " is past the end of the " + std::to_string(cap) + "-byte buffer");
+  return static_cast<const uint8_t*>(buffer->impl->data()) + offset;
+}
 
 nt_backend resolve(nt_backend b, int device) {
   if (b != NT_BACKEND_AUTO) return b;
@@ -384,11 +395,41 @@ nt_status nt_context_preprocess(nt_context* context, size_t index, int64_t item,
     const nt::pix::PreParams p =
         nt::pix::make_pre_params(pixels->width, pixels->height, pixels->stride, pixels->channels, convert(spec),
                                  pixels->photo_width, pixels->photo_height);
-    const size_t cap = buffer->impl->size(), need = nt::pix::photo_bytes(p);
-    if (offset > cap || need > cap - offset)
-      nt::fail(NT_INVALID_ARGUMENT, "photo of " + std::to_string(need) + " bytes at offset " + std::to_string(offset) +
-                                        " is past the end of the " + std::to_string(cap) + "-byte buffer");
-    context->impl->preprocess(index, item, p, static_cast<const uint8_t*>(buffer->impl->data()) + offset, mirror != 0);
+    nt::pix::Source src;
+    src.bytes = nt::pix::photo_bytes(p);
+    src.block = block_at(buffer, offset, src.bytes);
+    context->impl->preprocess(index, item, p, src, mirror != 0);
+  });
+}
+
+nt_status nt_context_preprocess_ycbcr(nt_context* context, size_t index, int64_t item, const nt_buffer* buffer,
+                                      size_t offset, const nt_ycbcr* planes, const nt_input_spec* spec,
+                                      int32_t mirror) {
+  return guard([&] {
+    nt::require(context, "context");
+    nt::require(buffer, "buffer");
+    const nt_ycbcr& q = *nt::require(planes, "planes");
+    const nt::pix::PreParams p =
+        nt::pix::make_plane_params(q.width, q.height, q.h_sub, q.v_sub, convert(spec), q.photo_width, q.photo_height);
+    // Each plane's last byte, in 64 bits: sizes are bounded (make_plane_params), offsets
+    // are compared with the buffer before they are added to.
+    const uint64_t cw = (static_cast<uint64_t>(q.width) + q.h_sub - 1) / q.h_sub;
+    const uint64_t ch = (static_cast<uint64_t>(q.height) + q.v_sub - 1) / q.v_sub;
+    if (q.y_stride < q.width || q.c_stride < 0 || static_cast<uint64_t>(q.c_stride) < cw)
+      nt::fail(NT_INVALID_ARGUMENT, "planes: a row stride is under its plane's width");
+    const uint64_t cap = buffer->impl->size();
+    const uint64_t y_end = static_cast<uint64_t>(q.y_stride) * (q.height - 1) + q.width;
+    const uint64_t c_size = static_cast<uint64_t>(q.c_stride) * (ch - 1) + cw;
+    if (q.cb_offset > cap || q.cr_offset > cap)
+      nt::fail(NT_INVALID_ARGUMENT, "planes: a chroma plane starts past the end of the buffer");
+    const uint64_t need = std::max({y_end, q.cb_offset + c_size, q.cr_offset + c_size});
+    nt::pix::Source src;
+    src.bytes = static_cast<size_t>(need);
+    src.block = block_at(buffer, offset, src.bytes);
+    const nt::pix::Planes pl{
+        src.block, src.block + q.cb_offset, src.block + q.cr_offset, q.y_stride, q.c_stride, q.h_sub, q.v_sub};
+    src.planes = &pl;
+    context->impl->preprocess(index, item, p, src, mirror != 0);
   });
 }
 

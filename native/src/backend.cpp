@@ -128,7 +128,7 @@ const void* Context::host_data(size_t index, size_t offset_floats, size_t floats
   return static_cast<const float*>(b.data) + offset_floats;
 }
 
-void Context::preprocess(size_t index, int64_t item, const pix::PreParams& p, const uint8_t* pixels, bool mirror) {
+void Context::preprocess(size_t index, int64_t item, const pix::PreParams& p, const pix::Source& src, bool mirror) {
   const TensorDesc& t = engine_.tensor(index);
   if (t.mode != NT_INPUT) fail(NT_INVALID_ARGUMENT, "tensor " + t.name + " is an output");
   if (!shape_set_[index]) fail(NT_SHAPE, "input " + t.name + ": set its shape before writing items into it");
@@ -137,14 +137,18 @@ void Context::preprocess(size_t index, int64_t item, const pix::PreParams& p, co
   if (h != p.in_h || w != p.in_w)
     fail(NT_SHAPE, "input " + t.name + " is " + std::to_string(w) + "x" + std::to_string(h) + ", the spec says " +
                        std::to_string(p.in_w) + "x" + std::to_string(p.in_h));
-  bool device = write_input(index, offset, p, pixels, mirror);
+  bool device = write_input(index, offset, p, src, mirror);
   if (device) on_device_[index] = true;
 }
 
-bool Context::write_input(size_t index, size_t offset, const pix::PreParams& p, const uint8_t* pixels, bool mirror) {
+bool Context::write_input(size_t index, size_t offset, const pix::PreParams& p, const pix::Source& src, bool mirror) {
   const size_t plane = static_cast<size_t>(3) * p.in_w * p.in_h;
   auto* dst = const_cast<float*>(static_cast<const float*>(host_data(index, offset, plane * (mirror ? 2 : 1))));
-  pix::preprocess_reference(p, pixels, dst, mirror ? dst + plane : nullptr);
+  if (src.planes != nullptr) {
+    pix::preprocess_planes_reference(p, *src.planes, dst, mirror ? dst + plane : nullptr);
+  } else {
+    pix::preprocess_reference(p, src.block, dst, mirror ? dst + plane : nullptr);
+  }
   return false;
 }
 

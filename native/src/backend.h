@@ -82,16 +82,16 @@ class Context {
   // Pre- and post-processing in the runner (nt_context_preprocess, nt_context_keep_output
   // and nt_context_postprocess_semantic in nailtrt.h). These check the tensors, shapes and
   // items; where the work runs is the backend's (write_input, read_output below).
-  void preprocess(size_t index, int64_t item, const pix::PreParams& p, const uint8_t* pixels, bool mirror);
+  void preprocess(size_t index, int64_t item, const pix::PreParams& p, const pix::Source& src, bool mirror);
   void keep_output(size_t index, bool keep);
   pix::Decoded postprocess_semantic(size_t index, int64_t item, const pix::Geometry& g, const pix::SemanticSpec& spec);
 
  protected:
-  // Writes the model input of photo p (and its mirror image into the next item) at
-  // `offset` floats into input index. Returns true when it was written where the model
+  // Writes the model input of photo p, from src's pixels or planes (and its mirror image
+  // into the next item), at `offset` floats into input index. Returns true when it was written where the model
   // reads it on a device, so the next run must not copy the host binding over it. The
   // default runs the CPU reference into the bound host memory and returns false.
-  virtual bool write_input(size_t index, size_t offset, const pix::PreParams& p, const uint8_t* pixels, bool mirror);
+  virtual bool write_input(size_t index, size_t offset, const pix::PreParams& p, const pix::Source& src, bool mirror);
   // Decodes map_w x map_h logit maps starting `offset` floats into output index of the
   // last run (two maps with spec.hflip). The default runs the CPU reference on the bound
   // host memory.

@@ -218,6 +218,78 @@ INSTANTIATE_TEST_SUITE_P(Photos, PreprocessKernelSizes,
                                   (i.param.step == 3 ? "_rgb" : "_rgba");
                          });
 
+// A JPEG's planes (luma, then Cb, then Cr, packed) through the planes kernel and its
+// reference, at real sizes and every JPEG subsampling.
+struct PlaneSize {
+  int w, h, hd, vd;
+};
+
+class PreprocessPlanesKernel : public ::testing::TestWithParam<PlaneSize> {};
+
+TEST_P(PreprocessPlanesKernel, EqualsReference) {
+  SKIP_WITHOUT_GPU();
+#if defined(NT_WITH_CUDA)
+  const PlaneSize sz = GetParam();
+  pix::InputSpec in;  // the bundled model's input, as above
+  in.width = in.height = 512;
+  in.scale = 1.0 / 255;
+  const double mean[3] = {0.485, 0.456, 0.406}, std_[3] = {0.229, 0.224, 0.225}, pad[3] = {124, 116, 104};
+  for (int c = 0; c < 3; ++c) {
+    in.mean[c] = mean[c];
+    in.std[c] = std_[c];
+    in.pad[c] = pad[c];
+  }
+  const int cw = (sz.w + sz.hd - 1) / sz.hd, ch = (sz.h + sz.vd - 1) / sz.vd;
+  // Luma and chroma planes: the red channel of a photo-like image each, packed.
+  auto plane = [](int w, int h, uint32_t seed) {
+    std::vector<uint8_t> rgb = synthetic_photo(w, h, 3, 3 * w, seed), out(static_cast<size_t>(w) * h);
+    for (size_t i = 0; i < out.size(); ++i) out[i] = rgb[3 * i];
+    return out;
+  };
+  std::vector<uint8_t> luma = plane(sz.w, sz.h, 2), chroma = plane(cw, ch, 3);
+  std::vector<uint8_t> block(static_cast<size_t>(sz.w) * sz.h + 2 * static_cast<size_t>(cw) * ch);
+  std::memcpy(block.data(), luma.data(), luma.size());
+  std::memcpy(block.data() + luma.size(), chroma.data(), chroma.size());
+  for (size_t i = 0; i < chroma.size(); ++i)
+    block[luma.size() + chroma.size() + i] = static_cast<uint8_t>(255 - chroma[i]);
+  const pix::PreParams p = pix::make_plane_params(sz.w, sz.h, sz.hd, sz.vd, in);
+  const size_t n = 3 * 512 * 512;
+  std::vector<float> want(n), want_m(n);
+  const pix::Planes host{
+      block.data(), block.data() + luma.size(), block.data() + luma.size() + chroma.size(), sz.w, cw, sz.hd, sz.vd};
+  pix::preprocess_planes_reference(p, host, want.data(), want_m.data());
+
+  Stream s;
+  gpu::PinnedBuffer pinned;
+  auto* b = static_cast<uint8_t*>(pinned.reserve(block.size()));
+  std::memcpy(b, block.data(), block.size());
+  const pix::Planes q{b, b + luma.size(), b + luma.size() + chroma.size(), sz.w, cw, sz.hd, sz.vd};
+  pix::Source src;
+  src.block = b;
+  src.bytes = block.size();
+  src.planes = &q;
+  gpu::DeviceBuffer dst;
+  auto* d = static_cast<float*>(dst.reserve(2 * n * sizeof(float)));
+  gpu::Preprocessor pre;
+  pre.enqueue_planes(p, src, d, d + n, s.get());
+  gpu::PinnedBuffer back;
+  auto* got = static_cast<float*>(back.reserve(2 * n * sizeof(float)));
+  gpu::check(cudaMemcpyAsync(got, d, 2 * n * sizeof(float), cudaMemcpyDeviceToHost, s.get()), "copy back");
+  gpu::check(cudaStreamSynchronize(s.get()), "synchronize");
+  EXPECT_EQ(std::memcmp(got, want.data(), n * sizeof(float)), 0);
+  EXPECT_EQ(std::memcmp(got + n, want_m.data(), n * sizeof(float)), 0);
+#endif
+}
+
+INSTANTIATE_TEST_SUITE_P(Jpegs, PreprocessPlanesKernel,
+                         ::testing::Values(PlaneSize{1280, 960, 2, 2}, PlaneSize{1008, 756, 2, 1},
+                                           PlaneSize{641, 481, 1, 2}, PlaneSize{4032, 3024, 2, 2},
+                                           PlaneSize{999, 777, 4, 1}, PlaneSize{800, 600, 1, 1}),
+                         [](const ::testing::TestParamInfo<PlaneSize>& i) {
+                           return std::to_string(i.param.w) + "x" + std::to_string(i.param.h) + "_" +
+                                  std::to_string(i.param.hd) + "x" + std::to_string(i.param.vd);
+                         });
+
 class SemanticKernel : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(SemanticKernel, EqualsReferenceOnGoldens) {

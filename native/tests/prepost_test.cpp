@@ -125,6 +125,59 @@ TEST(PrePost, PreprocessRefusesWhatDoesNotFit) {
   EXPECT_EQ(nt_context_keep_output(r.ctx.get(), 0, 1), NT_INVALID_ARGUMENT);
 }
 
+TEST(PrePost, PreprocessReadsYCbCrPlanes) {
+  ConvRunner r;
+  // 4:2:0 planes of a 400x300 photo (larger than its 128x96 place: area-filtered), grey
+  // luma ramp left to right, neutral chroma, packed: Y, then Cb, then Cr.
+  constexpr int w = 400, h = 300, cw = 200, ch = 150;
+  Buffer planes = make_buffer(w * h + 2 * cw * ch);
+  auto* b = data_of<uint8_t>(planes.get());
+  for (int y = 0; y < h; ++y)
+    for (int x = 0; x < w; ++x) b[y * w + x] = static_cast<uint8_t>(x * 255 / (w - 1));
+  std::memset(b + w * h, 128, 2 * cw * ch);
+  nt_ycbcr q{};
+  q.width = w;
+  q.height = h;
+  q.y_stride = w;
+  q.c_stride = cw;
+  q.h_sub = q.v_sub = 2;
+  q.cb_offset = w * h;
+  q.cr_offset = w * h + cw * ch;
+  nt_input_spec spec = spec01();
+  ASSERT_EQ(nt_context_preprocess_ycbcr(r.ctx.get(), 0, 0, planes.get(), 0, &q, &spec, 1), NT_OK) << nt_last_error();
+  const float* in = data_of<float>(r.in.get());
+  // Letterboxed at (0, 16), 128x96; neutral chroma: R = G = B = luma.
+  EXPECT_FLOAT_EQ(in[0], 114.0f / 255);
+  const size_t row = 50 * kIn, plane = kIn * kIn;
+  EXPECT_NEAR(in[row + 0], 0.0f, 0.02f);
+  EXPECT_NEAR(in[row + 127], 1.0f, 0.02f);
+  EXPECT_EQ(in[row + 64], in[plane + row + 64]);
+  EXPECT_EQ(in[row + 64], in[2 * plane + row + 64]);
+  EXPECT_EQ(in[row + 10], in[3 * plane + row + kIn - 1 - 10]) << "item 1 is item 0 mirrored";
+
+  // Refused: subsampling JPEG has not, planes past the buffer, a stride under the width,
+  // planes smaller than their place (the Go pipeline reads those as RGB).
+  nt_ycbcr bad = q;
+  bad.h_sub = 3;
+  EXPECT_EQ(nt_context_preprocess_ycbcr(r.ctx.get(), 0, 0, planes.get(), 0, &bad, &spec, 0), NT_INVALID_ARGUMENT);
+  bad = q;
+  bad.cr_offset = q.cr_offset + 1;
+  EXPECT_EQ(nt_context_preprocess_ycbcr(r.ctx.get(), 0, 0, planes.get(), 0, &bad, &spec, 0), NT_INVALID_ARGUMENT);
+  bad = q;
+  bad.cb_offset = UINT64_MAX;
+  EXPECT_EQ(nt_context_preprocess_ycbcr(r.ctx.get(), 0, 0, planes.get(), 0, &bad, &spec, 0), NT_INVALID_ARGUMENT);
+  bad = q;
+  bad.y_stride = w - 1;
+  EXPECT_EQ(nt_context_preprocess_ycbcr(r.ctx.get(), 0, 0, planes.get(), 0, &bad, &spec, 0), NT_INVALID_ARGUMENT);
+  bad = q;
+  bad.width = 100;
+  bad.height = 80;
+  bad.y_stride = 100;
+  bad.c_stride = 50;
+  EXPECT_EQ(nt_context_preprocess_ycbcr(r.ctx.get(), 0, 0, planes.get(), 0, &bad, &spec, 0), NT_INVALID_ARGUMENT);
+  EXPECT_NE(std::strstr(nt_last_error(), "send RGB"), nullptr) << nt_last_error();
+}
+
 TEST(PrePost, PostprocessFindsTheNailOfAKnownMap) {
   ConvRunner r;
   r.set_batch(2);

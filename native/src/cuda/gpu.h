@@ -88,10 +88,17 @@ class Preprocessor {
   // until pixels_consumed() has completed. dst: 3*in_w*in_h floats on the device;
   // mirror: NULL or another 3*in_w*in_h (typically dst's batch item 1).
   void enqueue(const pix::PreParams& p, const uint8_t* host_pixels, float* dst, float* mirror, cudaStream_t s);
+  // The same from a JPEG's YCbCr planes (make_plane_params' p): src.block, in pinned
+  // memory, holds src.bytes with the planes inside it; copied to the device once.
+  void enqueue_planes(const pix::PreParams& p, const pix::Source& src, float* dst, float* mirror, cudaStream_t s);
   // Completes once the photo's bytes are on the device: the pinned buffer may be reused.
   Event& pixels_consumed() { return consumed_; }
 
  private:
+  // Copies bytes of pinned host memory to the device buffer (grown as needed); returns
+  // the device copy.
+  const uint8_t* upload(const uint8_t* host, size_t bytes, cudaStream_t s);
+
   DeviceBuffer pixels_;
   Event consumed_, kernel_done_;
 };

@@ -118,6 +118,63 @@ NT_HD inline void pre_pixel(const PreParams& p, const uint8_t* src, int x, int y
   for (int c = 0; c < 3; ++c) out[c] = rgb[p.src_ch[c]] * p.mul[c] + p.add[c];
 }
 
+// A JPEG's decoded planes, as Go's image.YCbCr holds them: luma at y (y_stride bytes a
+// row), chroma at cb and cr (c_stride bytes a row), subsampled hd across and vd down.
+struct Planes {
+  const uint8_t* y;
+  const uint8_t* cb;
+  const uint8_t* cr;
+  int y_stride, c_stride;
+  int hd, vd;
+};
+
+// Area filter over YCbCr planes, converted to RGB after averaging (Go's
+// ycbcrBoxResample, its path for upright JPEGs at least as large as their place): integer
+// sums of the luma and chroma footprints, each averaged with Go's reciprocals (the rows'
+// times the columns'), then Go's YCbCr-to-RGB constants, clamped to 0..255. Only for
+// p.sx >= 1 and p.sy >= 1 (make_plane_params refuses the rest).
+NT_HD inline void box_ycbcr(const PreParams& p, const Planes& q, int ox, int oy, float rgb[3]) {
+  int xa, xb, ya, yb;
+  span(ox, p.sx, p.src_w, &xa, &xb);
+  span(oy, p.sy, p.src_h, &ya, &yb);
+  const int cxa = xa / q.hd, cxb = (xb - 1) / q.hd + 1;
+  const int ca = ya / q.vd, cb = (yb - 1) / q.vd + 1;
+  uint32_t ys = 0, cbs = 0, crs = 0;
+  for (int y = ya; y < yb; ++y) {
+    const uint8_t* row = q.y + static_cast<int64_t>(y) * q.y_stride;
+    for (int x = xa; x < xb; ++x) ys += row[x];
+  }
+  for (int cy = ca; cy < cb; ++cy) {
+    const int64_t off = static_cast<int64_t>(cy) * q.c_stride;
+    for (int x = cxa; x < cxb; ++x) {
+      cbs += q.cb[off + x];
+      crs += q.cr[off + x];
+    }
+  }
+  const float row_y = 1.0f / static_cast<float>(yb - ya), inv_y = 1.0f / static_cast<float>(xb - xa);
+  const float row_c = 1.0f / static_cast<float>(cb - ca), inv_c = 1.0f / static_cast<float>(cxb - cxa);
+  const float yv = static_cast<float>(ys) * (row_y * inv_y);
+  const float cinv = row_c * inv_c;
+  const float cbv = static_cast<float>(cbs) * cinv - 128, crv = static_cast<float>(crs) * cinv - 128;
+  rgb[0] = clamp(yv + 1.402f * crv, 0.0f, 255.0f);
+  rgb[1] = clamp(yv - 0.344136f * cbv - 0.714136f * crv, 0.0f, 255.0f);
+  rgb[2] = clamp(yv + 1.772f * cbv, 0.0f, 255.0f);
+}
+
+// pre_pixel for YCbCr planes (box_ycbcr inside the photo's place).
+NT_HD inline void pre_pixel_planes(const PreParams& p, const Planes& q, int x, int y, float out[3]) {
+  int ox = x - p.dx, oy = y - p.dy;
+  if (ox < 0 || oy < 0 || ox >= p.nw || oy >= p.nh) {
+    out[0] = p.pad[0];
+    out[1] = p.pad[1];
+    out[2] = p.pad[2];
+    return;
+  }
+  float rgb[3];
+  box_ycbcr(p, q, ox, oy, rgb);
+  for (int c = 0; c < 3; ++c) out[c] = rgb[p.src_ch[c]] * p.mul[c] + p.add[c];
+}
+
 // ------------------------------------------------------------------ postprocessing
 
 // The semantic decoder's per-map-pixel step: with mirror TTA the mean of the logit map

@@ -80,6 +80,39 @@ PreParams make_pre_params(int src_w, int src_h, int src_stride, int src_step, co
   return p;
 }
 
+PreParams make_plane_params(int src_w, int src_h, int hd, int vd, const InputSpec& in, int photo_w, int photo_h) {
+  if (!(hd == 1 || hd == 2 || hd == 4) || !(vd == 1 || vd == 2))
+    fail(NT_INVALID_ARGUMENT, "preprocess: chroma subsampled " + std::to_string(hd) + "x" + std::to_string(vd) +
+                                  " (need 1, 2 or 4 across and 1 or 2 down, as JPEG)");
+  if (src_w <= 0 || src_h <= 0 || src_w > (1 << 24) || src_h > (1 << 24))
+    fail(NT_INVALID_ARGUMENT, "preprocess: planes of " + std::to_string(src_w) + "x" + std::to_string(src_h));
+  // The luma plane's placement and footprints, as for a photo of its size.
+  PreParams p = make_pre_params(src_w, src_h, src_w * 3, 3, in, photo_w, photo_h);
+  if (p.sx < 1 || p.sy < 1)
+    fail(NT_INVALID_ARGUMENT, "preprocess: YCbCr planes of " + std::to_string(src_w) + "x" + std::to_string(src_h) +
+                                  " are smaller than their place in the input; planes are only area-filtered, "
+                                  "as the Go pipeline reads them: send RGB pixels");
+  p.src_stride = 0;  // unused: the planes carry their strides
+  p.src_step = 0;
+  return p;
+}
+
+void preprocess_planes_reference(const PreParams& p, const Planes& q, float* dst, float* mirrored) {
+  const int64_t plane = static_cast<int64_t>(p.in_w) * p.in_h;
+  for (int y = 0; y < p.in_h; ++y) {
+    for (int x = 0; x < p.in_w; ++x) {
+      float v[3];
+      pre_pixel_planes(p, q, x, y, v);
+      int64_t i = static_cast<int64_t>(y) * p.in_w + x;
+      int64_t m = static_cast<int64_t>(y) * p.in_w + (p.in_w - 1 - x);
+      for (int c = 0; c < 3; ++c) {
+        dst[c * plane + i] = v[c];
+        if (mirrored != nullptr) mirrored[c * plane + m] = v[c];
+      }
+    }
+  }
+}
+
 void preprocess_reference(const PreParams& p, const uint8_t* src, float* dst, float* mirrored) {
   const int64_t plane = static_cast<int64_t>(p.in_w) * p.in_h;
   for (int y = 0; y < p.in_h; ++y) {

@@ -42,10 +42,29 @@ Geometry make_geometry(int src_w, int src_h, const InputSpec& in);
 PreParams make_pre_params(int src_w, int src_h, int src_stride, int src_step, const InputSpec& in, int photo_w = 0,
                           int photo_h = 0);
 
+// The kernel's parameters for a JPEG's YCbCr planes of src_w x src_h luma samples (a
+// reduced decode of a photo_w x photo_h photo, or 0 x 0: the photo itself), subsampled
+// hd x vd. Planes are read by the area filter only, as Go reads them: a photo smaller
+// than its place in the input is refused (NT_INVALID_ARGUMENT; send RGB pixels).
+PreParams make_plane_params(int src_w, int src_h, int hd, int vd, const InputSpec& in, int photo_w = 0,
+                            int photo_h = 0);
+
 // The CPU reference: the NCHW float input of one image into dst (3*in_w*in_h floats) and,
 // when mirrored is not NULL, the same input flipped left to right (mirror TTA's second
 // image) into mirrored.
 void preprocess_reference(const PreParams& p, const uint8_t* src, float* dst, float* mirrored);
+
+// The same for YCbCr planes (make_plane_params' parameters).
+void preprocess_planes_reference(const PreParams& p, const Planes& q, float* dst, float* mirrored);
+
+// What write_input reads for one image: interleaved pixels at block (PreParams' stride and
+// step), or, with planes, a JPEG's planes, which point into block. bytes is all of it, the
+// one copy a GPU makes.
+struct Source {
+  const uint8_t* block = nullptr;
+  size_t bytes = 0;
+  const Planes* planes = nullptr;
+};
 
 // Bytes of the photo the kernel reads: src_stride * (src_h - 1) + src_w * src_step.
 size_t photo_bytes(const PreParams& p);

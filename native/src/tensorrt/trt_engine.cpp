@@ -166,14 +166,18 @@ class TrtContext final : public Context {
 
   // The preprocess kernel writes the item into the input's device memory, which holds the
   // profile's largest shape (the base class checked the item is inside the set one).
-  bool write_input(size_t index, size_t offset, const pix::PreParams& p, const uint8_t* pixels, bool mirror) override {
+  bool write_input(size_t index, size_t offset, const pix::PreParams& p, const pix::Source& src, bool mirror) override {
     check_cuda(cudaSetDevice(trt_engine_.device()), "cudaSetDevice");
     // Made here, after cudaSetDevice, not with the context: its events belong to the
     // device current when they are created.
     if (!pre_) pre_ = std::make_unique<gpu::Preprocessor>();
     float* dst = static_cast<float*>(device_[index].get()) + offset;
     const size_t plane = static_cast<size_t>(3) * p.in_w * p.in_h;
-    pre_->enqueue(p, pixels, dst, mirror ? dst + plane : nullptr, cuda_stream());
+    if (src.planes != nullptr) {
+      pre_->enqueue_planes(p, src, dst, mirror ? dst + plane : nullptr, cuda_stream());
+    } else {
+      pre_->enqueue(p, src.block, dst, mirror ? dst + plane : nullptr, cuda_stream());
+    }
     return true;
   }
 
