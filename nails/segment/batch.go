@@ -70,6 +70,24 @@ type member struct {
 	input *[]float32
 	geom  nails.Geometry
 	prep  time.Duration
+
+	// mu guards photo against its request leaving: a member that gives up (its ctx
+	// done) marks itself gone and returns, and its caller may then give the photo's
+	// pooled planes to the next decode; the runner's leader, which reads photos after
+	// members have joined, reads a member's only while holding mu and not gone.
+	mu   sync.Mutex
+	gone bool
+}
+
+// readPhoto runs read on m's photo unless m's request has left; it reports whether it did.
+func (m *member) readPhoto(read func(*nails.Photo)) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.gone {
+		return false
+	}
+	read(m.photo)
+	return true
 }
 
 func newBatcher(s *Segmenter, maxImages int, delay time.Duration) *batcher {
@@ -114,7 +132,10 @@ func (b *batcher) segment(ctx context.Context, p *nails.Photo) (*nails.Result, e
 	case <-bt.ran:
 	case <-ctx.Done():
 		// Gone before the run ended: the slot still counts this member, so a goroutine
-		// waits for the run to hand its part back.
+		// waits for the run to hand its part back. Its photo is not read from here on.
+		m.mu.Lock()
+		m.gone = true
+		m.mu.Unlock()
 		go func() { <-bt.ran; b.done(bt); b.put(m) }()
 		return nil, &trt.Error{Op: "batch", Code: trt.CodeCancelled, Msg: ctx.Err().Error(), Err: ctx.Err()}
 	}

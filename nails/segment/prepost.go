@@ -2,6 +2,7 @@ package segment
 
 import (
 	"image"
+	"sync/atomic"
 	"time"
 
 	"github.com/nailtrt/nailtrt/nails"
@@ -26,7 +27,11 @@ type runnerPrePost struct {
 	sem    trt.SemanticSpec
 	logits int // the logit map's tensor index
 	mirror bool
-	input  nails.InputSpec // the manifest's, for the geometry that decides what to read
+	// left counts the members the leader skipped because their requests had left (their
+	// photos may already be another request's planes); TestRunnerSkipsAMemberThatLeft
+	// reads it.
+	left  atomic.Int64
+	input nails.InputSpec // the manifest's, for the geometry that decides what to read
 }
 
 // newRunnerPrePost is the runner's pre- and post-processing for m on e when it applies
@@ -55,7 +60,7 @@ func newRunnerPrePost(m *nails.Manifest, e *trt.Engine, onGPU bool) (*runnerPreP
 func (r *runnerPrePost) prepare(slot *trt.Slot, input, per int, members []*member) error {
 	sources, total := make([]staged, len(members)), 0
 	for i, m := range members {
-		sources[i] = r.source(m.photo, total)
+		m.readPhoto(func(p *nails.Photo) { sources[i] = r.source(p, total) }) // none if its request has left
 		total += sources[i].size
 	}
 	buf, err := slot.Staging(total)
@@ -142,22 +147,36 @@ func (r *runnerPrePost) stage(ctx *trt.Context, buf *trt.PinnedBuffer, sources [
 		t := time.Now()
 		s := sources[i]
 		var err error
+		if s.size == 0 {
+			r.left.Add(1)
+			continue // its request left before the layout
+		}
 		if img := s.planes; img != nil {
 			q := s.q
 			cw, ch := q.CStride, (q.Height+q.VSub-1)/q.VSub
-			for y := range q.Height {
-				copy(out[s.off+y*q.Width:], img.Y[y*img.YStride:y*img.YStride+q.Width])
-			}
-			for y := range ch {
-				copy(out[s.off+q.CbOffset+y*cw:], img.Cb[y*img.CStride:y*img.CStride+cw])
-				copy(out[s.off+q.CrOffset+y*cw:], img.Cr[y*img.CStride:y*img.CStride+cw])
+			if !m.readPhoto(func(*nails.Photo) {
+				for y := range q.Height {
+					copy(out[s.off+y*q.Width:], img.Y[y*img.YStride:y*img.YStride+q.Width])
+				}
+				for y := range ch {
+					copy(out[s.off+q.CbOffset+y*cw:], img.Cb[y*img.CStride:y*img.CStride+cw])
+					copy(out[s.off+q.CrOffset+y*cw:], img.Cr[y*img.CStride:y*img.CStride+cw])
+				}
+			}) {
+				r.left.Add(1)
+				continue // its request has left: its items stay as they are, and nobody reads them
 			}
 			err = ctx.PreprocessYCbCr(input, i*per, buf, q, r.in, r.mirror)
 		} else {
 			img := s.rgba
 			w, h := img.Rect.Dx(), img.Rect.Dy()
-			for y := range h {
-				copy(out[s.off+4*w*y:], img.Pix[y*img.Stride:y*img.Stride+4*w])
+			if !m.readPhoto(func(*nails.Photo) {
+				for y := range h {
+					copy(out[s.off+4*w*y:], img.Pix[y*img.Stride:y*img.Stride+4*w])
+				}
+			}) {
+				r.left.Add(1)
+				continue
 			}
 			px := trt.Pixels{Offset: s.off, Width: w, Height: h, Stride: 4 * w, Channels: 4,
 				PhotoWidth: m.photo.Width, PhotoHeight: m.photo.Height}

@@ -13,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 	xdraw "golang.org/x/image/draw"
 
+	"github.com/nailtrt/nailtrt/internal/benchkit"
 	"github.com/nailtrt/nailtrt/internal/testimg"
 	"github.com/nailtrt/nailtrt/nails"
 )
@@ -104,4 +105,79 @@ func TestRunnerPrePostMatchesGo(t *testing.T) {
 		assert.Positive(t, batched.BatchStats().Runs)
 		assert.Greater(t, batched.BatchStats().Requests, batched.BatchStats().Runs, "some runs were shared")
 	})
+}
+
+// A request that leaves a batch before it runs may have its photo's planes reused at
+// once (SegmentHeader gives pooled planes back): the runner's leader, which reads photos
+// after they join, must skip that one. Here a goroutine keeps writing the photo's planes
+// from the moment its request has returned until the batch is done, as the next decode
+// would; the members that stayed get their own nails, and the leader counts the member
+// it skipped.
+func TestRunnerSkipsAMemberThatLeft(t *testing.T) {
+	ex, err := benchkit.ExamplePhoto()
+	require.NoError(t, err)
+	data, err := benchkit.ScaledJPEG(ex, 640, 480, 9)
+	require.NoError(t, err)
+	photo := func() *nails.Photo {
+		p, err := nails.Decode(data, nails.Limits{})
+		require.NoError(t, err)
+		return p
+	}
+	cfg := Config{Model: testimg.BundledModel(t), Backend: "onnxruntime", Threads: 1, Contexts: 1, runnerOnCPU: true}
+	alone, err := Open(context.Background(), cfg)
+	require.NoError(t, err)
+	defer alone.Close()
+	want, err := alone.SegmentPhoto(context.Background(), photo())
+	require.NoError(t, err)
+	require.NotEmpty(t, want.Nails)
+
+	cfg.MaxBatch, cfg.BatchDelay = 6, time.Minute // three requests; the batch runs when full
+	s, err := Open(context.Background(), cfg)
+	require.NoError(t, err)
+	defer s.Close()
+	leaving := photo()
+	planes := s.runner.planes(leaving)
+	require.NotNil(t, planes, "the photo goes as planes, read by the leader after joining")
+	joined := func(n int) {
+		t.Helper()
+		require.Eventually(t, func() bool { return OpenBatchMembers(s) == n }, 30*time.Second, time.Millisecond)
+	}
+	results := make(chan *nails.Result, 2)
+	stay := func() {
+		res, err := s.SegmentPhoto(context.Background(), photo())
+		assert.NoError(t, err)
+		results <- res
+	}
+	go stay()
+	joined(1)
+	ctx, cancel := context.WithCancel(context.Background())
+	left := make(chan error)
+	go func() { _, err := s.SegmentPhoto(ctx, leaving); left <- err }()
+	joined(2)
+	cancel()
+	require.ErrorIs(t, <-left, context.Canceled)
+	// The planes go to the next decode, which writes them while the batch runs.
+	stop, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		for {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			for i := range planes.Y {
+				planes.Y[i]++
+			}
+		}
+	}()
+	go stay() // fills the batch, which runs
+	for range 2 {
+		res := <-results
+		require.NotNil(t, res)
+		assert.Equal(t, want.Nails, res.Nails)
+	}
+	close(stop)
+	<-stopped
+	assert.Equal(t, int64(1), s.runner.left.Load(), "the leader skipped the member that left")
 }

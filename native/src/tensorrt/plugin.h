@@ -22,7 +22,8 @@ struct PluginHost {
 };
 
 // 2: Context gained write_input and read_output (its vtable changed).
-constexpr unsigned kPluginAbi = 2;
+// 3: write_input takes a pix::Source (pixels or a JPEG's planes), not a pixel pointer.
+constexpr unsigned kPluginAbi = 3;
 
 struct TensorrtPlugin {
   unsigned abi;  // kPluginAbi
