@@ -173,25 +173,31 @@ var regionPool = sync.Pool{New: func() any { return new([]byte) }}
 // editGetRegion opens data for in-place editing and decodes region r with nt_edit_get:
 // a test helper (cgo cannot be used in _test files) for the C editor's own checks.
 func editGetRegion(data []byte, r image.Rectangle) error {
-	var errbuf [256]C.char
-	var info C.nt_edit_info
-	e := C.nt_edit_open((*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)), &info, &errbuf[0], C.int(len(errbuf)))
-	if e == nil {
-		return editErr(&errbuf)
-	}
-	defer C.nt_edit_close(e)
-	pix := make([]byte, 4*max(1, r.Dx()*r.Dy()))
-	if C.nt_edit_get(e, C.int(r.Min.X), C.int(r.Min.Y), C.int(r.Dx()), C.int(r.Dy()), (*C.uchar)(unsafe.Pointer(&pix[0])),
-		&errbuf[0], C.int(len(errbuf))) != 0 {
-		return editErr(&errbuf)
-	}
-	return nil
+	return withEditor(data, func(e *C.nt_jpeg_edit, errbuf *[256]C.char) C.int {
+		pix := make([]byte, 4*max(1, r.Dx()*r.Dy()))
+		return C.nt_edit_get(e, C.int(r.Min.X), C.int(r.Min.Y), C.int(r.Dx()), C.int(r.Dy()),
+			(*C.uchar)(unsafe.Pointer(&pix[0])), &errbuf[0], C.int(len(errbuf)))
+	})
 }
 
 // editPutRegion opens data for editing and writes a grey region r back into it,
 // replacing the blocks of inner (for TestEditorRefusesBadRegions: the editor must
 // refuse regions off the MCU grid, past the photo, or an inner region outside r).
 func editPutRegion(data []byte, r, inner image.Rectangle) error {
+	return withEditor(data, func(e *C.nt_jpeg_edit, errbuf *[256]C.char) C.int {
+		pix := make([]byte, 4*max(1, r.Dx()*r.Dy()))
+		for i := range pix {
+			pix[i] = 128
+		}
+		return C.nt_edit_put(e, C.int(r.Min.X), C.int(r.Min.Y), C.int(r.Dx()), C.int(r.Dy()),
+			(*C.uchar)(unsafe.Pointer(&pix[0])), C.int(inner.Min.X), C.int(inner.Min.Y), C.int(inner.Dx()),
+			C.int(inner.Dy()), &errbuf[0], C.int(len(errbuf)))
+	})
+}
+
+// withEditor opens data for editing, runs call (a C editor call returning 0 or -1) and
+// closes it: the test helpers' common part.
+func withEditor(data []byte, call func(e *C.nt_jpeg_edit, errbuf *[256]C.char) C.int) error {
 	var errbuf [256]C.char
 	var info C.nt_edit_info
 	e := C.nt_edit_open((*C.uchar)(unsafe.Pointer(&data[0])), C.ulong(len(data)), &info, &errbuf[0], C.int(len(errbuf)))
@@ -199,12 +205,7 @@ func editPutRegion(data []byte, r, inner image.Rectangle) error {
 		return editErr(&errbuf)
 	}
 	defer C.nt_edit_close(e)
-	pix := make([]byte, 4*max(1, r.Dx()*r.Dy()))
-	for i := range pix {
-		pix[i] = 128
-	}
-	if C.nt_edit_put(e, C.int(r.Min.X), C.int(r.Min.Y), C.int(r.Dx()), C.int(r.Dy()), (*C.uchar)(unsafe.Pointer(&pix[0])),
-		C.int(inner.Min.X), C.int(inner.Min.Y), C.int(inner.Dx()), C.int(inner.Dy()), &errbuf[0], C.int(len(errbuf))) != 0 {
+	if call(e, &errbuf) != 0 {
 		return editErr(&errbuf)
 	}
 	return nil

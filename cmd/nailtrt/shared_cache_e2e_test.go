@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"image"
 	"io"
-	"mime/multipart"
 	"net/http"
 	"os"
 	"os/exec"
@@ -80,14 +79,8 @@ func TestServeDistrustsTheSharedCache(t *testing.T) {
 	// nailsOf posts a photo and returns the nails of the answer (the rest holds timings).
 	nailsOf := func(base string, photo []byte) string {
 		t.Helper()
-		var body bytes.Buffer
-		w := multipart.NewWriter(&body)
-		part, err := w.CreateFormFile("file", "photo.jpg")
-		require.NoError(t, err)
-		_, err = part.Write(photo)
-		require.NoError(t, err)
-		require.NoError(t, w.Close())
-		resp, err := http.Post(base+"/api/nails/segment", w.FormDataContentType(), &body)
+		body, contentType := multipartForm(t, photo, nil)
+		resp, err := http.Post(base+"/api/nails/segment", contentType, body)
 		require.NoError(t, err)
 		raw, err := io.ReadAll(resp.Body)
 		resp.Body.Close()

@@ -183,13 +183,9 @@ struct Size {
   int w, h, step;
 };
 
-class PreprocessKernelSizes : public ::testing::TestWithParam<Size> {};
-
-TEST_P(PreprocessKernelSizes, EqualsReference) {
-  SKIP_WITHOUT_GPU();
-#if defined(NT_WITH_CUDA)
-  const Size sz = GetParam();
-  pix::InputSpec in;  // the bundled model's input (engines/nailseg.json)
+// The bundled model's input (engines/nailseg.json).
+pix::InputSpec bundled_input() {
+  pix::InputSpec in;
   in.width = in.height = 512;
   in.scale = 1.0 / 255;
   const double mean[3] = {0.485, 0.456, 0.406}, std_[3] = {0.229, 0.224, 0.225}, pad[3] = {124, 116, 104};
@@ -198,6 +194,16 @@ TEST_P(PreprocessKernelSizes, EqualsReference) {
     in.std[c] = std_[c];
     in.pad[c] = pad[c];
   }
+  return in;
+}
+
+class PreprocessKernelSizes : public ::testing::TestWithParam<Size> {};
+
+TEST_P(PreprocessKernelSizes, EqualsReference) {
+  SKIP_WITHOUT_GPU();
+#if defined(NT_WITH_CUDA)
+  const Size sz = GetParam();
+  const pix::InputSpec in = bundled_input();
   const int stride = sz.w * sz.step + 8;
   std::vector<uint8_t> img = synthetic_photo(sz.w, sz.h, sz.step, stride, 1);
   pix::PreParams p = pix::make_pre_params(sz.w, sz.h, stride, sz.step, in);
@@ -230,15 +236,7 @@ TEST_P(PreprocessPlanesKernel, EqualsReference) {
   SKIP_WITHOUT_GPU();
 #if defined(NT_WITH_CUDA)
   const PlaneSize sz = GetParam();
-  pix::InputSpec in;  // the bundled model's input, as above
-  in.width = in.height = 512;
-  in.scale = 1.0 / 255;
-  const double mean[3] = {0.485, 0.456, 0.406}, std_[3] = {0.229, 0.224, 0.225}, pad[3] = {124, 116, 104};
-  for (int c = 0; c < 3; ++c) {
-    in.mean[c] = mean[c];
-    in.std[c] = std_[c];
-    in.pad[c] = pad[c];
-  }
+  const pix::InputSpec in = bundled_input();
   const int cw = (sz.w + sz.hd - 1) / sz.hd, ch = (sz.h + sz.vd - 1) / sz.vd;
   // Luma and chroma planes: the red channel of a photo-like image each, packed.
   auto plane = [](int w, int h, uint32_t seed) {

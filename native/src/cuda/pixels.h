@@ -101,14 +101,21 @@ NT_HD inline void bilinear_rgb(const PreParams& p, const uint8_t* src, int ox, i
 // Model input pixel (x, y), all three channels: the letterbox fill outside the photo's
 // place, else the photo resampled (area filter down, bilinear up, as Go chooses) and
 // normalised.
+// Whether input pixel (x, y) lies in the photo's place, at (*ox, *oy) of it; if not,
+// out is the letterbox fill.
+NT_HD inline bool in_place(const PreParams& p, int x, int y, int* ox, int* oy, float out[3]) {
+  *ox = x - p.dx;
+  *oy = y - p.dy;
+  if (*ox >= 0 && *oy >= 0 && *ox < p.nw && *oy < p.nh) return true;
+  out[0] = p.pad[0];
+  out[1] = p.pad[1];
+  out[2] = p.pad[2];
+  return false;
+}
+
 NT_HD inline void pre_pixel(const PreParams& p, const uint8_t* src, int x, int y, float out[3]) {
-  int ox = x - p.dx, oy = y - p.dy;
-  if (ox < 0 || oy < 0 || ox >= p.nw || oy >= p.nh) {
-    out[0] = p.pad[0];
-    out[1] = p.pad[1];
-    out[2] = p.pad[2];
-    return;
-  }
+  int ox, oy;
+  if (!in_place(p, x, y, &ox, &oy, out)) return;
   float rgb[3];
   if (p.sx >= 1 && p.sy >= 1) {
     box_rgb(p, src, ox, oy, rgb);
@@ -162,14 +169,9 @@ NT_HD inline void box_ycbcr(const PreParams& p, const Planes& q, int ox, int oy,
 }
 
 // pre_pixel for YCbCr planes (box_ycbcr inside the photo's place).
-NT_HD inline void pre_pixel_planes(const PreParams& p, const Planes& q, int x, int y, float out[3]) {
-  int ox = x - p.dx, oy = y - p.dy;
-  if (ox < 0 || oy < 0 || ox >= p.nw || oy >= p.nh) {
-    out[0] = p.pad[0];
-    out[1] = p.pad[1];
-    out[2] = p.pad[2];
-    return;
-  }
+NT_HD inline void pre_pixel(const PreParams& p, const Planes& q, int x, int y, float out[3]) {
+  int ox, oy;
+  if (!in_place(p, x, y, &ox, &oy, out)) return;
   float rgb[3];
   box_ycbcr(p, q, ox, oy, rgb);
   for (int c = 0; c < 3; ++c) out[c] = rgb[p.src_ch[c]] * p.mul[c] + p.add[c];

@@ -97,23 +97,12 @@ PreParams make_plane_params(int src_w, int src_h, int hd, int vd, const InputSpe
   return p;
 }
 
-void preprocess_planes_reference(const PreParams& p, const Planes& q, float* dst, float* mirrored) {
-  const int64_t plane = static_cast<int64_t>(p.in_w) * p.in_h;
-  for (int y = 0; y < p.in_h; ++y) {
-    for (int x = 0; x < p.in_w; ++x) {
-      float v[3];
-      pre_pixel_planes(p, q, x, y, v);
-      int64_t i = static_cast<int64_t>(y) * p.in_w + x;
-      int64_t m = static_cast<int64_t>(y) * p.in_w + (p.in_w - 1 - x);
-      for (int c = 0; c < 3; ++c) {
-        dst[c * plane + i] = v[c];
-        if (mirrored != nullptr) mirrored[c * plane + m] = v[c];
-      }
-    }
-  }
-}
+namespace {
 
-void preprocess_reference(const PreParams& p, const uint8_t* src, float* dst, float* mirrored) {
+// The reference loop over every model input pixel, for interleaved pixels (Src: a byte
+// pointer) or planes (Src: Planes); pre_pixel is overloaded for each.
+template <typename Src>
+void reference(const PreParams& p, const Src& src, float* dst, float* mirrored) {
   const int64_t plane = static_cast<int64_t>(p.in_w) * p.in_h;
   for (int y = 0; y < p.in_h; ++y) {
     for (int x = 0; x < p.in_w; ++x) {
@@ -127,6 +116,16 @@ void preprocess_reference(const PreParams& p, const uint8_t* src, float* dst, fl
       }
     }
   }
+}
+
+}  // namespace
+
+void preprocess_planes_reference(const PreParams& p, const Planes& q, float* dst, float* mirrored) {
+  reference(p, q, dst, mirrored);
+}
+
+void preprocess_reference(const PreParams& p, const uint8_t* src, float* dst, float* mirrored) {
+  reference(p, src, dst, mirrored);
 }
 
 size_t photo_bytes(const PreParams& p) {

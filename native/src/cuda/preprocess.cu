@@ -6,8 +6,10 @@ namespace nt {
 namespace gpu {
 namespace {
 
-__global__ void preprocess_kernel(pix::PreParams p, const uint8_t* __restrict__ src, float* __restrict__ dst,
-                                  float* __restrict__ mirror) {
+// Src: the photo's bytes (interleaved pixels) or its Planes, both on the device;
+// pix::pre_pixel is overloaded for each.
+template <typename Src>
+__global__ void preprocess_kernel(pix::PreParams p, Src src, float* __restrict__ dst, float* __restrict__ mirror) {
   int x = blockIdx.x * blockDim.x + threadIdx.x;
   int y = blockIdx.y * blockDim.y + threadIdx.y;
   if (x >= p.in_w || y >= p.in_h) return;
@@ -22,20 +24,8 @@ __global__ void preprocess_kernel(pix::PreParams p, const uint8_t* __restrict__ 
   }
 }
 
-__global__ void preprocess_planes_kernel(pix::PreParams p, pix::Planes q, float* __restrict__ dst,
-                                         float* __restrict__ mirror) {
-  int x = blockIdx.x * blockDim.x + threadIdx.x;
-  int y = blockIdx.y * blockDim.y + threadIdx.y;
-  if (x >= p.in_w || y >= p.in_h) return;
-  float v[3];
-  pix::pre_pixel_planes(p, q, x, y, v);
-  const int64_t plane = static_cast<int64_t>(p.in_w) * p.in_h;
-  const int64_t i = static_cast<int64_t>(y) * p.in_w + x;
-  for (int c = 0; c < 3; ++c) dst[c * plane + i] = v[c];
-  if (mirror != nullptr) {
-    const int64_t m = static_cast<int64_t>(y) * p.in_w + (p.in_w - 1 - x);
-    for (int c = 0; c < 3; ++c) mirror[c * plane + m] = v[c];
-  }
+dim3 grid_for(const pix::PreParams& p, dim3 block) {
+  return dim3((p.in_w + block.x - 1) / block.x, (p.in_h + block.y - 1) / block.y);
 }
 
 }  // namespace
@@ -49,8 +39,7 @@ void Preprocessor::enqueue_planes(const pix::PreParams& p, const pix::Source& sr
   q.cb = block + (src.planes->cb - src.block);
   q.cr = block + (src.planes->cr - src.block);
   const dim3 b(32, 8);
-  const dim3 grid((p.in_w + b.x - 1) / b.x, (p.in_h + b.y - 1) / b.y);
-  preprocess_planes_kernel<<<grid, b, 0, s>>>(p, q, dst, mirror);
+  preprocess_kernel<pix::Planes><<<grid_for(p, b), b, 0, s>>>(p, q, dst, mirror);
   check(cudaGetLastError(), "preprocess: planes kernel launch");
   kernel_done_.record(s);
 }
@@ -68,9 +57,8 @@ const uint8_t* Preprocessor::upload(const uint8_t* host, size_t bytes, cudaStrea
 void Preprocessor::enqueue(const pix::PreParams& p, const uint8_t* host_pixels, float* dst, float* mirror,
                            cudaStream_t s) {
   const uint8_t* pixels = upload(host_pixels, pix::photo_bytes(p), s);
-  const dim3 block(32, 8);
-  const dim3 grid((p.in_w + block.x - 1) / block.x, (p.in_h + block.y - 1) / block.y);
-  preprocess_kernel<<<grid, block, 0, s>>>(p, pixels, dst, mirror);
+  const dim3 b(32, 8);
+  preprocess_kernel<const uint8_t*><<<grid_for(p, b), b, 0, s>>>(p, pixels, dst, mirror);
   check(cudaGetLastError(), "preprocess: kernel launch");
   kernel_done_.record(s);
 }
