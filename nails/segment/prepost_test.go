@@ -78,6 +78,30 @@ func TestRunnerPrePostMatchesGo(t *testing.T) {
 		})
 	}
 
+	// A rotated JPEG (EXIF orientation 6, the photo stored sideways): Go's area filter
+	// averages its planes through the rotation, the runner reads the oriented RGBA copy
+	// (converted before averaging), so the inputs differ in the last bits and the nails
+	// by a pixel or two at most.
+	t.Run("rotated jpeg", func(t *testing.T) {
+		rotated := func() *nails.Photo {
+			p, err := nails.Decode(testimg.JPEG(t, big, 92), nails.Limits{})
+			require.NoError(t, err)
+			p.Orientation, p.Width, p.Height = 6, p.Height, p.Width
+			return p
+		}
+		w, err := goPath.SegmentPhoto(context.Background(), rotated())
+		require.NoError(t, err)
+		g, err := runner.SegmentPhoto(context.Background(), rotated())
+		require.NoError(t, err)
+		require.NotEmpty(t, w.Nails)
+		require.Len(t, g.Nails, len(w.Nails))
+		for i := range w.Nails {
+			a, b := w.Nails[i].Box, g.Nails[i].Box
+			assert.True(t, testimg.RectNear(b, a.Min.X, a.Min.Y, a.Max.X, a.Max.Y, 2), "nail %d: %v, Go %v", i, b, a)
+			assert.InDelta(t, w.Nails[i].Score, g.Nails[i].Score, 0.01, "nail %d", i)
+		}
+	})
+
 	// Batched: concurrent requests share runs, each at its own items of the input and the
 	// logits, and get what they get alone.
 	t.Run("batched", func(t *testing.T) {
