@@ -195,11 +195,9 @@ func (c *Context) Run(ctx context.Context) error {
 	if err == nil || len(c.pending) > 0 {
 		// Also after a failed enqueue when Preprocess queued copies: they must land
 		// before their buffers may be closed.
-		c.stream.mu.Lock()
-		if serr := c.stream.syncLocked(); err == nil {
+		if serr := c.stream.Synchronize(); err == nil {
 			err = serr
 		}
-		c.stream.mu.Unlock()
 	}
 	c.releasePending()
 	if stop != nil && !stop() {

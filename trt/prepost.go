@@ -160,9 +160,7 @@ func (c *Context) ReleasePreprocessed() error {
 	if len(c.pending) == 0 {
 		return nil
 	}
-	c.stream.mu.Lock()
-	err := c.stream.syncLocked()
-	c.stream.mu.Unlock()
+	err := c.stream.Synchronize()
 	c.releasePending()
 	return err
 }

@@ -149,7 +149,7 @@ func (b *batcher) segment(ctx context.Context, p *nails.Photo) (*nails.Result, e
 	var found []nails.Nail
 	var err error
 	if r := b.s.runner; r != nil {
-		found, err = r.decode(bt.slot, k*b.per, p)
+		found, err = r.postprocess(bt.slot, k*b.per, p)
 	} else {
 		found, err = b.s.post.Nails(outputs{slot: bt.slot, shapes: bt.shapes, item: k * b.per, n: b.per}, m.geom)
 	}

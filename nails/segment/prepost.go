@@ -15,10 +15,11 @@ import (
 // that is the CUDA path of docs/gpu.md: the pixels cross to the GPU once, the model
 // input is written there by a kernel, the logits stay on the device (KeepOutput) and
 // only a byte map, per-nail scores and mask bytes come back; a float tensor never
-// crosses the bus. The runner computes what the Go pipeline computes from RGB pixels
-// (native/tests, nailtrt_pixel_tests and TestRunnerPrePostMatchesGo hold it), so the
-// nails are the same as the Go path's up to the Go path's own shortcut for upright
-// JPEGs, which resamples the decoder's YCbCr planes before converting to RGB.
+// crosses the bus. The runner is given what the Go pipeline reads (an upright JPEG's
+// YCbCr planes where Go reads planes, else the oriented RGBA copy) and computes what Go
+// computes from it (nailtrt_pixel_tests and TestRunnerPrePostMatchesGo hold it), so the
+// nails are the Go path's, except for rotated JPEGs, which Go averages as planes through
+// the rotation and the runner reads as RGBA (within a pixel or two).
 //
 // Used where it pays, on TensorRT, and only for semantic models (the postprocessor the
 // runner has); elsewhere the Go pipeline runs (Segmenter.runner is nil).
@@ -26,7 +27,6 @@ type runnerPrePost struct {
 	in     trt.InputSpec
 	sem    trt.SemanticSpec
 	logits int // the logit map's tensor index
-	mirror bool
 	// left counts the members the leader skipped because their requests had left (their
 	// photos may already be another request's planes); TestRunnerSkipsAMemberThatLeft
 	// reads it.
@@ -45,7 +45,7 @@ func newRunnerPrePost(m *nails.Manifest, e *trt.Engine, onGPU bool) (*runnerPreP
 		return nil, wrap(nails.ErrManifest, "%v", err)
 	}
 	in := m.Input
-	r := &runnerPrePost{logits: t.Index, mirror: m.TTA == nails.TTAHFlip, input: m.Input,
+	r := &runnerPrePost{logits: t.Index, input: m.Input,
 		in: trt.InputSpec{Width: in.Width, Height: in.Height, BGR: in.Color == nails.ColorBGR,
 			Stretch: in.Resize == nails.ResizeStretch, Scale: in.Scale, Mean: in.Mean, Std: in.Std, Pad: in.Pad},
 		sem: trt.SemanticSpec{Threshold: m.Threshold, MaskThreshold: m.Output.MaskThreshold, MinArea: m.Output.MinArea,
@@ -166,7 +166,7 @@ func (r *runnerPrePost) stage(ctx *trt.Context, buf *trt.PinnedBuffer, sources [
 				r.left.Add(1)
 				continue // its request has left: its items stay as they are, and nobody reads them
 			}
-			err = ctx.PreprocessYCbCr(input, i*per, buf, q, r.in, r.mirror)
+			err = ctx.PreprocessYCbCr(input, i*per, buf, q, r.in, r.sem.HFlip) // the mirror image too
 		} else {
 			img := s.rgba
 			w, h := img.Rect.Dx(), img.Rect.Dy()
@@ -180,7 +180,7 @@ func (r *runnerPrePost) stage(ctx *trt.Context, buf *trt.PinnedBuffer, sources [
 			}
 			px := trt.Pixels{Offset: s.off, Width: w, Height: h, Stride: 4 * w, Channels: 4,
 				PhotoWidth: m.photo.Width, PhotoHeight: m.photo.Height}
-			err = ctx.Preprocess(input, i*per, buf, px, r.in, r.mirror)
+			err = ctx.Preprocess(input, i*per, buf, px, r.in, r.sem.HFlip)
 		}
 		if err != nil {
 			return err
@@ -190,8 +190,8 @@ func (r *runnerPrePost) stage(ctx *trt.Context, buf *trt.PinnedBuffer, sources [
 	return nil
 }
 
-// decode reads the nails of the photo at batch item `item` of slot's last run.
-func (r *runnerPrePost) decode(slot *trt.Slot, item int, p *nails.Photo) ([]nails.Nail, error) {
+// postprocess reads the nails of the photo at batch item `item` of slot's last run.
+func (r *runnerPrePost) postprocess(slot *trt.Slot, item int, p *nails.Photo) ([]nails.Nail, error) {
 	found, err := slot.Context().PostprocessSemantic(r.logits, item, p.Width, p.Height, r.in, r.sem)
 	if err != nil {
 		return nil, err

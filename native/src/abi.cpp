@@ -451,12 +451,8 @@ nt_status nt_context_postprocess_semantic(nt_context* context, size_t index, int
     if (!probability(spec->threshold) || !probability(spec->mask_threshold) || !probability(spec->min_score))
       nt::fail(NT_INVALID_ARGUMENT, "semantic spec: threshold, mask_threshold and min_score are probabilities");
     const nt::pix::Geometry g = nt::pix::make_geometry(photo_width, photo_height, convert(input));
-    nt::pix::SemanticSpec s;
-    s.threshold = nt::pix::logit(spec->threshold);
-    s.mask_at = nt::pix::logit(spec->mask_threshold > 0 ? spec->mask_threshold : spec->threshold);
-    s.min_area = std::max(1, spec->min_area);
-    s.min_score = spec->min_score;
-    s.hflip = spec->hflip != 0;
+    const nt::pix::SemanticSpec s = nt::pix::semantic_spec(spec->threshold, spec->mask_threshold, spec->min_area,
+                                                           spec->min_score, spec->hflip != 0);
     auto n = std::make_unique<nt_nails>();
     n->decoded = context->impl->postprocess_semantic(index, item, g, s);
     *out = n.release();

@@ -58,12 +58,7 @@ inline PostCase post_case(const Golden& g) {
   c.map_h = static_cast<int>(map[1]);
   std::vector<int64_t> photo = g.ints("photo");
   c.geometry = nt::pix::make_geometry(static_cast<int>(photo[0]), static_cast<int>(photo[1]), input_spec(g));
-  c.spec.hflip = map[2] == 2;
-  c.spec.threshold = nt::pix::logit(spec[0]);
-  // mask_threshold 0 means the manifest's threshold (nails.newSemantic).
-  c.spec.mask_at = nt::pix::logit(spec[1] > 0 ? spec[1] : spec[0]);
-  c.spec.min_area = std::max(1, static_cast<int>(spec[2]));
-  c.spec.min_score = spec[3];
+  c.spec = nt::pix::semantic_spec(spec[0], spec[1], static_cast<int>(spec[2]), spec[3], map[2] == 2);
   c.logits = g.f32("logits");
   return c;
 }

@@ -16,6 +16,16 @@ void alpha_table(uint8_t lut[kAlphaLutSize]) {
   }
 }
 
+SemanticSpec semantic_spec(double threshold, double mask_threshold, int min_area, double min_score, bool hflip) {
+  SemanticSpec s;
+  s.threshold = logit(threshold);
+  s.mask_at = logit(mask_threshold > 0 ? mask_threshold : threshold);
+  s.min_area = std::max(1, min_area);
+  s.min_score = min_score;
+  s.hflip = hflip;
+  return s;
+}
+
 namespace {
 
 // image.Rectangle's Intersect: the overlap, or the zero rectangle when there is none.

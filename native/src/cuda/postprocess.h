@@ -27,6 +27,10 @@ struct SemanticSpec {
 // The logit of probability p, rounded to float as Go's logit does.
 float logit(double p);
 
+// The decoder's settings from a manifest's probabilities, as nails.newSemantic makes
+// them: thresholds to logits, mask_threshold 0 meaning threshold, min_area at least 1.
+SemanticSpec semantic_spec(double threshold, double mask_threshold, int min_area, double min_score, bool hflip);
+
 // alpha_of's table (Go's alphaLUT): 255*sigmoid(i/64 - 12), rounded.
 void alpha_table(uint8_t lut[kAlphaLutSize]);
 
